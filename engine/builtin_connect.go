@@ -1,0 +1,185 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/tokenflow/tokenflow/engine/hostnet"
+	"github.com/tokenflow/tokenflow/engine/pluginmgr"
+	"github.com/tokenflow/tokenflow/engine/schema"
+	"github.com/tokenflow/tokenflow/engine/spell"
+	"go.starlark.net/starlark"
+)
+
+// engineFields are connection fields the engine owns for every vendor.
+var engineFields = []schema.Field{
+	{Name: "ca_file", Type: schema.String, Doc: "PEM file of a CA to trust for this connection, besides the system roots"},
+	{Name: "insecure", Type: schema.Bool, DefaultJSON: "false", Doc: "skip TLS certificate verification (labs only)"},
+}
+
+// connection is the value connect() returns: ops are its attributes.
+type connection struct {
+	r        *run
+	id       string
+	vendor   string
+	plugin   pluginmgr.Plugin
+	schema   *schema.Schema
+	connJSON []byte
+	net      *hostnet.Conn
+	opened   bool // an op was called: the plugin may hold a session
+}
+
+var _ starlark.HasAttrs = (*connection)(nil)
+
+func (c *connection) String() string {
+	return fmt.Sprintf("<connection %s %s>", c.vendor, c.net.BaseURL.Redacted())
+}
+func (c *connection) Type() string          { return "connection" }
+func (c *connection) Freeze()               {}
+func (c *connection) Truth() starlark.Bool  { return true }
+func (c *connection) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: connection") }
+func (c *connection) AttrNames() []string   { return c.schema.OpNames() }
+
+func (c *connection) Attr(name string) (starlark.Value, error) {
+	op := c.schema.Op(name)
+	if op == nil {
+		return nil, starlark.NoSuchAttrError(fmt.Sprintf("%s has no op %q%s; its ops are: %s",
+			c.vendor, name, spell.Hint(name, c.schema.OpNames()), strings.Join(c.schema.OpNames(), ", ")))
+	}
+	return starlark.NewBuiltin(c.vendor+"."+op.Name, func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		return c.r.callOp(thread, c, op, args, kwargs)
+	}), nil
+}
+
+// connect(vendor, **fields) starts (or reuses) the vendor's plugin, checks
+// the fields against its connection schema and returns a connection whose
+// attributes are the plugin's ops.
+func (r *run) connect(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if len(args) != 1 {
+		return nil, fmt.Errorf("connect: got %d positional arguments, want 1: connect(\"vendor\", url = ..., ...)", len(args))
+	}
+	vendor, ok := starlark.AsString(args[0])
+	if !ok {
+		return nil, fmt.Errorf("connect: vendor: got %s, want string", args[0].Type())
+	}
+	p, err := r.plugins.Get(r.ctx, vendor)
+	if err != nil {
+		if errors.Is(err, pluginmgr.ErrNotFound) {
+			installed := []string{}
+			for _, in := range r.plugins.Installed() {
+				installed = append(installed, in.Vendor)
+			}
+			return nil, fmt.Errorf("connect: unknown vendor %q: %v (installed: %s)%s", vendor, err, listOrNone(installed), spell.Hint(vendor, installed))
+		}
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	s := p.Schema()
+	fields := append(append([]schema.Field(nil), s.Connection...), engineFields...)
+	sig := fmt.Sprintf("connect(%q, %s)", vendor, schema.FieldList(fields))
+	w := &wireCtx{r: r}
+	values, err := r.checkArgs("connect", sig, fields, kwargs, w)
+	if err != nil {
+		return nil, err
+	}
+	if w.unknown {
+		return nil, fmt.Errorf("connect: a connection field holds a value known only after apply; a dry-run cannot connect with it")
+	}
+	rawURL, _ := values["url"].(string)
+	caFile, _ := values["ca_file"].(string)
+	insecure, _ := values["insecure"].(bool)
+	r.mu.Lock()
+	id := fmt.Sprintf("c%d", len(r.conns)+1)
+	r.mu.Unlock()
+	netConn, err := hostnet.NewConn(id, vendor, rawURL, caFile, insecure)
+	if err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	if insecure {
+		r.logger.Warn("TLS certificate verification is off for this connection", "vendor", vendor, "url", netConn.BaseURL.Redacted())
+	}
+	delete(values, "ca_file")
+	delete(values, "insecure")
+	connJSON, err := json.Marshal(values)
+	if err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	c := &connection{r: r, id: id, vendor: vendor, plugin: p, schema: s, connJSON: connJSON, net: netConn}
+	r.mu.Lock()
+	r.conns = append(r.conns, c)
+	r.mu.Unlock()
+	return c, nil
+}
+
+func listOrNone(l []string) string {
+	if len(l) == 0 {
+		return "none"
+	}
+	return strings.Join(l, ", ")
+}
+
+// checkArgs checks keyword arguments against fields and returns their wire
+// form with defaults applied. Errors name the call and print its signature.
+func (r *run) checkArgs(call, sig string, fields []schema.Field, kwargs []starlark.Tuple, w *wireCtx) (map[string]any, error) {
+	names := make([]string, 0, len(fields))
+	for _, f := range fields {
+		names = append(names, f.Name)
+	}
+	out := map[string]any{}
+	for _, kv := range kwargs {
+		name := string(kv[0].(starlark.String))
+		f := schema.FieldNamed(fields, name)
+		if f == nil {
+			return nil, fmt.Errorf("%s: unexpected argument %q%s\n  signature: %s", call, name, spell.Hint(name, names), sig)
+		}
+		v, err := w.toWire(kv[1], *f)
+		if err != nil {
+			return nil, fmt.Errorf("%s: for parameter %s: %v\n  signature: %s", call, name, err, sig)
+		}
+		if v != nil {
+			out[name] = v
+		}
+	}
+	var missing []string
+	for _, f := range fields {
+		if _, ok := out[f.Name]; ok {
+			continue
+		}
+		if f.Required {
+			missing = append(missing, f.Name)
+			continue
+		}
+		if f.DefaultJSON != "" {
+			var d any
+			if err := json.Unmarshal([]byte(f.DefaultJSON), &d); err == nil && d != nil {
+				out[f.Name] = d
+			}
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return nil, fmt.Errorf("%s: missing required argument %s\n  signature: %s", call, strings.Join(missing, ", "), sig)
+	}
+	return out, nil
+}
+
+// closeSession asks the plugin to end a session it opened for this
+// connection (a dry-run's login must not outlive the run).
+func (c *connection) closeSession(ctx context.Context) error {
+	if !c.opened {
+		return nil
+	}
+	stepID := c.id + ".close"
+	c.r.transport.Begin(&hostnet.Step{ID: stepID, Call: c.vendor + ".close_session", DryRun: c.r.opts.DryRun, Conn: c.net})
+	defer c.r.transport.End(stepID)
+	err := c.plugin.CloseConnection(ctx, &pluginmgr.CallRequest{
+		ConnectionID: c.id, Connection: c.connJSON, DryRun: c.r.opts.DryRun, StepID: stepID,
+	})
+	if err != nil {
+		return fmt.Errorf("close %s session: %w", c.vendor, err)
+	}
+	return nil
+}

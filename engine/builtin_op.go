@@ -1,0 +1,133 @@
+package engine
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tokenflow/tokenflow/engine/hostnet"
+	"github.com/tokenflow/tokenflow/engine/pluginmgr"
+	"github.com/tokenflow/tokenflow/engine/schema"
+	"github.com/tokenflow/tokenflow/engine/value"
+	"go.starlark.net/starlark"
+)
+
+// callOp runs one op call: check the arguments against the schema, register
+// the step, call the plugin, convert the result. In a dry-run a held call
+// returns an unknown result.
+func (r *run) callOp(thread *starlark.Thread, c *connection, op *schema.Op, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	call := c.vendor + "." + op.Name
+	sig := op.Signature()
+	if len(args) > 0 {
+		return nil, fmt.Errorf("%s: arguments must be named\n  signature: %s", call, sig)
+	}
+	w := &wireCtx{r: r}
+	argv, err := r.checkArgs(call, sig, op.Params, kwargs, w)
+	if err != nil {
+		return nil, err
+	}
+	argsJSON, err := json.Marshal(argv)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", call, err)
+	}
+
+	r.mu.Lock()
+	r.stepCount[op.Name]++
+	label := op.Name
+	if n := r.stepCount[op.Name]; n > 1 {
+		label = fmt.Sprintf("%s#%d", op.Name, n)
+	}
+	stepID := fmt.Sprintf("s%d", len(r.steps)+1)
+	pos := thread.CallFrame(1).Pos.String()
+	rec := StepRecord{ID: stepID, Call: call, Position: pos, Effect: op.Effect.String()}
+	r.steps = append(r.steps, rec)
+	idx := len(r.steps) - 1
+	r.mu.Unlock()
+	finish := func(status string, start time.Time, err error) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.steps[idx].Status = status
+		r.steps[idx].Duration = time.Since(start)
+		if err != nil {
+			r.steps[idx].Error = r.red.String(err.Error())
+		}
+	}
+	start := time.Now()
+	if r.plan != nil {
+		r.plan.AddStep(stepID, call, pos, op.Effect.String())
+	}
+
+	// An unknown in a non-string parameter cannot even be rendered; hold the
+	// whole call.
+	if w.unknown && r.plan != nil && !onlyStringUnknowns(op, kwargs) {
+		r.plan.MarkHeld(stepID, "not called: its arguments are known only after apply")
+		finish("held", start, nil)
+		return r.unknownResult(thread, label, op), nil
+	}
+
+	c.opened = true
+	r.transport.Begin(&hostnet.Step{ID: stepID, Call: call, Write: op.Effect == schema.Write, DryRun: r.opts.DryRun, Conn: c.net})
+	defer r.transport.End(stepID)
+	res, err := c.plugin.Call(r.ctx, &pluginmgr.CallRequest{
+		Op: op.Name, ConnectionID: c.id, Connection: c.connJSON, Args: argsJSON, DryRun: r.opts.DryRun, StepID: stepID,
+	})
+	if err != nil {
+		if errors.Is(err, pluginmgr.ErrCrashed) {
+			err = fmt.Errorf("%s: %w; the step failed and the plugin will be restarted for the next call", call, err)
+		} else {
+			err = fmt.Errorf("%s: %w", call, err)
+		}
+		finish("error", start, err)
+		return nil, err
+	}
+	if res.Held {
+		if r.plan == nil {
+			err := fmt.Errorf("%s: plugin reported a held request outside a dry-run", call)
+			finish("error", start, err)
+			return nil, err
+		}
+		r.plan.MarkHeld(stepID, "")
+		finish("held", start, nil)
+		return r.unknownResult(thread, label, op), nil
+	}
+	if res.Err != nil {
+		err := fmt.Errorf("%s: %s", call, res.Err.Error())
+		if res.Err.Code == "invalid_argument" && res.Err.Param != "" {
+			err = fmt.Errorf("%s: for parameter %s: %s\n  signature: %s", call, res.Err.Param, res.Err.Message, sig)
+		}
+		finish("error", start, err)
+		return nil, err
+	}
+	v, err := r.fromWire(call, res.Result, op.Results)
+	if err != nil {
+		err = fmt.Errorf("%s: %w", call, err)
+		finish("error", start, err)
+		return nil, err
+	}
+	finish("ok", start, nil)
+	return v, nil
+}
+
+func onlyStringUnknowns(op *schema.Op, kwargs []starlark.Tuple) bool {
+	for _, kv := range kwargs {
+		if _, ok := kv[1].(*value.Unknown); !ok {
+			continue
+		}
+		f := schema.FieldNamed(op.Params, string(kv[0].(starlark.String)))
+		if f == nil || (f.Type != schema.String && f.Type != schema.Secret) {
+			return false
+		}
+	}
+	return true
+}
+
+// unknownResult is the result of a held op: every declared field unknown.
+func (r *run) unknownResult(thread *starlark.Thread, label string, op *schema.Op) *value.Unknown {
+	u := value.NewUnknown(thread, label, r.plan.Placeholder(label))
+	for _, f := range op.Results {
+		l := label + "." + f.Name
+		u.WithField(f.Name, value.NewUnknown(thread, l, r.plan.Placeholder(l)))
+	}
+	return u
+}

@@ -1,0 +1,154 @@
+package engine
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/tokenflow/tokenflow/engine/store"
+	"github.com/tokenflow/tokenflow/engine/value"
+	starlarktime "go.starlark.net/lib/time"
+	"go.starlark.net/starlark"
+	"go.starlark.net/starlarkstruct"
+)
+
+// storeModule is the store builtin:
+//
+//	store.put(name, value, expires_at = None, labels = {}, vendor = "", target = "")
+//	store.get(name) -> secret, or None when absent
+//	store.list() -> [struct(name, vendor, target, expires_at, labels, created_at, rotated_at)]
+//	store.delete(name)
+//
+// A dry-run changes nothing: put and delete become plan entries.
+func (r *run) storeModule() *starlarkstruct.Module {
+	return &starlarkstruct.Module{Name: "store", Members: starlark.StringDict{
+		"put":    starlark.NewBuiltin("store.put", r.storePut),
+		"get":    starlark.NewBuiltin("store.get", r.storeGet),
+		"list":   starlark.NewBuiltin("store.list", r.storeList),
+		"delete": starlark.NewBuiltin("store.delete", r.storeDelete),
+	}}
+}
+
+func (r *run) storePut(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var name, vendor, target string
+	var v, expires starlark.Value
+	var labels *starlark.Dict
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "value", &v, "expires_at?", &expires, "labels?", &labels, "vendor?", &vendor, "target?", &target); err != nil {
+		return nil, err
+	}
+	if name == "" {
+		return nil, fmt.Errorf("store.put: empty name")
+	}
+	t := store.Token{Name: name, Vendor: vendor, Target: target, RunID: r.id}
+	_, unknownValue := v.(*value.Unknown)
+	_, unknownExpiry := expires.(*value.Unknown)
+	switch x := v.(type) {
+	case *value.Secret:
+		t.Value = x.Reveal()
+	case starlark.String:
+		r.red.Add(string(x))
+		t.Value = string(x)
+	case *value.Unknown:
+	default:
+		return nil, fmt.Errorf("store.put: for parameter value: got %s, want secret or string", v.Type())
+	}
+	switch x := expires.(type) {
+	case nil, starlark.NoneType, *value.Unknown:
+	case starlarktime.Time:
+		t.ExpiresAt = time.Time(x)
+	default:
+		return nil, fmt.Errorf("store.put: for parameter expires_at: got %s, want time", expires.Type())
+	}
+	if labels != nil {
+		t.Labels = map[string]string{}
+		for _, item := range labels.Items() {
+			k, ok1 := starlark.AsString(item[0])
+			val, ok2 := starlark.AsString(item[1])
+			if !ok1 || !ok2 {
+				return nil, fmt.Errorf("store.put: labels must map strings to strings")
+			}
+			t.Labels[k] = val
+		}
+	}
+	pos := thread.CallFrame(1).Pos.String()
+	if r.plan != nil {
+		note := fmt.Sprintf("would store token %q", name)
+		if unknownValue {
+			note += " with " + v.String()
+		}
+		if unknownExpiry {
+			note += ", expiring " + expires.String()
+		} else if !t.ExpiresAt.IsZero() {
+			note += ", expiring " + t.ExpiresAt.UTC().Format(time.RFC3339)
+		}
+		r.plan.AddChange(fmt.Sprintf("put.%s.%d", name, len(r.steps)), "store.put", pos, note)
+		return starlark.None, nil
+	}
+	if unknownValue || unknownExpiry {
+		return nil, fmt.Errorf("store.put: value is not known")
+	}
+	if err := r.store.Put(r.ctx, t); err != nil {
+		return nil, fmt.Errorf("store.put: %w", err)
+	}
+	return starlark.None, nil
+}
+
+func (r *run) storeGet(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var name string
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name); err != nil {
+		return nil, err
+	}
+	t, err := r.store.Get(r.ctx, name)
+	if err == store.ErrNotFound {
+		return starlark.None, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store.get: %w", err)
+	}
+	r.red.Add(t.Value)
+	return value.NewSecret(t.Value, "store:"+name), nil
+}
+
+func (r *run) storeList(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
+		return nil, err
+	}
+	tokens, err := r.store.List(r.ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store.list: %w", err)
+	}
+	out := make([]starlark.Value, 0, len(tokens))
+	for _, t := range tokens {
+		labels := starlark.NewDict(len(t.Labels))
+		for k, v := range t.Labels {
+			labels.SetKey(starlark.String(k), starlark.String(v))
+		}
+		out = append(out, starlarkstruct.FromStringDict(starlarkstruct.Default, starlark.StringDict{
+			"name": starlark.String(t.Name), "vendor": starlark.String(t.Vendor), "target": starlark.String(t.Target),
+			"expires_at": timeOrNone(t.ExpiresAt), "created_at": timeOrNone(t.CreatedAt), "rotated_at": timeOrNone(t.RotatedAt),
+			"labels": labels,
+		}))
+	}
+	return starlark.NewList(out), nil
+}
+
+func timeOrNone(t time.Time) starlark.Value {
+	if t.IsZero() {
+		return starlark.None
+	}
+	return starlarktime.Time(t)
+}
+
+func (r *run) storeDelete(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var name string
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name); err != nil {
+		return nil, err
+	}
+	if r.plan != nil {
+		r.plan.AddChange(fmt.Sprintf("delete.%s.%d", name, len(r.steps)), "store.delete", thread.CallFrame(1).Pos.String(), fmt.Sprintf("would delete token %q", name))
+		return starlark.None, nil
+	}
+	if err := r.store.Delete(r.ctx, name); err != nil && err != store.ErrNotFound {
+		return nil, fmt.Errorf("store.delete: %w", err)
+	}
+	return starlark.None, nil
+}

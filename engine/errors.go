@@ -1,0 +1,81 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
+)
+
+// FlowError is an error in a flow, located at a line of it.
+type FlowError struct {
+	Position  string // file:line:col
+	Msg       string
+	Backtrace []string // calling frames, outermost first, when the error is inside a def or a load
+	// Plan is set when a dry-run stopped because the flow needed a value
+	// only apply knows.
+	Plan bool
+}
+
+func (e *FlowError) Error() string {
+	var b strings.Builder
+	if e.Position != "" {
+		b.WriteString(e.Position)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Msg)
+	for _, f := range e.Backtrace {
+		b.WriteString("\n  called from ")
+		b.WriteString(f)
+	}
+	return b.String()
+}
+
+// ErrStepLimit marks a flow stopped by its step limit.
+var ErrStepLimit = errors.New("step limit exceeded")
+
+// flowError turns Starlark's errors into FlowErrors with the position of
+// the innermost flow line.
+func (r *run) flowError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var serr syntax.Error
+	if errors.As(err, &serr) {
+		return &FlowError{Position: serr.Pos.String(), Msg: serr.Msg}
+	}
+	var evalErr *starlark.EvalError
+	if !errors.As(err, &evalErr) {
+		return err
+	}
+	fe := &FlowError{Msg: evalErr.Msg}
+	var frames []string
+	for _, fr := range evalErr.CallStack {
+		if fr.Pos.Filename() == "<builtin>" || !fr.Pos.IsValid() {
+			continue
+		}
+		frames = append(frames, fmt.Sprintf("%s (in %s)", fr.Pos, fr.Name))
+	}
+	if n := len(frames); n > 0 {
+		// Innermost flow frame is the position; the rest is the backtrace.
+		last := evalErr.CallStack[len(evalErr.CallStack)-1]
+		for i := len(evalErr.CallStack) - 1; i >= 0; i-- {
+			fr := evalErr.CallStack[i]
+			if fr.Pos.Filename() != "<builtin>" && fr.Pos.IsValid() {
+				last = fr
+				break
+			}
+		}
+		fe.Position = last.Pos.String()
+		for i := n - 2; i >= 0; i-- {
+			fe.Backtrace = append(fe.Backtrace, frames[i])
+		}
+	}
+	if strings.Contains(fe.Msg, "step limit") {
+		fe.Msg = strings.TrimPrefix(fe.Msg, "Starlark computation cancelled: ")
+	}
+	fe.Msg = strings.TrimPrefix(fe.Msg, "Starlark computation cancelled: ")
+	return fe
+}

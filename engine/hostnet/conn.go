@@ -1,0 +1,118 @@
+package hostnet
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Conn is the network policy of one connect(): which host the plugin may
+// reach and how TLS is verified.
+type Conn struct {
+	ID      string
+	Vendor  string
+	BaseURL *url.URL
+	// CAFile adds a CA to verify the vendor's certificate with (the
+	// system roots stay trusted too).
+	CAFile string
+	// Insecure turns certificate verification off. Off by default; the
+	// run log warns when it is on.
+	Insecure bool
+
+	once   sync.Once
+	client *http.Client
+	err    error
+}
+
+// NewConn validates a connection's URL.
+func NewConn(id, vendor, rawURL, caFile string, insecure bool) (*Conn, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("url %q: %w", rawURL, err)
+	}
+	if u.Scheme != "https" && u.Scheme != "http" {
+		return nil, fmt.Errorf("url %q: scheme must be https or http", rawURL)
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("url %q has no host", rawURL)
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("url must not carry credentials; pass them as connection fields")
+	}
+	return &Conn{ID: id, Vendor: vendor, BaseURL: u, CAFile: caFile, Insecure: insecure}, nil
+}
+
+// hostPort is the canonical host:port of a URL.
+func hostPort(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		if u.Scheme == "https" {
+			port = "443"
+		} else {
+			port = "80"
+		}
+	}
+	return net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+}
+
+// Allows reports whether the connection may reach u: same scheme and
+// host:port as its URL.
+func (c *Conn) Allows(u *url.URL) bool {
+	return u.Scheme == c.BaseURL.Scheme && hostPort(u) == hostPort(c.BaseURL)
+}
+
+// httpClient builds the connection's client on first use, so a replayed
+// run never needs the CA file.
+func (c *Conn) httpClient() (*http.Client, error) {
+	c.once.Do(func() {
+		tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
+		if c.CAFile != "" {
+			pem, err := os.ReadFile(c.CAFile)
+			if err != nil {
+				c.err = fmt.Errorf("connection %s: ca_file: %w", c.Vendor, err)
+				return
+			}
+			pool, err := x509.SystemCertPool()
+			if err != nil || pool == nil {
+				pool = x509.NewCertPool()
+			}
+			if !pool.AppendCertsFromPEM(pem) {
+				c.err = fmt.Errorf("connection %s: ca_file %s holds no PEM certificate", c.Vendor, c.CAFile)
+				return
+			}
+			tlsCfg.RootCAs = pool
+		}
+		tlsCfg.InsecureSkipVerify = c.Insecure
+		tr := &http.Transport{
+			TLSClientConfig:       tlsCfg,
+			DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			TLSHandshakeTimeout:   10 * time.Second,
+			ResponseHeaderTimeout: 60 * time.Second,
+			MaxIdleConnsPerHost:   8,
+			IdleConnTimeout:       90 * time.Second,
+			ForceAttemptHTTP2:     true,
+			Proxy:                 nil, // the allowlist is about where requests go; no proxy hop
+		}
+		c.client = &http.Client{
+			Transport: tr,
+			// Redirects are the plugin's business: following one here
+			// could leave the allowlisted host.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+	})
+	return c.client, c.err
+}
+
+// close releases idle connections.
+func (c *Conn) close() {
+	if c.client != nil {
+		c.client.CloseIdleConnections()
+	}
+}

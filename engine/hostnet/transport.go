@@ -1,0 +1,264 @@
+package hostnet
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/tokenflow/tokenflow/engine/plan"
+	"github.com/tokenflow/tokenflow/engine/redact"
+	pb "github.com/tokenflow/tokenflow/sdk/proto/tokenflow/plugin/v1"
+)
+
+// Options configures a Transport. Zero values are the documented defaults.
+type Options struct {
+	// Redactor masks secrets in logs, plans, errors and cassettes; the
+	// transport also adds credentials it sees on the wire. Required.
+	Redactor *redact.Redactor
+	// Plan receives every request of a dry-run step. Nil when not a
+	// dry-run.
+	Plan *plan.Plan
+	// Cassette records or replays exchanges. Nil sends for real.
+	Cassette *Cassette
+	// Retry bounds retries; see RetryPolicy for defaults.
+	Retry RetryPolicy
+	// Logger audits every exchange at debug level. Default: discard.
+	Logger hclog.Logger
+}
+
+// Step is what the transport knows about the op call a request belongs to.
+type Step struct {
+	ID     string
+	Call   string // "vcf.create_api_client"
+	Write  bool   // the op's effect is write
+	DryRun bool
+	Conn   *Conn
+}
+
+// Transport is the engine's side of the Host service for one run.
+type Transport struct {
+	pb.UnimplementedHostServer
+	opts Options
+	log  hclog.Logger
+
+	mu    sync.Mutex
+	steps map[string]*Step
+	conns []*Conn
+}
+
+// New returns a transport.
+func New(opts Options) *Transport {
+	if opts.Logger == nil {
+		opts.Logger = hclog.NewNullLogger()
+	}
+	opts.Retry = opts.Retry.withDefaults()
+	return &Transport{opts: opts, log: opts.Logger.Named("hostnet"), steps: map[string]*Step{}}
+}
+
+// Begin registers a step before its Call is sent; End forgets it. Requests
+// for an unknown step are refused.
+func (t *Transport) Begin(s *Step) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.steps[s.ID] = s
+	for _, c := range t.conns {
+		if c == s.Conn {
+			return
+		}
+	}
+	t.conns = append(t.conns, s.Conn)
+}
+
+// End forgets a step.
+func (t *Transport) End(id string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.steps, id)
+}
+
+// Close releases idle connections. The cassette is saved by its owner.
+func (t *Transport) Close() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, c := range t.conns {
+		c.close()
+	}
+}
+
+// RoundTrip serves a plugin's request stream: each request is handled on its
+// own goroutine and answered on the stream by id.
+func (t *Transport) RoundTrip(stream pb.Host_RoundTripServer) error {
+	var sendMu sync.Mutex
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		req, err := stream.Recv()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp := t.Do(stream.Context(), req)
+			resp.Id = req.Id
+			sendMu.Lock()
+			defer sendMu.Unlock()
+			if err := stream.Send(resp); err != nil {
+				t.log.Debug("answer to plugin lost", "error", err)
+			}
+		}()
+	}
+}
+
+func errResponse(code pb.ErrorCode, format string, args ...any) *pb.HTTPResponse {
+	return &pb.HTTPResponse{Error: &pb.Error{Code: code, Message: fmt.Sprintf(format, args...)}}
+}
+
+// Do handles one request from a plugin.
+func (t *Transport) Do(ctx context.Context, req *pb.HTTPRequest) *pb.HTTPResponse {
+	t.mu.Lock()
+	step := t.steps[req.StepId]
+	t.mu.Unlock()
+	red := t.opts.Redactor
+	if step == nil {
+		return errResponse(pb.ErrorCode_ERROR_CODE_INTERNAL, "request outside of any step (step %q)", req.StepId)
+	}
+	u, err := url.Parse(req.Url)
+	if err != nil {
+		return errResponse(pb.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "plugin sent a malformed URL: %v", red.Error(err))
+	}
+	header := http.Header{}
+	for _, h := range req.Headers {
+		header[http.CanonicalHeaderKey(h.Name)] = h.Values
+	}
+	// Credentials the plugin put on the wire are secrets of the run, even
+	// those the engine never saw (a session token from a login).
+	registerWireSecrets(red, header, req.Body)
+
+	if !step.Conn.Allows(u) {
+		return errResponse(pb.ErrorCode_ERROR_CODE_PERMISSION_DENIED,
+			"%s: request to %s://%s refused: the connection only allows %s://%s",
+			step.Call, u.Scheme, u.Host, step.Conn.BaseURL.Scheme, step.Conn.BaseURL.Host)
+	}
+
+	if step.DryRun && t.opts.Plan != nil {
+		unknown := plan.HasPlaceholder(req.Url) || plan.HasPlaceholder(string(req.Body)) || headerHasPlaceholder(header)
+		unsafe := req.Method != http.MethodGet && req.Method != http.MethodHead
+		if unknown || (step.Write && unsafe && !req.Session) {
+			t.opts.Plan.AddRequest(step.ID, req.Method, req.Url, header, req.Body, true, 0)
+			t.log.Debug("held by dry-run", "step", step.ID, "method", req.Method, "url", red.String(req.Url))
+			return &pb.HTTPResponse{Held: true}
+		}
+	}
+
+	start := time.Now()
+	resp, body, err := t.send(ctx, step, req.Method, u, header, req.Body)
+	if err != nil {
+		t.log.Debug("exchange failed", "step", step.ID, "method", req.Method, "url", red.String(req.Url), "error", red.String(err.Error()))
+		code := pb.ErrorCode_ERROR_CODE_UNAVAILABLE
+		var miss *ReplayMissError
+		if errors.As(err, &miss) {
+			code = pb.ErrorCode_ERROR_CODE_INTERNAL
+		}
+		return &pb.HTTPResponse{Error: &pb.Error{Code: code, Message: red.String(err.Error())}}
+	}
+	registerWireSecrets(red, resp.Header, body)
+	t.log.Debug("exchange", "step", step.ID, "method", req.Method, "url", red.String(req.Url), "status", resp.StatusCode, "duration", time.Since(start))
+	if step.DryRun && t.opts.Plan != nil && !req.Session {
+		t.opts.Plan.AddRequest(step.ID, req.Method, req.Url, header, nil, false, resp.StatusCode)
+	}
+	out := &pb.HTTPResponse{Status: int32(resp.StatusCode), Body: body}
+	for name, values := range resp.Header {
+		out.Headers = append(out.Headers, &pb.Header{Name: name, Values: values})
+	}
+	return out
+}
+
+func headerHasPlaceholder(h http.Header) bool {
+	for _, vs := range h {
+		for _, v := range vs {
+			if plan.HasPlaceholder(v) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// maxResponse bounds a response body handed to a plugin.
+const maxResponse = 32 << 20
+
+// send performs the exchange through the cassette (when set) and the retry
+// policy.
+func (t *Transport) send(ctx context.Context, step *Step, method string, u *url.URL, header http.Header, body []byte) (*http.Response, []byte, error) {
+	var rt http.RoundTripper
+	if t.opts.Cassette != nil {
+		rt = t.opts.Cassette.roundTripper(func() (http.RoundTripper, error) { return t.retrying(step, method) })
+	} else {
+		r, err := t.retrying(step, method)
+		if err != nil {
+			return nil, nil, err
+		}
+		rt = r
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(body) == 0 {
+		req.Body = http.NoBody
+	}
+	req.ContentLength = int64(len(body))
+	req.Header = header
+	if h := header.Get("Host"); h != "" {
+		req.Host = h
+		header.Del("Host")
+	}
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		return nil, nil, describeNetError(step, method, u, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s %s: reading response: %w", method, u.Redacted(), err)
+	}
+	if len(b) > maxResponse {
+		return nil, nil, fmt.Errorf("%s %s: response body over %d bytes", method, u.Redacted(), maxResponse)
+	}
+	return resp, b, nil
+}
+
+// describeNetError turns transport failures into messages an operator can
+// act on.
+func describeNetError(step *Step, method string, u *url.URL, err error) error {
+	var miss *ReplayMissError
+	if errors.As(err, &miss) {
+		return err
+	}
+	msg := err.Error()
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		msg = uerr.Err.Error()
+	}
+	hint := ""
+	switch {
+	case strings.Contains(msg, "certificate signed by unknown authority"),
+		strings.Contains(msg, "x509:"), strings.Contains(msg, "tls:"):
+		hint = " (TLS verification failed: pass ca_file = \"<CA PEM>\" to connect(), or insecure = True only for a lab)"
+	case strings.Contains(msg, "connection refused"):
+		hint = " (nothing listens there: is the URL right and the appliance up?)"
+	}
+	return fmt.Errorf("%s %s://%s%s: %s%s", method, u.Scheme, u.Host, u.EscapedPath(), msg, hint)
+}

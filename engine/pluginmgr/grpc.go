@@ -1,0 +1,120 @@
+package pluginmgr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	goplugin "github.com/hashicorp/go-plugin"
+	"github.com/tokenflow/tokenflow/engine/schema"
+	pb "github.com/tokenflow/tokenflow/sdk/proto/tokenflow/plugin/v1"
+	"google.golang.org/grpc"
+)
+
+// clientPlugin is the engine's half of the go-plugin GRPCPlugin: it only
+// builds clients.
+type clientPlugin struct {
+	goplugin.NetRPCUnsupportedPlugin
+}
+
+func (clientPlugin) GRPCServer(*goplugin.GRPCBroker, *grpc.Server) error {
+	return errors.New("the engine does not serve plugins")
+}
+
+func (clientPlugin) GRPCClient(_ context.Context, broker *goplugin.GRPCBroker, conn *grpc.ClientConn) (any, error) {
+	return &grpcPlugin{client: pb.NewPluginClient(conn), broker: broker}, nil
+}
+
+// grpcPlugin adapts the gRPC client to Plugin.
+type grpcPlugin struct {
+	client   pb.PluginClient
+	broker   *goplugin.GRPCBroker
+	hostID   uint32
+	schema   *schema.Schema
+	exited   func() bool
+	vendor   string
+	hostOnce sync.Once
+}
+
+// serveHost starts the host transport on the plugin's broker, once per
+// process: AcceptAndServe opens a listener per call and is meant to be used
+// sparingly.
+func (p *grpcPlugin) serveHost(host pb.HostServer) {
+	p.hostOnce.Do(func() {
+		p.hostID = p.broker.NextId()
+		go p.broker.AcceptAndServe(p.hostID, func(opts []grpc.ServerOption) *grpc.Server {
+			s := grpc.NewServer(opts...)
+			pb.RegisterHostServer(s, host)
+			return s
+		})
+	})
+}
+
+func (p *grpcPlugin) describe(ctx context.Context) error {
+	resp, err := p.client.Describe(ctx, &pb.DescribeRequest{})
+	if err != nil {
+		return fmt.Errorf("describe: %w", err)
+	}
+	s, err := schemaFromProto(resp.Schema)
+	if err != nil {
+		return err
+	}
+	if s.Name != p.vendor {
+		return fmt.Errorf("binary for %q describes itself as %q", p.vendor, s.Name)
+	}
+	p.schema = s
+	return nil
+}
+
+func (p *grpcPlugin) Schema() *schema.Schema { return p.schema }
+
+func mode(dryRun bool) pb.Mode {
+	if dryRun {
+		return pb.Mode_MODE_DRY_RUN
+	}
+	return pb.Mode_MODE_APPLY
+}
+
+func (p *grpcPlugin) Call(ctx context.Context, req *CallRequest) (*CallResult, error) {
+	resp, err := p.client.Call(ctx, &pb.CallRequest{
+		Op: req.Op, ConnectionId: req.ConnectionID, ConnectionJson: req.Connection, ArgsJson: req.Args,
+		Mode: mode(req.DryRun), StepId: req.StepID, HostBrokerId: p.hostID,
+	})
+	if err != nil {
+		return nil, p.transportError(ctx, err)
+	}
+	out := &CallResult{Result: resp.ResultJson, Held: resp.Held}
+	if resp.Error != nil {
+		out.Err = opErrorFromProto(resp.Error)
+	}
+	return out, nil
+}
+
+func (p *grpcPlugin) CloseConnection(ctx context.Context, req *CallRequest) error {
+	_, err := p.client.CloseConnection(ctx, &pb.CloseConnectionRequest{
+		ConnectionId: req.ConnectionID, ConnectionJson: req.Connection, Mode: mode(req.DryRun),
+		StepId: req.StepID, HostBrokerId: p.hostID,
+	})
+	if err != nil {
+		return p.transportError(ctx, err)
+	}
+	return nil
+}
+
+// transportError tells a crash from a cancellation.
+func (p *grpcPlugin) transportError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	// The gRPC error can arrive a moment before go-plugin notices the
+	// process is gone; wait briefly so a crash is reported as one.
+	for i := 0; p.exited != nil && i < 50; i++ {
+		if p.exited() {
+			return fmt.Errorf("%w: tokenflow-plugin-%s exited during the call", ErrCrashed, p.vendor)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return fmt.Errorf("plugin %s: %w", p.vendor, err)
+}

@@ -1,0 +1,192 @@
+// Package redact holds the one redactor every output of a run passes
+// through: the run log, plugin stderr, plans, cassettes, error messages and
+// JSON output.
+//
+// Add registers a secret; String, Bytes and Writer mask every registered
+// secret, together with the encodings in which it commonly leaks: base64
+// (standard, URL, raw), URL query and path escaping, and JSON string escaping.
+package redact
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Mask is what a secret prints as.
+const Mask = "***"
+
+// MinLen is the shortest secret the redactor masks. Shorter values would
+// mangle ordinary text ("a", "1") while hiding almost nothing.
+const MinLen = 4
+
+// Redactor masks registered secrets. The zero value is not usable; call New.
+// It is safe for concurrent use.
+type Redactor struct {
+	mu       sync.RWMutex
+	secrets  map[string]bool
+	forms    []string // every form of every secret, longest first
+	replacer *strings.Replacer
+}
+
+// New returns an empty redactor.
+func New() *Redactor { return &Redactor{secrets: map[string]bool{}} }
+
+// Add registers secret values. Values shorter than MinLen are ignored.
+func (r *Redactor) Add(values ...string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	changed := false
+	for _, v := range values {
+		if len(v) < MinLen || r.secrets[v] {
+			continue
+		}
+		r.secrets[v] = true
+		changed = true
+		for _, f := range Forms(v) {
+			if len(f) >= MinLen {
+				r.forms = append(r.forms, f)
+			}
+		}
+	}
+	if !changed {
+		return
+	}
+	sort.Slice(r.forms, func(i, j int) bool { return len(r.forms[i]) > len(r.forms[j]) })
+	pairs := make([]string, 0, 2*len(r.forms))
+	for _, f := range r.forms {
+		pairs = append(pairs, f, Mask)
+	}
+	r.replacer = strings.NewReplacer(pairs...)
+}
+
+// Secrets returns the registered secret values (not their encoded forms).
+func (r *Redactor) Secrets() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]string, 0, len(r.secrets))
+	for s := range r.secrets {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Forms returns the encodings of v the redactor masks: v itself, base64
+// (standard, URL-safe, unpadded), URL query and path escaping and the JSON
+// string escaping.
+func Forms(v string) []string {
+	b := []byte(v)
+	jsonForm, _ := json.Marshal(v) // escapes <, > and & as \u00XX
+	var plain bytes.Buffer
+	enc := json.NewEncoder(&plain)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+	plainJSON := strings.TrimSuffix(plain.String(), "\n")
+	forms := []string{
+		v,
+		base64.StdEncoding.EncodeToString(b),
+		base64.URLEncoding.EncodeToString(b),
+		base64.RawStdEncoding.EncodeToString(b),
+		base64.RawURLEncoding.EncodeToString(b),
+		url.QueryEscape(v),
+		url.PathEscape(v),
+		string(jsonForm[1 : len(jsonForm)-1]),
+		plainJSON[1 : len(plainJSON)-1],
+	}
+	seen := map[string]bool{}
+	out := forms[:0]
+	for _, f := range forms {
+		if !seen[f] {
+			seen[f] = true
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// String masks every registered secret in s.
+func (r *Redactor) String(s string) string {
+	if r == nil {
+		return s
+	}
+	r.mu.RLock()
+	rep := r.replacer
+	r.mu.RUnlock()
+	if rep == nil {
+		return s
+	}
+	return rep.Replace(s)
+}
+
+// Bytes masks every registered secret in b.
+func (r *Redactor) Bytes(b []byte) []byte {
+	if r == nil {
+		return b
+	}
+	return []byte(r.String(string(b)))
+}
+
+// Error returns an error whose message is redacted, keeping the original
+// error reachable with errors.Unwrap for errors.Is and errors.As.
+func (r *Redactor) Error(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := r.String(err.Error())
+	if msg == err.Error() {
+		return err
+	}
+	return &redactedError{msg: msg, err: err}
+}
+
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// Writer returns a writer that masks secrets before writing to w. It buffers
+// until a newline so a secret split across two writes is still masked.
+func (r *Redactor) Writer(w io.Writer) io.WriteCloser { return &lineWriter{r: r, w: w} }
+
+type lineWriter struct {
+	mu  sync.Mutex
+	r   *Redactor
+	w   io.Writer
+	buf []byte
+}
+
+func (lw *lineWriter) Write(p []byte) (int, error) {
+	lw.mu.Lock()
+	defer lw.mu.Unlock()
+	lw.buf = append(lw.buf, p...)
+	if i := bytes.LastIndexByte(lw.buf, '\n'); i >= 0 {
+		out := lw.r.Bytes(lw.buf[:i+1])
+		rest := append([]byte(nil), lw.buf[i+1:]...)
+		lw.buf = rest
+		if _, err := lw.w.Write(out); err != nil {
+			return 0, err
+		}
+	}
+	return len(p), nil
+}
+
+// Close flushes a final unterminated line.
+func (lw *lineWriter) Close() error {
+	lw.mu.Lock()
+	defer lw.mu.Unlock()
+	if len(lw.buf) == 0 {
+		return nil
+	}
+	_, err := lw.w.Write(lw.r.Bytes(lw.buf))
+	lw.buf = nil
+	return err
+}

@@ -1,0 +1,311 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/tokenflow/tokenflow/engine/hostnet"
+	"github.com/tokenflow/tokenflow/engine/plan"
+	"github.com/tokenflow/tokenflow/engine/pluginmgr"
+	"github.com/tokenflow/tokenflow/engine/redact"
+	"github.com/tokenflow/tokenflow/engine/store"
+	"github.com/tokenflow/tokenflow/engine/value"
+	starlarkjson "go.starlark.net/lib/json"
+	starlarktime "go.starlark.net/lib/time"
+	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
+)
+
+// Result is what a run produced.
+type Result struct {
+	RunID   string
+	Outputs []Output
+	Steps   []StepRecord
+	// Plan is the dry-run plan; nil for an applied run.
+	Plan     *plan.Plan
+	Redactor *redact.Redactor
+}
+
+// Pending is the number of changes a dry-run holds (0 for an applied run).
+func (r *Result) Pending() int {
+	if r.Plan == nil {
+		return 0
+	}
+	return r.Plan.Pending()
+}
+
+// Output is one output() of the flow. Value is JSON-encodable and holds no
+// secret.
+type Output struct {
+	Name  string `json:"name"`
+	Value any    `json:"value"`
+}
+
+// StepRecord is one op call of the run.
+type StepRecord struct {
+	ID       string        `json:"id"`
+	Call     string        `json:"call"`
+	Position string        `json:"position"`
+	Effect   string        `json:"effect"`
+	Status   string        `json:"status"` // ok, held, error
+	Duration time.Duration `json:"duration_ns"`
+	Error    string        `json:"error,omitempty"`
+}
+
+// run is the state of one Run.
+type run struct {
+	ctx       context.Context
+	opts      Options
+	id        string
+	flowPath  string
+	flowDir   string
+	libDir    string
+	red       *redact.Redactor
+	plan      *plan.Plan
+	transport *hostnet.Transport
+	plugins   *pluginmgr.Manager
+	cassette  *hostnet.Cassette
+	store     store.Store
+	log       io.Writer
+	logger    hclog.Logger
+
+	mu        sync.Mutex
+	steps     []StepRecord
+	stepCount map[string]int
+	outputs   []Output
+	conns     []*connection
+	modules   map[string]*loadEntry
+}
+
+type loadEntry struct {
+	globals starlark.StringDict
+	err     error
+}
+
+// Run executes the flow at flowPath. A flow error is returned as *FlowError
+// (file:line and message, redacted); the Result is returned as far as the
+// run got, also on error.
+func Run(ctx context.Context, flowPath string, opts Options) (*Result, error) {
+	if opts.Record != "" && opts.Replay != "" {
+		return nil, errors.New("--record and --replay cannot be combined")
+	}
+	r, err := newRun(ctx, flowPath, opts)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{RunID: r.id, Plan: r.plan, Redactor: r.red}
+	err = r.exec()
+	closeErr := r.close()
+	r.mu.Lock()
+	res.Outputs = r.outputs
+	res.Steps = r.steps
+	r.mu.Unlock()
+	if err != nil {
+		return res, r.red.Error(err)
+	}
+	if closeErr != nil {
+		return res, r.red.Error(closeErr)
+	}
+	return res, nil
+}
+
+func newRun(ctx context.Context, flowPath string, opts Options) (*run, error) {
+	if opts.Redactor == nil {
+		opts.Redactor = redact.New()
+	}
+	if opts.Logger == nil {
+		opts.Logger = hclog.NewNullLogger()
+	}
+	if opts.Log == nil {
+		opts.Log = io.Discard
+	}
+	if opts.Getenv == nil {
+		opts.Getenv = os.LookupEnv
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.MaxSteps == 0 {
+		opts.MaxSteps = 10_000_000
+	}
+	if opts.Store == nil {
+		opts.Store = store.NewMemory(opts.Now)
+	}
+	abs, err := filepath.Abs(flowPath)
+	if err != nil {
+		return nil, err
+	}
+	libDir := opts.LibDir
+	if libDir == "" {
+		libDir = filepath.Join(filepath.Dir(filepath.Dir(abs)), "lib")
+	}
+	idb := make([]byte, 6)
+	rand.Read(idb)
+	r := &run{
+		ctx:       ctx,
+		opts:      opts,
+		id:        time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(idb),
+		flowPath:  flowPath,
+		flowDir:   filepath.Dir(abs),
+		libDir:    libDir,
+		red:       opts.Redactor,
+		store:     opts.Store,
+		logger:    opts.Logger,
+		stepCount: map[string]int{},
+		modules:   map[string]*loadEntry{},
+	}
+	r.log = r.red.Writer(opts.Log)
+	if opts.DryRun {
+		r.plan = plan.New()
+	}
+	var cas *hostnet.Cassette
+	switch {
+	case opts.Record != "":
+		cas, err = hostnet.OpenCassette(opts.Record, hostnet.Record, r.red)
+	case opts.Replay != "":
+		cas, err = hostnet.OpenCassette(opts.Replay, hostnet.Replay, r.red)
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.transport = hostnet.New(hostnet.Options{Redactor: r.red, Plan: r.plan, Cassette: cas, Retry: opts.Retry, Logger: opts.Logger})
+	r.cassette = cas
+	r.plugins = pluginmgr.New(pluginmgr.Config{
+		Dirs: opts.PluginDirs, SearchPATH: opts.SearchPATH, StartTimeout: opts.PluginStartTimeout,
+		Host: r.transport, Logger: opts.Logger.Named("plugin"),
+	})
+	return r, nil
+}
+
+// exec runs the flow's top level.
+func (r *run) exec() (err error) {
+	src, err := os.ReadFile(r.flowPath)
+	if err != nil {
+		return fmt.Errorf("read flow: %w", err)
+	}
+	thread := r.newThread(r.flowPath)
+	stop := context.AfterFunc(r.ctx, func() { thread.Cancel("interrupted") })
+	defer stop()
+	defer func() {
+		if p := recover(); p != nil {
+			var unk *value.UnknownUsedError
+			if e, ok := p.(error); ok && errors.As(e, &unk) {
+				err = &FlowError{Position: unk.Position, Msg: strings.TrimPrefix(unk.Error(), unk.Position+": "), Plan: true}
+				return
+			}
+			panic(p)
+		}
+	}()
+	_, err = starlark.ExecFileOptions(fileOptions, thread, r.flowPath, src, r.predeclared())
+	return r.flowError(err)
+}
+
+var fileOptions = &syntax.FileOptions{Set: true, While: true, TopLevelControl: true, GlobalReassign: true}
+
+func (r *run) newThread(name string) *starlark.Thread {
+	thread := &starlark.Thread{
+		Name: name,
+		Print: func(_ *starlark.Thread, msg string) {
+			fmt.Fprintln(r.log, msg)
+		},
+		Load: r.load,
+	}
+	thread.SetMaxExecutionSteps(r.opts.MaxSteps)
+	thread.OnMaxSteps = func(t *starlark.Thread) {
+		t.Cancel(fmt.Sprintf("flow exceeded its step limit of %d execution steps (an endless loop?)", r.opts.MaxSteps))
+	}
+	starlarktime.SetNow(thread, func() (time.Time, error) { return r.opts.Now(), nil })
+	return thread
+}
+
+func (r *run) predeclared() starlark.StringDict {
+	return starlark.StringDict{
+		"connect": starlark.NewBuiltin("connect", r.connect),
+		"var":     starlark.NewBuiltin("var", r.varFn),
+		"secret":  starlark.NewBuiltin("secret", r.secretFn),
+		"output":  starlark.NewBuiltin("output", r.output),
+		"store":   r.storeModule(),
+		"time":    starlarktime.Module,
+		"json":    starlarkjson.Module,
+	}
+}
+
+// load resolves load("x.star") against the flow's directory, then LibDir.
+// Absolute paths and ".." are refused, so a flow cannot read arbitrary
+// files through load.
+func (r *run) load(thread *starlark.Thread, module string) (starlark.StringDict, error) {
+	if filepath.IsAbs(module) || strings.HasPrefix(module, "/") {
+		return nil, fmt.Errorf("load(%q): absolute paths are not allowed; load relative to the flow or flows/lib", module)
+	}
+	clean := filepath.Clean(module)
+	for _, part := range strings.Split(filepath.ToSlash(module), "/") {
+		if part == ".." {
+			return nil, fmt.Errorf("load(%q): \"..\" is not allowed; load relative to the flow or flows/lib", module)
+		}
+	}
+	var path string
+	for _, dir := range []string{r.flowDir, r.libDir} {
+		p := filepath.Join(dir, clean)
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+			path = p
+			break
+		}
+	}
+	if path == "" {
+		return nil, fmt.Errorf("load(%q): not found in %s or %s", module, r.flowDir, r.libDir)
+	}
+	if e, ok := r.modules[path]; ok {
+		if e == nil {
+			return nil, fmt.Errorf("load(%q): cycle in load graph", module)
+		}
+		return e.globals, e.err
+	}
+	r.modules[path] = nil
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	t := r.newThread(path)
+	t.SetLocal(threadParent, thread)
+	stop := context.AfterFunc(r.ctx, func() { t.Cancel("interrupted") })
+	defer stop()
+	globals, err := starlark.ExecFileOptions(fileOptions, t, path, src, r.predeclared())
+	r.modules[path] = &loadEntry{globals, err}
+	return globals, err
+}
+
+const threadParent = "tokenflow.parent"
+
+// close ends every connection's session, saves the cassette and stops the
+// plugins. It runs even when the flow failed.
+func (r *run) close() error {
+	var errs []error
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), 15*time.Second)
+	defer cancel()
+	for _, c := range r.conns {
+		if err := c.closeSession(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if r.cassette != nil {
+		if err := r.cassette.Save(); err != nil {
+			errs = append(errs, fmt.Errorf("save cassette: %w", err))
+		}
+	}
+	r.plugins.Close()
+	r.transport.Close()
+	if c, ok := r.log.(io.Closer); ok {
+		c.Close()
+	}
+	return errors.Join(errs...)
+}

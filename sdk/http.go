@@ -1,0 +1,245 @@
+package sdk
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	pb "github.com/tokenflow/tokenflow/sdk/proto/tokenflow/plugin/v1"
+	"google.golang.org/grpc"
+)
+
+// maxBody bounds what a plugin sends or receives in one exchange.
+const maxBody = 32 << 20
+
+type sessionKey struct{}
+
+// MarkSession marks a request that opens or closes a per-connection login
+// session. A dry-run sends such requests even inside a write op, so reads can
+// authenticate; everything else a write op sends is held.
+func MarkSession(req *http.Request) *http.Request {
+	return req.WithContext(context.WithValue(req.Context(), sessionKey{}, true))
+}
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+// hostConn is the plugin's one RoundTrip stream to the engine. Requests are
+// multiplexed over it by id; a receive loop hands each answer to its waiter.
+// The stream is opened lazily and reopened after it breaks.
+type hostConn struct {
+	dial func(id uint32) (*grpc.ClientConn, error)
+
+	mu       sync.Mutex
+	brokerID uint32
+	conn     *grpc.ClientConn
+	stream   pb.Host_RoundTripClient
+	sendMu   sync.Mutex
+	pending  map[uint64]chan *pb.HTTPResponse
+	nextID   uint64
+}
+
+func (h *hostConn) open(brokerID uint32) (pb.Host_RoundTripClient, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.stream != nil && h.brokerID == brokerID {
+		return h.stream, nil
+	}
+	if h.conn != nil {
+		h.conn.Close()
+	}
+	conn, err := h.dial(brokerID)
+	if err != nil {
+		return nil, fmt.Errorf("dial host transport: %w", err)
+	}
+	stream, err := pb.NewHostClient(conn).RoundTrip(context.Background())
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("open host transport: %w", err)
+	}
+	h.conn, h.stream, h.brokerID = conn, stream, brokerID
+	if h.pending == nil {
+		h.pending = map[uint64]chan *pb.HTTPResponse{}
+	}
+	go h.receive(stream)
+	return stream, nil
+}
+
+func (h *hostConn) receive(stream pb.Host_RoundTripClient) {
+	for {
+		resp, err := stream.Recv()
+		h.mu.Lock()
+		if err != nil {
+			// Fail every waiter of this stream; the next request reopens.
+			if h.stream == stream {
+				h.stream = nil
+			}
+			for id, ch := range h.pending {
+				ch <- &pb.HTTPResponse{Id: id, Error: &pb.Error{Code: pb.ErrorCode_ERROR_CODE_UNAVAILABLE, Message: "host transport closed: " + err.Error()}}
+				delete(h.pending, id)
+			}
+			h.mu.Unlock()
+			return
+		}
+		ch := h.pending[resp.Id]
+		delete(h.pending, resp.Id)
+		h.mu.Unlock()
+		if ch != nil {
+			ch <- resp
+		}
+	}
+}
+
+func (h *hostConn) roundTrip(ctx context.Context, brokerID uint32, req *pb.HTTPRequest) (*pb.HTTPResponse, error) {
+	stream, err := h.open(brokerID)
+	if err != nil {
+		return nil, err
+	}
+	ch := make(chan *pb.HTTPResponse, 1)
+	h.mu.Lock()
+	h.nextID++
+	req.Id = h.nextID
+	h.pending[req.Id] = ch
+	h.mu.Unlock()
+
+	h.sendMu.Lock()
+	err = stream.Send(req)
+	h.sendMu.Unlock()
+	if err != nil {
+		h.mu.Lock()
+		delete(h.pending, req.Id)
+		h.mu.Unlock()
+		return nil, fmt.Errorf("send to host transport: %w", err)
+	}
+	select {
+	case resp := <-ch:
+		return resp, nil
+	case <-ctx.Done():
+		h.mu.Lock()
+		delete(h.pending, req.Id)
+		h.mu.Unlock()
+		return nil, ctx.Err()
+	}
+}
+
+// callTransport is the http.RoundTripper of one Call: it tags every request
+// with the call's step so the host applies that step's policy.
+type callTransport struct {
+	host     *hostConn
+	brokerID uint32
+	stepID   string
+}
+
+func (t *callTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	var body []byte
+	if req.Body != nil {
+		b, err := io.ReadAll(io.LimitReader(req.Body, maxBody+1))
+		req.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("read request body: %w", err)
+		}
+		if len(b) > maxBody {
+			return nil, fmt.Errorf("request body over %d bytes", maxBody)
+		}
+		body = b
+	}
+	preq := &pb.HTTPRequest{
+		StepId: t.stepID,
+		Method: req.Method,
+		Url:    req.URL.String(),
+		Body:   body,
+	}
+	preq.Session, _ = req.Context().Value(sessionKey{}).(bool)
+	for name, values := range req.Header {
+		preq.Headers = append(preq.Headers, &pb.Header{Name: name, Values: values})
+	}
+	if req.Host != "" && req.Host != req.URL.Host {
+		preq.Headers = append(preq.Headers, &pb.Header{Name: "Host", Values: []string{req.Host}})
+	}
+	presp, err := t.host.roundTrip(req.Context(), t.brokerID, preq)
+	if err != nil {
+		return nil, err
+	}
+	if presp.Held {
+		return nil, errHeld
+	}
+	if presp.Error != nil {
+		return nil, errorFromProto(presp.Error)
+	}
+	resp := &http.Response{
+		Status:        fmt.Sprintf("%d %s", presp.Status, http.StatusText(int(presp.Status))),
+		StatusCode:    int(presp.Status),
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        http.Header{},
+		Body:          io.NopCloser(bytes.NewReader(presp.Body)),
+		ContentLength: int64(len(presp.Body)),
+		Request:       req,
+	}
+	for _, h := range presp.Headers {
+		resp.Header[http.CanonicalHeaderKey(h.Name)] = h.Values
+	}
+	return resp, nil
+}
+
+func errorFromProto(e *pb.Error) *Error {
+	out := &Error{
+		Code:       codeFromProto(e.Code),
+		Message:    e.Message,
+		Retryable:  e.Retryable,
+		RetryAfter: time.Duration(e.RetryAfterMs) * time.Millisecond,
+		Param:      e.Param,
+	}
+	return out
+}
+
+func errorToProto(err error) *pb.Error {
+	var e *Error
+	if !errors.As(err, &e) {
+		return &pb.Error{Code: pb.ErrorCode_ERROR_CODE_INTERNAL, Message: err.Error()}
+	}
+	return &pb.Error{
+		Code:         codeToProto(e.Code),
+		Message:      e.Message,
+		Retryable:    e.Retryable,
+		RetryAfterMs: e.RetryAfter.Milliseconds(),
+		Param:        e.Param,
+	}
+}
+
+var codes = []struct {
+	c Code
+	p pb.ErrorCode
+}{
+	{CodeInternal, pb.ErrorCode_ERROR_CODE_INTERNAL},
+	{CodeInvalidArgument, pb.ErrorCode_ERROR_CODE_INVALID_ARGUMENT},
+	{CodeUnauthenticated, pb.ErrorCode_ERROR_CODE_UNAUTHENTICATED},
+	{CodePermissionDenied, pb.ErrorCode_ERROR_CODE_PERMISSION_DENIED},
+	{CodeNotFound, pb.ErrorCode_ERROR_CODE_NOT_FOUND},
+	{CodeConflict, pb.ErrorCode_ERROR_CODE_CONFLICT},
+	{CodeRateLimited, pb.ErrorCode_ERROR_CODE_RATE_LIMITED},
+	{CodeUnavailable, pb.ErrorCode_ERROR_CODE_UNAVAILABLE},
+}
+
+func codeToProto(c Code) pb.ErrorCode {
+	for _, m := range codes {
+		if m.c == c {
+			return m.p
+		}
+	}
+	return pb.ErrorCode_ERROR_CODE_INTERNAL
+}
+
+func codeFromProto(p pb.ErrorCode) Code {
+	for _, m := range codes {
+		if m.p == p {
+			return m.c
+		}
+	}
+	return CodeInternal
+}

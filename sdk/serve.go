@@ -1,0 +1,228 @@
+package sdk
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"sync"
+
+	"github.com/hashicorp/go-hclog"
+	goplugin "github.com/hashicorp/go-plugin"
+	pb "github.com/tokenflow/tokenflow/sdk/proto/tokenflow/plugin/v1"
+	"google.golang.org/grpc"
+)
+
+// ServeOption configures Serve. Options keep Serve's signature frozen for
+// third-party plugins as the SDK grows.
+type ServeOption func(*serveConfig)
+
+type serveConfig struct {
+	logger hclog.Logger
+}
+
+// WithLogger replaces the default logger (JSON to stderr, which go-plugin
+// forwards to the engine's log after redaction).
+func WithLogger(l hclog.Logger) ServeOption { return func(c *serveConfig) { c.logger = l } }
+
+// Serve runs the plugin until the engine stops it. It never returns on
+// success; a plugin declaration error is printed and exits 1.
+func Serve(p *Plugin, opts ...ServeOption) {
+	cfg := serveConfig{}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.logger == nil {
+		cfg.logger = hclog.New(&hclog.LoggerOptions{Name: p.Name, Output: os.Stderr, JSONFormat: true, Level: hclog.Info})
+	}
+	if err := p.Validate(); err != nil {
+		fmt.Fprintf(os.Stderr, "tokenflow-plugin-%s: %v\n", p.Name, err)
+		os.Exit(1)
+	}
+	goplugin.Serve(&goplugin.ServeConfig{
+		HandshakeConfig: Handshake,
+		Plugins:         goplugin.PluginSet{pb.PluginName: &GRPCPlugin{Impl: p, Logger: cfg.logger}},
+		GRPCServer:      goplugin.DefaultGRPCServer,
+		Logger:          cfg.logger,
+	})
+}
+
+// Handshake is the go-plugin handshake every tokenflow plugin uses.
+var Handshake = goplugin.HandshakeConfig{
+	ProtocolVersion:  pb.ProtocolVersion,
+	MagicCookieKey:   pb.MagicCookieKey,
+	MagicCookieValue: pb.MagicCookieValue,
+}
+
+// GRPCPlugin adapts a Plugin to go-plugin. Serve uses it; sdktest uses it to
+// run a plugin in-process.
+type GRPCPlugin struct {
+	goplugin.NetRPCUnsupportedPlugin
+	Impl   *Plugin
+	Logger hclog.Logger
+}
+
+var _ goplugin.GRPCPlugin = (*GRPCPlugin)(nil)
+
+// GRPCServer registers the plugin service.
+func (g *GRPCPlugin) GRPCServer(broker *goplugin.GRPCBroker, s *grpc.Server) error {
+	logger := g.Logger
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	pb.RegisterPluginServer(s, &server{
+		plugin:   g.Impl,
+		logger:   logger,
+		host:     &hostConn{dial: broker.Dial},
+		sessions: map[string]*Session{},
+	})
+	return nil
+}
+
+// GRPCClient is the engine's half; the SDK only serves.
+func (g *GRPCPlugin) GRPCClient(ctx context.Context, broker *goplugin.GRPCBroker, conn *grpc.ClientConn) (any, error) {
+	return pb.NewPluginClient(conn), nil
+}
+
+type server struct {
+	pb.UnimplementedPluginServer
+	plugin *Plugin
+	logger hclog.Logger
+	host   *hostConn
+
+	mu       sync.Mutex
+	sessions map[string]*Session
+}
+
+func (s *server) Describe(ctx context.Context, _ *pb.DescribeRequest) (*pb.DescribeResponse, error) {
+	schema, err := schemaToProto(s.plugin)
+	if err != nil {
+		return nil, err
+	}
+	return &pb.DescribeResponse{Schema: schema}, nil
+}
+
+func (s *server) session(connID string) *Session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess := s.sessions[connID]
+	if sess == nil {
+		sess = &Session{}
+		s.sessions[connID] = sess
+	}
+	return sess
+}
+
+func (s *server) newCall(op, connID string, connJSON, argsJSON []byte, mode pb.Mode, stepID string, brokerID uint32) (*Call, error) {
+	conn, err := decodeValues(connJSON)
+	if err != nil {
+		return nil, InvalidArgument("connection", "%v", err)
+	}
+	args, err := decodeValues(argsJSON)
+	if err != nil {
+		return nil, InvalidArgument("args", "%v", err)
+	}
+	return &Call{
+		Op:      op,
+		Conn:    conn,
+		Args:    args,
+		DryRun:  mode == pb.Mode_MODE_DRY_RUN,
+		HTTP:    &http.Client{Transport: &callTransport{host: s.host, brokerID: brokerID, stepID: stepID}},
+		Logger:  s.logger.With("op", op, "step", stepID),
+		session: s.session(connID),
+	}, nil
+}
+
+func (s *server) Call(ctx context.Context, req *pb.CallRequest) (resp *pb.CallResponse, err error) {
+	op := s.plugin.op(req.Op)
+	if op == nil {
+		return &pb.CallResponse{Error: errorToProto(InvalidArgument("", "unknown op %q", req.Op))}, nil
+	}
+	call, err := s.newCall(req.Op, req.ConnectionId, req.ConnectionJson, req.ArgsJson, req.Mode, req.StepId, req.HostBrokerId)
+	if err != nil {
+		return &pb.CallResponse{Error: errorToProto(err)}, nil
+	}
+	if err := checkArgs(op.Params, call.Args); err != nil {
+		return &pb.CallResponse{Error: errorToProto(err)}, nil
+	}
+	// A handler's panic is its own bug; report it on this call rather than
+	// killing the process and every session it holds.
+	defer func() {
+		if r := recover(); r != nil {
+			s.logger.Error("handler panicked", "op", req.Op, "panic", fmt.Sprint(r))
+			resp, err = &pb.CallResponse{Error: errorToProto(Errorf(CodeInternal, "plugin panicked in %s: %v", req.Op, r))}, nil
+		}
+	}()
+	result, err := op.Handler(ctx, call)
+	if err != nil {
+		if IsHeld(err) {
+			return &pb.CallResponse{Held: true}, nil
+		}
+		return &pb.CallResponse{Error: errorToProto(err)}, nil
+	}
+	b, err := json.Marshal(result)
+	if err != nil {
+		return &pb.CallResponse{Error: errorToProto(Errorf(CodeInternal, "encode result of %s: %v", req.Op, err))}, nil
+	}
+	return &pb.CallResponse{ResultJson: b}, nil
+}
+
+func (s *server) CloseConnection(ctx context.Context, req *pb.CloseConnectionRequest) (*pb.CloseConnectionResponse, error) {
+	s.mu.Lock()
+	sess := s.sessions[req.ConnectionId]
+	delete(s.sessions, req.ConnectionId)
+	s.mu.Unlock()
+	if sess == nil || s.plugin.CloseSession == nil {
+		return &pb.CloseConnectionResponse{}, nil
+	}
+	call, err := s.newCall("close_session", req.ConnectionId, req.ConnectionJson, nil, req.Mode, req.StepId, req.HostBrokerId)
+	if err != nil {
+		return nil, err
+	}
+	call.session = sess
+	if err := s.plugin.CloseSession(ctx, call); err != nil {
+		s.logger.Warn("closing session failed", "error", err)
+	}
+	return &pb.CloseConnectionResponse{}, nil
+}
+
+func schemaToProto(p *Plugin) (*pb.Schema, error) {
+	conn, err := fieldsToProto(p.Connection)
+	if err != nil {
+		return nil, err
+	}
+	out := &pb.Schema{ProtocolVersion: pb.ProtocolVersion, Name: p.Name, Version: p.Version, Doc: p.Doc, Connection: conn}
+	for _, op := range p.Ops {
+		params, err := fieldsToProto(op.Params)
+		if err != nil {
+			return nil, err
+		}
+		results, err := fieldsToProto(op.Results)
+		if err != nil {
+			return nil, err
+		}
+		effect := pb.Effect_EFFECT_READ
+		if op.Effect == Write {
+			effect = pb.Effect_EFFECT_WRITE
+		}
+		out.Ops = append(out.Ops, &pb.Op{Name: op.Name, Doc: op.Doc, Effect: effect, Params: params, Results: results})
+	}
+	return out, nil
+}
+
+func fieldsToProto(fields []Field) ([]*pb.Field, error) {
+	var out []*pb.Field
+	for _, f := range fields {
+		pf := &pb.Field{Name: f.Name, Type: pb.Type(f.Type), Elem: pb.Type(f.Elem), Required: f.Required, Secret: f.IsSecret(), Doc: f.Doc}
+		if f.Default != nil {
+			b, err := json.Marshal(f.Default)
+			if err != nil {
+				return nil, fmt.Errorf("default of %s: %w", f.Name, err)
+			}
+			pf.DefaultJson = string(b)
+		}
+		out = append(out, pf)
+	}
+	return out, nil
+}
