@@ -41,6 +41,7 @@ func (r *run) storePut(thread *starlark.Thread, b *starlark.Builtin, args starla
 	t := store.Token{Name: name, Vendor: vendor, Target: target, RunID: r.id}
 	_, unknownValue := v.(*value.Unknown)
 	_, unknownExpiry := expires.(*value.Unknown)
+	unknownLabel := false
 	switch x := v.(type) {
 	case *value.Secret:
 		t.Value = x.Reveal()
@@ -63,6 +64,9 @@ func (r *run) storePut(thread *starlark.Thread, b *starlark.Builtin, args starla
 		for _, item := range labels.Items() {
 			k, ok1 := starlark.AsString(item[0])
 			val, ok2 := starlark.AsString(item[1])
+			if u, ok := item[1].(*value.Unknown); ok {
+				val, ok2, unknownLabel = u.String(), true, true
+			}
 			if !ok1 || !ok2 {
 				return nil, fmt.Errorf("store.put: labels must map strings to strings")
 			}
@@ -83,7 +87,7 @@ func (r *run) storePut(thread *starlark.Thread, b *starlark.Builtin, args starla
 		r.plan.AddChange(fmt.Sprintf("put.%s.%d", name, len(r.steps)), "store.put", pos, note)
 		return starlark.None, nil
 	}
-	if unknownValue || unknownExpiry {
+	if unknownValue || unknownExpiry || unknownLabel {
 		return nil, fmt.Errorf("store.put: value is not known")
 	}
 	if err := r.store.Put(r.ctx, t); err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/tokenflow/tokenflow/engine/spell"
 	"github.com/tokenflow/tokenflow/engine/store"
 	"github.com/tokenflow/tokenflow/engine/value"
+	starlarktime "go.starlark.net/lib/time"
 	"go.starlark.net/starlark"
 )
 
@@ -144,4 +145,13 @@ func (r *run) output(thread *starlark.Thread, b *starlark.Builtin, args starlark
 	}
 	r.outputs = append(r.outputs, Output{Name: name, Value: out})
 	return starlark.None, nil
+}
+
+// duration(s) parses "28d", "12h", "1h30m" or "2w" into a time.duration.
+func durationFn(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var d value.Duration
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "d", &d); err != nil {
+		return nil, err
+	}
+	return starlarktime.Duration(d.D), nil
 }

@@ -230,13 +230,14 @@ func (r *run) newThread(name string) *starlark.Thread {
 
 func (r *run) predeclared() starlark.StringDict {
 	return starlark.StringDict{
-		"connect": starlark.NewBuiltin("connect", r.connect),
-		"var":     starlark.NewBuiltin("var", r.varFn),
-		"secret":  starlark.NewBuiltin("secret", r.secretFn),
-		"output":  starlark.NewBuiltin("output", r.output),
-		"store":   r.storeModule(),
-		"time":    starlarktime.Module,
-		"json":    starlarkjson.Module,
+		"connect":  starlark.NewBuiltin("connect", r.connect),
+		"var":      starlark.NewBuiltin("var", r.varFn),
+		"secret":   starlark.NewBuiltin("secret", r.secretFn),
+		"output":   starlark.NewBuiltin("output", r.output),
+		"duration": starlark.NewBuiltin("duration", durationFn),
+		"store":    r.storeModule(),
+		"time":     starlarktime.Module,
+		"json":     starlarkjson.Module,
 	}
 }
 

@@ -33,6 +33,9 @@ func (t Type) String() string {
 	return "any"
 }
 
+// MarshalText writes the type's name in JSON.
+func (t Type) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
 // Effect of an op.
 type Effect int
 
@@ -48,34 +51,37 @@ func (e Effect) String() string {
 	return "read"
 }
 
+// MarshalText writes "read" or "write" in JSON.
+func (e Effect) MarshalText() ([]byte, error) { return []byte(e.String()), nil }
+
 // Field is a connection field, parameter or result field.
 type Field struct {
-	Name        string
-	Type        Type
-	Elem        Type
-	Required    bool
-	DefaultJSON string // JSON of the default; "" when none
-	Secret      bool
-	Doc         string
+	Name        string `json:"name"`
+	Type        Type   `json:"type"`
+	Elem        Type   `json:"elem,omitempty"`
+	Required    bool   `json:"required,omitempty"`
+	DefaultJSON string `json:"default,omitempty"` // JSON of the default; "" when none
+	Secret      bool   `json:"secret,omitempty"`
+	Doc         string `json:"doc,omitempty"`
 }
 
 // Op is one plugin operation.
 type Op struct {
-	Vendor  string
-	Name    string
-	Doc     string
-	Effect  Effect
-	Params  []Field
-	Results []Field
+	Vendor  string  `json:"vendor"`
+	Name    string  `json:"name"`
+	Doc     string  `json:"doc"`
+	Effect  Effect  `json:"effect"`
+	Params  []Field `json:"params"`
+	Results []Field `json:"results"`
 }
 
 // Schema is everything a plugin declared.
 type Schema struct {
-	Name       string
-	Version    string
-	Doc        string
-	Connection []Field
-	Ops        []*Op
+	Name       string  `json:"name"`
+	Version    string  `json:"version"`
+	Doc        string  `json:"doc"`
+	Connection []Field `json:"connection"`
+	Ops        []*Op   `json:"ops"`
 }
 
 // Op returns the named op, or nil.

@@ -1,0 +1,38 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Exit codes. A dry-run with pending changes exits 2, like `terraform plan
+// -detailed-exitcode`, so CI can tell "would change" from "failed".
+const (
+	ExitOK      = 0
+	ExitError   = 1
+	ExitPending = 2
+)
+
+// PendingError reports a dry-run that found changes to make. It prints
+// nothing of its own; the plan already said it.
+type PendingError struct{ Changes int }
+
+func (e *PendingError) Error() string { return fmt.Sprintf("%d change(s) pending", e.Changes) }
+
+// SilentError exits 1 without printing (the command printed already).
+type SilentError struct{ Err error }
+
+func (e *SilentError) Error() string { return e.Err.Error() }
+func (e *SilentError) Unwrap() error { return e.Err }
+
+// exitCode maps an error to the process exit code, in one place.
+func exitCode(err error) int {
+	var pending *PendingError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &pending):
+		return ExitPending
+	}
+	return ExitError
+}

@@ -1,0 +1,61 @@
+// Package cli holds tokenflow's commands. They are thin: flags, wiring and
+// printing; the work is done by the engine.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// Main runs the CLI with the process's arguments and returns the exit code.
+func Main() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return Run(ctx, os.Args[1:], System())
+}
+
+// Run runs the CLI with the given arguments and streams.
+func Run(ctx context.Context, args []string, io *IOStreams) int {
+	f := newFactory(io)
+	root := NewCmdRoot(f)
+	root.SetArgs(args)
+	root.SetIn(io.In)
+	root.SetOut(io.Out)
+	root.SetErr(io.ErrOut)
+	err := root.ExecuteContext(ctx)
+	var silent *SilentError
+	var pending *PendingError
+	if err != nil && !errors.As(err, &silent) && !errors.As(err, &pending) {
+		fmt.Fprintf(io.ErrOut, "Error: %s\n", f.Redactor.String(err.Error()))
+	}
+	return exitCode(err)
+}
+
+// NewCmdRoot builds the command tree.
+func NewCmdRoot(f *Factory) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "tokenflow",
+		Short: "Issue, store, rotate and revoke vendor API tokens with repeatable flows",
+		Long: `tokenflow runs Starlark flows that manage vendor API tokens through
+separately built plugins (one per vendor). Every flow can be dry-run, every
+vendor exchange recorded and replayed, and every vendor has a simulator.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVar(&f.LogLevel, "log-level", "warn", "log level on stderr: trace, debug, info, warn, error")
+	root.PersistentFlags().StringArrayVar(&f.PluginDirs, "plugin-dir", nil, "directory to search for plugins first (repeatable)")
+	root.AddCommand(
+		NewCmdRun(f, nil),
+		NewCmdPlugins(f),
+		NewCmdSim(f, nil),
+		NewCmdDemo(f, nil),
+		NewCmdVersion(f),
+	)
+	return root
+}

@@ -1,0 +1,227 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/tokenflow/tokenflow/engine"
+	"github.com/tokenflow/tokenflow/engine/store"
+)
+
+// RunOptions are the inputs of `tokenflow run`.
+type RunOptions struct {
+	IO       *IOStreams
+	Factory  *Factory
+	Flow     string
+	VarArgs  []string
+	VarsFile string
+	DryRun   bool
+	Record   string
+	Replay   string
+	JSON     bool
+	LibDir   string
+	MaxSteps uint64
+
+	// Store backs store.* (the demo shares one across runs). Default: a
+	// fresh in-memory store.
+	Store store.Store
+}
+
+// NewCmdRun builds `tokenflow run`.
+func NewCmdRun(f *Factory, runF func(*RunOptions) error) *cobra.Command {
+	opts := &RunOptions{IO: f.IO, Factory: f}
+	cmd := &cobra.Command{
+		Use:   "run FLOW",
+		Short: "Run a flow (or plan it with --dry-run)",
+		Long: `Run a Starlark flow.
+
+With --dry-run, reads are sent, writes are held and shown fully rendered,
+and nothing changes on any vendor; the exit code is 0 when there is nothing
+to change and 2 when changes are pending.`,
+		Example: `  VCF_PASSWORD=... tokenflow run flows/vcf/onboard.star --var url=https://vcf-ops \
+      --var realm=flt-idb02 --var client_id=ci-bot --var token_name=ci-bot-main --dry-run`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Flow = args[0]
+			if opts.Record != "" && opts.Replay != "" {
+				return fmt.Errorf("--record and --replay cannot be combined")
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runRun(cmd, opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringArrayVar(&opts.VarArgs, "var", nil, "set a flow variable: --var name=value (repeatable)")
+	fl.StringVar(&opts.VarsFile, "vars", "", "read flow variables from a JSON object file (--var wins)")
+	fl.BoolVar(&opts.DryRun, "dry-run", false, "send reads, hold writes, print the plan; exit 2 when changes are pending")
+	fl.StringVar(&opts.Record, "record", "", "record every vendor exchange to this cassette file (secrets redacted)")
+	fl.StringVar(&opts.Replay, "replay", "", "answer every vendor exchange from this cassette; never touch the network")
+	fl.BoolVar(&opts.JSON, "json", false, "print the result (outputs, steps, plan) as JSON")
+	fl.StringVar(&opts.LibDir, "lib", "", "directory load() searches after the flow's own (default: flows/lib beside the flow's directory)")
+	fl.Uint64Var(&opts.MaxSteps, "max-steps", 0, "Starlark execution step limit (default 10,000,000)")
+	return cmd
+}
+
+// parseVars merges --vars FILE and --var k=v.
+func parseVars(file string, args []string) (map[string]string, error) {
+	vars := map[string]string{}
+	if file != "" {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("--vars: %w", err)
+		}
+		var raw map[string]any
+		if err := json.Unmarshal(data, &raw); err != nil {
+			return nil, fmt.Errorf("--vars %s: want a JSON object of names to values: %v", file, err)
+		}
+		for k, v := range raw {
+			switch x := v.(type) {
+			case string:
+				vars[k] = x
+			case float64, bool:
+				vars[k] = fmt.Sprint(x)
+			default:
+				return nil, fmt.Errorf("--vars %s: %q must be a string, number or bool", file, k)
+			}
+		}
+	}
+	for _, a := range args {
+		k, v, ok := strings.Cut(a, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--var %q: want name=value", a)
+		}
+		vars[k] = v
+	}
+	return vars, nil
+}
+
+// runJSON is the --json shape of a run.
+type runJSON struct {
+	RunID   string              `json:"run_id"`
+	Status  string              `json:"status"` // applied, no_changes, pending, error
+	Outputs map[string]any      `json:"outputs"`
+	Steps   []engine.StepRecord `json:"steps"`
+	Plan    any                 `json:"plan,omitempty"`
+	Pending int                 `json:"pending_changes"`
+	Error   string              `json:"error,omitempty"`
+}
+
+func runRun(cmd *cobra.Command, opts *RunOptions) error {
+	f := opts.Factory
+	vars, err := parseVars(opts.VarsFile, opts.VarArgs)
+	if err != nil {
+		return err
+	}
+	eopts := engine.Options{
+		Vars: vars, DryRun: opts.DryRun, Record: opts.Record, Replay: opts.Replay,
+		PluginDirs: f.PluginSearchDirs(), SearchPATH: true,
+		LibDir: opts.LibDir, MaxSteps: opts.MaxSteps, Store: opts.Store,
+		Getenv: f.Getenv, Log: f.IO.ErrOut, Logger: f.Logger(), Redactor: f.Redactor,
+	}
+	res, runErr := engine.Run(cmd.Context(), opts.Flow, eopts)
+	return printRun(opts, res, runErr)
+}
+
+func printRun(opts *RunOptions, res *engine.Result, runErr error) error {
+	red := opts.Factory.Redactor
+	out := opts.IO.Out
+	if opts.JSON {
+		j := runJSON{Outputs: map[string]any{}}
+		if res != nil {
+			j.RunID = res.RunID
+			j.Steps = res.Steps
+			for _, o := range res.Outputs {
+				j.Outputs[o.Name] = o.Value
+			}
+			if res.Plan != nil {
+				j.Plan = res.Plan.Steps(red)
+				j.Pending = res.Pending()
+			}
+		}
+		switch {
+		case runErr != nil:
+			j.Status = "error"
+			j.Error = runErr.Error()
+		case opts.DryRun && j.Pending > 0:
+			j.Status = "pending"
+		case opts.DryRun:
+			j.Status = "no_changes"
+		default:
+			j.Status = "applied"
+		}
+		b, err := json.MarshalIndent(j, "", "  ")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(out, red.String(string(b)))
+		if runErr != nil {
+			return &SilentError{runErr}
+		}
+		if j.Pending > 0 {
+			return &PendingError{Changes: j.Pending}
+		}
+		return nil
+	}
+
+	if res != nil && res.Plan != nil {
+		if err := res.Plan.WriteText(out, red); err != nil {
+			return err
+		}
+	}
+	if runErr != nil {
+		var fe *engine.FlowError
+		if errors.As(runErr, &fe) && fe.Plan {
+			fmt.Fprintf(out, "\nThe plan stops at %s\n", fe.Position)
+		}
+		return runErr
+	}
+	if res != nil && res.Plan == nil {
+		ok := 0
+		for _, s := range res.Steps {
+			if s.Status == "ok" {
+				ok++
+			}
+		}
+		fmt.Fprintf(out, "Applied %s: %d step(s).\n", opts.Flow, ok)
+	}
+	if res != nil && len(res.Outputs) > 0 {
+		fmt.Fprintln(out, "\nOutputs:")
+		names := make([]string, 0, len(res.Outputs))
+		width := 0
+		vals := map[string]any{}
+		for _, o := range res.Outputs {
+			names = append(names, o.Name)
+			vals[o.Name] = o.Value
+			width = max(width, len(o.Name))
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			fmt.Fprintf(out, "  %-*s = %s\n", width, n, red.String(formatValue(vals[n])))
+		}
+	}
+	if res != nil && res.Plan != nil {
+		if n := res.Pending(); n > 0 {
+			return &PendingError{Changes: n}
+		}
+	}
+	return nil
+}
+
+func formatValue(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}

@@ -1,0 +1,95 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	"github.com/tokenflow/tokenflow/internal/simulators"
+)
+
+// SimOptions are the inputs of `tokenflow sim`.
+type SimOptions struct {
+	IO      *IOStreams
+	Vendors []string
+	Plain   bool
+	Dir     string
+	// ready, when set, is called with the running set instead of waiting
+	// for Ctrl-C (tests).
+	ready func(*simulators.Set) error
+}
+
+// NewCmdSim builds `tokenflow sim`.
+func NewCmdSim(f *Factory, runF func(*SimOptions) error) *cobra.Command {
+	opts := &SimOptions{IO: f.IO}
+	cmd := &cobra.Command{
+		Use:   "sim [VENDOR...]",
+		Short: "Serve the vendor simulators on loopback until Ctrl-C",
+		Long: `Serve the vendor simulators on loopback (HTTPS with a freshly generated CA
+by default) and print their URLs, default accounts and the CA file, so flows
+and the clients operators use today can run with no appliance.`,
+		ValidArgs: simulators.Vendors(),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Vendors = args
+			if runF != nil {
+				return runF(opts)
+			}
+			return simRun(cmd, opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.Plain, "plain-http", false, "serve plain HTTP instead of HTTPS")
+	cmd.Flags().StringVar(&opts.Dir, "dir", "", "directory for the CA certificate (default: a new temporary directory)")
+	return cmd
+}
+
+func simRun(cmd *cobra.Command, opts *SimOptions) error {
+	dir := opts.Dir
+	if dir == "" {
+		d, err := os.MkdirTemp("", "tokenflow-sim-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(d)
+		dir = d
+	}
+	dir, _ = filepath.Abs(dir)
+	set, err := simulators.Start(opts.Vendors, !opts.Plain, dir)
+	if err != nil {
+		return err
+	}
+	defer set.Close()
+	w := opts.IO.Out
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VENDOR\tURL\tUSER\tPASSWORD")
+	for _, r := range set.Sims {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Vendor, r.Server.URL, r.Username, r.Password)
+	}
+	tw.Flush()
+	if set.CAFile != "" {
+		fmt.Fprintf(w, "\nCA certificate: %s\n", set.CAFile)
+	}
+	if r := set.Get("vcf"); r != nil {
+		ca := ""
+		if set.CAFile != "" {
+			ca = " --var ca_file=" + set.CAFile
+		}
+		fmt.Fprintf(w, "\nTry:\n  %s=%s tokenflow run flows/vcf/onboard.star --var url=%s%s \\\n      --var realm=flt-idb02 --var client_id=ci-bot --var token_name=ci-bot-main --dry-run\n",
+			r.PasswordEnv, shellQuote(r.Password), r.Server.URL, ca)
+	}
+	if opts.ready != nil {
+		return opts.ready(set)
+	}
+	fmt.Fprintln(w, "\nServing until Ctrl-C.")
+	<-cmd.Context().Done()
+	return nil
+}
+
+func shellQuote(s string) string {
+	if strings.ContainsAny(s, "!$`\"\\ '") {
+		return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	}
+	return s
+}

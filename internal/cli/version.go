@@ -1,0 +1,33 @@
+package cli
+
+import (
+	"fmt"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+	pb "github.com/tokenflow/tokenflow/sdk/proto/tokenflow/plugin/v1"
+)
+
+// Version is set at build time with -ldflags "-X ...cli.Version=...".
+var Version = "dev"
+
+// NewCmdVersion prints the version.
+func NewCmdVersion(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print tokenflow's version and plugin protocol",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rev := ""
+			if info, ok := debug.ReadBuildInfo(); ok {
+				for _, s := range info.Settings {
+					if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+						rev = " (" + s.Value[:12] + ")"
+					}
+				}
+			}
+			fmt.Fprintf(f.IO.Out, "tokenflow %s%s, plugin protocol %d\n", Version, rev, pb.ProtocolVersion)
+			return nil
+		},
+	}
+}

@@ -1,0 +1,124 @@
+// Package simulators lists the vendor simulators tokenflow ships and starts
+// them on loopback, for `tokenflow sim`, `tokenflow demo` and tests.
+package simulators
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+
+	vcfsim "github.com/tokenflow/tokenflow/plugins/vcf/sim"
+	"github.com/tokenflow/tokenflow/sdk/simkit"
+)
+
+// Entry describes one shipped simulator.
+type Entry struct {
+	Vendor string
+	// New builds a simulator with its default accounts.
+	New func() simkit.Simulator
+	// Username and Password are the default account, printed by `sim`.
+	Username, Password string
+	// PasswordEnv is the variable the shipped flows read the password from.
+	PasswordEnv string
+}
+
+// All is every shipped simulator, by vendor name.
+var All = []Entry{
+	{
+		Vendor:   "vcf",
+		New:      func() simkit.Simulator { return vcfsim.New(vcfsim.Config{}) },
+		Username: vcfsim.DefaultUser, Password: vcfsim.DefaultPassword, PasswordEnv: "VCF_PASSWORD",
+	},
+}
+
+// Lookup returns the entry of a vendor.
+func Lookup(vendor string) (Entry, bool) {
+	for _, e := range All {
+		if e.Vendor == vendor {
+			return e, true
+		}
+	}
+	return Entry{}, false
+}
+
+// Vendors lists the vendor names.
+func Vendors() []string {
+	out := make([]string, 0, len(All))
+	for _, e := range All {
+		out = append(out, e.Vendor)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Running is a started simulator.
+type Running struct {
+	Entry
+	Sim    simkit.Simulator
+	Server *simkit.Server
+}
+
+// Set is a group of running simulators sharing one CA.
+type Set struct {
+	CA     *simkit.CA // nil when serving plain HTTP
+	CAFile string     // the CA certificate written for clients
+	Sims   []*Running
+	dir    string
+}
+
+// Start starts the named simulators (all when vendors is empty) on
+// loopback. With tls, each serves HTTPS with a certificate from one fresh CA
+// whose PEM is written to dir/ca.pem.
+func Start(vendors []string, tls bool, dir string) (*Set, error) {
+	if len(vendors) == 0 {
+		vendors = Vendors()
+	}
+	set := &Set{dir: dir}
+	if tls {
+		ca, err := simkit.NewCA()
+		if err != nil {
+			return nil, err
+		}
+		set.CA = ca
+		set.CAFile = filepath.Join(dir, "ca.pem")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+		if err := ca.WriteCertFile(set.CAFile); err != nil {
+			return nil, err
+		}
+	}
+	for _, v := range vendors {
+		e, ok := Lookup(v)
+		if !ok {
+			set.Close()
+			return nil, fmt.Errorf("no simulator for %q (have: %v)", v, Vendors())
+		}
+		sim := e.New()
+		srv, err := simkit.Serve(sim.Handler(), simkit.ServerOptions{CA: set.CA})
+		if err != nil {
+			set.Close()
+			return nil, fmt.Errorf("start %s simulator: %w", v, err)
+		}
+		set.Sims = append(set.Sims, &Running{Entry: e, Sim: sim, Server: srv})
+	}
+	return set, nil
+}
+
+// Get returns the running simulator of a vendor.
+func (s *Set) Get(vendor string) *Running {
+	for _, r := range s.Sims {
+		if r.Vendor == vendor {
+			return r
+		}
+	}
+	return nil
+}
+
+// Close stops every simulator.
+func (s *Set) Close() {
+	for _, r := range s.Sims {
+		r.Server.Close()
+	}
+}

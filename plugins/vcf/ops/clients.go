@@ -1,0 +1,95 @@
+package ops
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+
+	"github.com/tokenflow/tokenflow/sdk"
+)
+
+type apiClient struct {
+	ClientID          string           `json:"clientId"`
+	ClientUUID        string           `json:"clientUuid"`
+	ClientName        string           `json:"clientName"`
+	ClientDescription string           `json:"clientDescription"`
+	Roles             []roleAssignment `json:"roles,omitempty"`
+}
+
+func (a apiClient) result() map[string]any {
+	return map[string]any{
+		"client_id": a.ClientID, "client_uuid": a.ClientUUID, "client_name": a.ClientName,
+		"client_description": a.ClientDescription, "roles": rolesResult(a.Roles),
+	}
+}
+
+var clientFields = []sdk.Field{
+	{Name: "client_id", Type: sdk.String, Doc: "the string id used in paths and as the token's api_client_id"},
+	{Name: "client_uuid", Type: sdk.String, Doc: "the principal id used for role assignment"},
+	{Name: "client_name", Type: sdk.String},
+	{Name: "client_description", Type: sdk.String},
+	{Name: "roles", Type: sdk.List, Elem: sdk.Object},
+}
+
+func createAPIClientOp() sdk.Op {
+	return sdk.Op{
+		Name:   "create_api_client",
+		Doc:    "Create an API client in a realm (409 conflict when the client id exists)",
+		Effect: sdk.Write,
+		Params: []sdk.Field{
+			realmParam,
+			{Name: "client_id", Type: sdk.String, Required: true},
+			{Name: "client_name", Type: sdk.String, Required: true},
+			{Name: "client_description", Type: sdk.String, Default: ""},
+		},
+		Results: clientFields,
+		Handler: func(ctx context.Context, c *sdk.Call) (any, error) {
+			body := map[string]string{
+				"clientId":   c.Args.String("client_id"),
+				"clientName": c.Args.String("client_name"),
+			}
+			if d := c.Args.String("client_description"); d != "" {
+				body["clientDescription"] = d
+			}
+			var out apiClient
+			if err := do(ctx, c, "create API client", http.MethodPost, realmPath(c)+"/api-clients", body, &out, http.StatusCreated); err != nil {
+				return nil, err
+			}
+			return out.result(), nil
+		},
+	}
+}
+
+func getAPIClientOp() sdk.Op {
+	return sdk.Op{
+		Name:    "get_api_client",
+		Doc:     "Get an API client with its role assignments",
+		Effect:  sdk.Read,
+		Params:  []sdk.Field{realmParam, {Name: "client_id", Type: sdk.String, Required: true}},
+		Results: clientFields,
+		Handler: func(ctx context.Context, c *sdk.Call) (any, error) {
+			var out apiClient
+			path := realmPath(c) + "/api-clients/" + url.PathEscape(c.Args.String("client_id"))
+			if err := do(ctx, c, "get API client", http.MethodGet, path, nil, &out); err != nil {
+				return nil, err
+			}
+			return out.result(), nil
+		},
+	}
+}
+
+func deleteAPIClientOp() sdk.Op {
+	return sdk.Op{
+		Name:   "delete_api_client",
+		Doc:    "Delete an API client and its tokens",
+		Effect: sdk.Write,
+		Params: []sdk.Field{realmParam, {Name: "client_id", Type: sdk.String, Required: true}},
+		Handler: func(ctx context.Context, c *sdk.Call) (any, error) {
+			path := realmPath(c) + "/api-clients/" + url.PathEscape(c.Args.String("client_id"))
+			if err := do(ctx, c, "delete API client", http.MethodDelete, path, nil, nil, http.StatusNoContent, http.StatusOK); err != nil {
+				return nil, err
+			}
+			return map[string]any{}, nil
+		},
+	}
+}

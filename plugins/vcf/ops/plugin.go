@@ -1,0 +1,46 @@
+// Package ops holds the VCF plugin's connection schema and ops. The wire
+// shapes follow the VCF 9.1 Operations OpenAPI spec (suite-api, IAM under
+// /api/fleet-management/iam).
+package ops
+
+import (
+	"github.com/tokenflow/tokenflow/sdk"
+)
+
+// Version of the plugin.
+const Version = "0.1.0"
+
+const iamPrefix = "/suite-api/api/fleet-management/iam"
+
+// Plugin returns the VCF plugin.
+func Plugin() *sdk.Plugin {
+	return &sdk.Plugin{
+		Name:    "vcf",
+		Version: Version,
+		Doc:     "VMware VCF 9.1 Operations IAM: realms, API clients, role assignments and API tokens",
+		Connection: []sdk.Field{
+			{Name: "url", Type: sdk.String, Required: true, Doc: "VCF Operations base URL, e.g. https://vcf-ops.example.com"},
+			{Name: "username", Type: sdk.String, Doc: "user to acquire an OpsToken with"},
+			{Name: "password", Type: sdk.Secret, Doc: "password of username"},
+			{Name: "auth_source", Type: sdk.String, Doc: "authentication source of username (optional)"},
+			{Name: "token", Type: sdk.Secret, Doc: "an existing OpsToken to use instead of username/password"},
+		},
+		Ops: []sdk.Op{
+			acquireTokenOp(),
+			versionOp(),
+			listRealmsOp(),
+			findRealmOp(),
+			createAPIClientOp(),
+			getAPIClientOp(),
+			deleteAPIClientOp(),
+			getRolesOp(),
+			assignRolesOp(),
+			issueTokenOp(),
+			queryTokensOp(),
+			getTokenOp(),
+			regenerateTokenOp(),
+			deleteTokenOp(),
+		},
+		CloseSession: closeSession,
+	}
+}

@@ -1,0 +1,190 @@
+package ops
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tokenflow/tokenflow/sdk"
+)
+
+// opsToken is the cached login of a connection.
+type opsToken struct {
+	token     string
+	expiresAt time.Time
+	acquired  bool // we logged in (and so must release), rather than being given the token
+}
+
+const sessionKey = "opstoken"
+
+type acquireResponse struct {
+	Token     string   `json:"token"`
+	Validity  int64    `json:"validity"`
+	ExpiresAt string   `json:"expiresAt"`
+	Roles     []string `json:"roles"`
+}
+
+// acquire logs in with username/password: POST /api/auth/token/acquire.
+func acquire(ctx context.Context, c *sdk.Call) (*opsToken, *acquireResponse, error) {
+	user, pass := c.Conn.String("username"), c.Conn.String("password")
+	if user == "" || pass == "" {
+		return nil, nil, sdk.InvalidArgument("username", "connect() needs username and password, or token")
+	}
+	body := map[string]string{"username": user, "password": pass}
+	if src := c.Conn.String("auth_source"); src != "" {
+		body["authSource"] = src
+	}
+	req, err := newRequest(ctx, c, http.MethodPost, "/suite-api/api/auth/token/acquire", body)
+	if err != nil {
+		return nil, nil, err
+	}
+	resp, data, err := send(c, sdk.MarkSession(req))
+	if err != nil {
+		return nil, nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		e := sdk.FromResponse("acquire OpsToken", resp, data)
+		if resp.StatusCode == http.StatusUnauthorized {
+			e.Message = "acquire OpsToken: HTTP 401: the username or password was rejected"
+		}
+		return nil, nil, e
+	}
+	var ar acquireResponse
+	if err := json.Unmarshal(data, &ar); err != nil || ar.Token == "" {
+		return nil, nil, sdk.Errorf(sdk.CodeInternal, "acquire OpsToken: unexpected response body")
+	}
+	return &opsToken{token: ar.Token, expiresAt: time.UnixMilli(ar.Validity), acquired: true}, &ar, nil
+}
+
+// token returns the connection's OpsToken: the given one, or one login per
+// connection shared by all calls.
+func token(ctx context.Context, c *sdk.Call) (*opsToken, error) {
+	if t := c.Conn.String("token"); t != "" {
+		return &opsToken{token: t}, nil
+	}
+	v, err := c.Session().Once(sessionKey, func() (any, error) {
+		t, _, err := acquire(ctx, c)
+		return t, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*opsToken), nil
+}
+
+func newRequest(ctx context.Context, c *sdk.Call, method, path string, body any) (*http.Request, error) {
+	base := strings.TrimRight(c.Conn.String("url"), "/")
+	var rd io.Reader = http.NoBody
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, sdk.Errorf(sdk.CodeInternal, "encode request: %v", err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
+	if err != nil {
+		return nil, sdk.InvalidArgument("url", "%v", err)
+	}
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return req, nil
+}
+
+func send(c *sdk.Call, req *http.Request) (*http.Response, []byte, error) {
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, nil, sdk.Errorf(sdk.CodeUnavailable, "read response: %v", err)
+	}
+	return resp, data, nil
+}
+
+// do sends an authenticated IAM request and decodes a 2xx JSON answer into
+// out (when not nil). A 401 on a token this plugin acquired means it
+// expired: log in once more and retry once, never more.
+func do(ctx context.Context, c *sdk.Call, what, method, path string, body, out any, want ...int) error {
+	for attempt := 0; ; attempt++ {
+		tok, err := token(ctx, c)
+		if err != nil {
+			return err
+		}
+		req, err := newRequest(ctx, c, method, path, body)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "OpsToken "+tok.token)
+		resp, data, err := send(c, req)
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode == http.StatusUnauthorized && tok.acquired && attempt == 0 {
+			c.Session().Delete(sessionKey)
+			continue
+		}
+		if !statusIn(resp.StatusCode, want) {
+			return sdk.FromResponse(what, resp, data)
+		}
+		if out != nil && len(bytes.TrimSpace(data)) > 0 {
+			if err := json.Unmarshal(data, out); err != nil {
+				return sdk.Errorf(sdk.CodeInternal, "%s: decode response: %v", what, err)
+			}
+		}
+		return nil
+	}
+}
+
+func statusIn(code int, want []int) bool {
+	if len(want) == 0 {
+		return code >= 200 && code < 300
+	}
+	for _, w := range want {
+		if code == w {
+			return true
+		}
+	}
+	return false
+}
+
+// closeSession releases an OpsToken this plugin acquired.
+func closeSession(ctx context.Context, c *sdk.Call) error {
+	v, ok := c.Session().Get(sessionKey)
+	if !ok {
+		return nil
+	}
+	tok := v.(*opsToken)
+	if !tok.acquired {
+		return nil
+	}
+	req, err := newRequest(ctx, c, http.MethodPost, "/suite-api/api/auth/token/release", nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "OpsToken "+tok.token)
+	resp, data, err := send(c, sdk.MarkSession(req))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode >= 300 && resp.StatusCode != http.StatusUnauthorized {
+		return sdk.FromResponse("release OpsToken", resp, data)
+	}
+	return nil
+}
+
+// msTime converts VCF's epoch milliseconds to RFC 3339 (zero stays empty).
+func msTime(ms int64) string {
+	if ms == 0 {
+		return ""
+	}
+	return time.UnixMilli(ms).UTC().Format(time.RFC3339)
+}
