@@ -19,6 +19,23 @@ const maxBody = 32 << 20
 
 type sessionKey struct{}
 
+type notesKey struct{}
+
+// WithNote attaches a note to a request: shown beside it in a dry-run plan,
+// never sent. Use it for what a reviewer needs to check a request that the
+// wire form hides, such as the message a signature was computed over. Notes
+// pass through the redactor like everything else in the plan.
+func WithNote(req *http.Request, key, value string) *http.Request {
+	notes := map[string]string{}
+	if old, ok := req.Context().Value(notesKey{}).(map[string]string); ok {
+		for k, v := range old {
+			notes[k] = v
+		}
+	}
+	notes[key] = value
+	return req.WithContext(context.WithValue(req.Context(), notesKey{}, notes))
+}
+
 // MarkSession marks a request that opens or closes a per-connection login
 // session. A dry-run sends such requests even inside a write op, so reads can
 // authenticate; everything else a write op sends is held.
@@ -154,6 +171,7 @@ func (t *callTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		Body:   body,
 	}
 	preq.Session, _ = req.Context().Value(sessionKey{}).(bool)
+	preq.Notes, _ = req.Context().Value(notesKey{}).(map[string]string)
 	for name, values := range req.Header {
 		preq.Headers = append(preq.Headers, &pb.Header{Name: name, Values: values})
 	}

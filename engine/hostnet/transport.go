@@ -156,7 +156,7 @@ func (t *Transport) Do(ctx context.Context, req *pb.HTTPRequest) *pb.HTTPRespons
 		unknown := plan.HasPlaceholder(req.Url) || plan.HasPlaceholder(string(req.Body)) || headerHasPlaceholder(header)
 		unsafe := req.Method != http.MethodGet && req.Method != http.MethodHead
 		if unknown || (step.Write && unsafe && !req.Session) {
-			t.opts.Plan.AddRequest(step.ID, req.Method, req.Url, header, req.Body, true, 0)
+			t.opts.Plan.AddRequest(step.ID, req.Method, req.Url, header, req.Body, req.Notes, true, 0)
 			t.log.Debug("held by dry-run", "step", step.ID, "method", req.Method, "url", red.String(req.Url))
 			return &pb.HTTPResponse{Held: true}
 		}
@@ -176,7 +176,7 @@ func (t *Transport) Do(ctx context.Context, req *pb.HTTPRequest) *pb.HTTPRespons
 	registerWireSecrets(red, resp.Header, body)
 	t.log.Debug("exchange", "step", step.ID, "method", req.Method, "url", red.String(req.Url), "status", resp.StatusCode, "duration", time.Since(start))
 	if step.DryRun && t.opts.Plan != nil && !req.Session {
-		t.opts.Plan.AddRequest(step.ID, req.Method, req.Url, header, nil, false, resp.StatusCode)
+		t.opts.Plan.AddRequest(step.ID, req.Method, req.Url, header, nil, req.Notes, false, resp.StatusCode)
 	}
 	out := &pb.HTTPResponse{Status: int32(resp.StatusCode), Body: body}
 	for name, values := range resp.Header {

@@ -46,12 +46,13 @@ type Step struct {
 
 // Request is one HTTP request of a step.
 type Request struct {
-	Method  string      `json:"method"`
-	URL     string      `json:"url"`
-	Headers [][2]string `json:"headers,omitempty"`
-	Body    string      `json:"body,omitempty"`
-	Held    bool        `json:"held"`
-	Status  int         `json:"status,omitempty"` // answer of a sent request
+	Method  string            `json:"method"`
+	URL     string            `json:"url"`
+	Headers [][2]string       `json:"headers,omitempty"`
+	Body    string            `json:"body,omitempty"`
+	Notes   map[string]string `json:"notes,omitempty"`
+	Held    bool              `json:"held"`
+	Status  int               `json:"status,omitempty"` // answer of a sent request
 }
 
 // AddStep starts a step.
@@ -91,8 +92,8 @@ func (p *Plan) MarkHeld(id, note string) {
 
 // AddRequest records a request of a step. Header values of credential
 // headers are masked here; the rest is masked by the redactor on output.
-func (p *Plan) AddRequest(stepID string, method, url string, header http.Header, body []byte, held bool, status int) {
-	req := Request{Method: method, URL: url, Body: string(body), Held: held, Status: status}
+func (p *Plan) AddRequest(stepID string, method, url string, header http.Header, body []byte, notes map[string]string, held bool, status int) {
+	req := Request{Method: method, URL: url, Body: string(body), Notes: notes, Held: held, Status: status}
 	names := make([]string, 0, len(header))
 	for name := range header {
 		names = append(names, name)
@@ -208,6 +209,13 @@ func (p *Plan) Steps(r *redact.Redactor) []Step {
 				hs[k] = [2]string{h[0], fix(h[1])}
 			}
 			q.Headers = hs
+			if len(q.Notes) > 0 {
+				notes := map[string]string{}
+				for k, v := range q.Notes {
+					notes[k] = fix(v)
+				}
+				q.Notes = notes
+			}
 		}
 	}
 	return steps
@@ -232,6 +240,14 @@ func (p *Plan) WriteText(w io.Writer, r *redact.Redactor) error {
 				continue
 			}
 			fmt.Fprintf(&b, "      would send: %s %s\n", q.Method, q.URL)
+			noteKeys := make([]string, 0, len(q.Notes))
+			for k := range q.Notes {
+				noteKeys = append(noteKeys, k)
+			}
+			sort.Strings(noteKeys)
+			for _, k := range noteKeys {
+				fmt.Fprintf(&b, "        (%s: %s)\n", k, q.Notes[k])
+			}
 			for _, h := range q.Headers {
 				fmt.Fprintf(&b, "        %s: %s\n", h[0], h[1])
 			}

@@ -1006,7 +1006,10 @@ type HTTPRequest struct {
 	Body    []byte                 `protobuf:"bytes,6,opt,name=body,proto3" json:"body,omitempty"`
 	// session is true for a request that opens or closes a per-connection
 	// login session; a dry-run sends it even for a write op.
-	Session       bool `protobuf:"varint,7,opt,name=session,proto3" json:"session,omitempty"`
+	Session bool `protobuf:"varint,7,opt,name=session,proto3" json:"session,omitempty"`
+	// notes are shown beside the request in a dry-run plan and never sent
+	// (for example the message a signature was computed over).
+	Notes         map[string]string `protobuf:"bytes,8,rep,name=notes,proto3" json:"notes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1088,6 +1091,13 @@ func (x *HTTPRequest) GetSession() bool {
 		return x.Session
 	}
 	return false
+}
+
+func (x *HTTPRequest) GetNotes() map[string]string {
+	if x != nil {
+		return x.Notes
+	}
+	return nil
 }
 
 type HTTPResponse struct {
@@ -1236,7 +1246,7 @@ const file_tokenflow_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x17CloseConnectionResponse\"4\n" +
 	"\x06Header\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
-	"\x06values\x18\x02 \x03(\tR\x06values\"\xc5\x01\n" +
+	"\x06values\x18\x02 \x03(\tR\x06values\"\xc2\x02\n" +
 	"\vHTTPRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x17\n" +
 	"\astep_id\x18\x02 \x01(\tR\x06stepId\x12\x16\n" +
@@ -1244,7 +1254,12 @@ const file_tokenflow_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x03url\x18\x04 \x01(\tR\x03url\x125\n" +
 	"\aheaders\x18\x05 \x03(\v2\x1b.tokenflow.plugin.v1.HeaderR\aheaders\x12\x12\n" +
 	"\x04body\x18\x06 \x01(\fR\x04body\x12\x18\n" +
-	"\asession\x18\a \x01(\bR\asession\"\xc7\x01\n" +
+	"\asession\x18\a \x01(\bR\asession\x12A\n" +
+	"\x05notes\x18\b \x03(\v2+.tokenflow.plugin.v1.HTTPRequest.NotesEntryR\x05notes\x1a8\n" +
+	"\n" +
+	"NotesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc7\x01\n" +
 	"\fHTTPResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x16\n" +
 	"\x06status\x18\x02 \x01(\x05R\x06status\x125\n" +
@@ -1303,7 +1318,7 @@ func file_tokenflow_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_tokenflow_plugin_v1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_tokenflow_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_tokenflow_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_tokenflow_plugin_v1_plugin_proto_goTypes = []any{
 	(Type)(0),                       // 0: tokenflow.plugin.v1.Type
 	(Effect)(0),                     // 1: tokenflow.plugin.v1.Effect
@@ -1322,6 +1337,7 @@ var file_tokenflow_plugin_v1_plugin_proto_goTypes = []any{
 	(*Header)(nil),                  // 14: tokenflow.plugin.v1.Header
 	(*HTTPRequest)(nil),             // 15: tokenflow.plugin.v1.HTTPRequest
 	(*HTTPResponse)(nil),            // 16: tokenflow.plugin.v1.HTTPResponse
+	nil,                             // 17: tokenflow.plugin.v1.HTTPRequest.NotesEntry
 }
 var file_tokenflow_plugin_v1_plugin_proto_depIdxs = []int32{
 	0,  // 0: tokenflow.plugin.v1.Field.type:type_name -> tokenflow.plugin.v1.Type
@@ -1337,21 +1353,22 @@ var file_tokenflow_plugin_v1_plugin_proto_depIdxs = []int32{
 	10, // 10: tokenflow.plugin.v1.CallResponse.error:type_name -> tokenflow.plugin.v1.Error
 	2,  // 11: tokenflow.plugin.v1.CloseConnectionRequest.mode:type_name -> tokenflow.plugin.v1.Mode
 	14, // 12: tokenflow.plugin.v1.HTTPRequest.headers:type_name -> tokenflow.plugin.v1.Header
-	14, // 13: tokenflow.plugin.v1.HTTPResponse.headers:type_name -> tokenflow.plugin.v1.Header
-	10, // 14: tokenflow.plugin.v1.HTTPResponse.error:type_name -> tokenflow.plugin.v1.Error
-	7,  // 15: tokenflow.plugin.v1.Plugin.Describe:input_type -> tokenflow.plugin.v1.DescribeRequest
-	9,  // 16: tokenflow.plugin.v1.Plugin.Call:input_type -> tokenflow.plugin.v1.CallRequest
-	12, // 17: tokenflow.plugin.v1.Plugin.CloseConnection:input_type -> tokenflow.plugin.v1.CloseConnectionRequest
-	15, // 18: tokenflow.plugin.v1.Host.RoundTrip:input_type -> tokenflow.plugin.v1.HTTPRequest
-	8,  // 19: tokenflow.plugin.v1.Plugin.Describe:output_type -> tokenflow.plugin.v1.DescribeResponse
-	11, // 20: tokenflow.plugin.v1.Plugin.Call:output_type -> tokenflow.plugin.v1.CallResponse
-	13, // 21: tokenflow.plugin.v1.Plugin.CloseConnection:output_type -> tokenflow.plugin.v1.CloseConnectionResponse
-	16, // 22: tokenflow.plugin.v1.Host.RoundTrip:output_type -> tokenflow.plugin.v1.HTTPResponse
-	19, // [19:23] is the sub-list for method output_type
-	15, // [15:19] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	17, // 13: tokenflow.plugin.v1.HTTPRequest.notes:type_name -> tokenflow.plugin.v1.HTTPRequest.NotesEntry
+	14, // 14: tokenflow.plugin.v1.HTTPResponse.headers:type_name -> tokenflow.plugin.v1.Header
+	10, // 15: tokenflow.plugin.v1.HTTPResponse.error:type_name -> tokenflow.plugin.v1.Error
+	7,  // 16: tokenflow.plugin.v1.Plugin.Describe:input_type -> tokenflow.plugin.v1.DescribeRequest
+	9,  // 17: tokenflow.plugin.v1.Plugin.Call:input_type -> tokenflow.plugin.v1.CallRequest
+	12, // 18: tokenflow.plugin.v1.Plugin.CloseConnection:input_type -> tokenflow.plugin.v1.CloseConnectionRequest
+	15, // 19: tokenflow.plugin.v1.Host.RoundTrip:input_type -> tokenflow.plugin.v1.HTTPRequest
+	8,  // 20: tokenflow.plugin.v1.Plugin.Describe:output_type -> tokenflow.plugin.v1.DescribeResponse
+	11, // 21: tokenflow.plugin.v1.Plugin.Call:output_type -> tokenflow.plugin.v1.CallResponse
+	13, // 22: tokenflow.plugin.v1.Plugin.CloseConnection:output_type -> tokenflow.plugin.v1.CloseConnectionResponse
+	16, // 23: tokenflow.plugin.v1.Host.RoundTrip:output_type -> tokenflow.plugin.v1.HTTPResponse
+	20, // [20:24] is the sub-list for method output_type
+	16, // [16:20] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_tokenflow_plugin_v1_plugin_proto_init() }
@@ -1365,7 +1382,7 @@ func file_tokenflow_plugin_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenflow_plugin_v1_plugin_proto_rawDesc), len(file_tokenflow_plugin_v1_plugin_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   13,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
