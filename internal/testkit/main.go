@@ -1,0 +1,104 @@
+// Command testkit is a plugin for the engine's own tests: ops that echo,
+// fetch arbitrary URLs (to probe the allowlist), write, log a secret (to
+// probe redaction of plugin stderr), hang and crash. Tests build it as
+// tokenflow-plugin-testkit; it is not shipped.
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/tokenflow/tokenflow/sdk"
+)
+
+func main() { sdk.Serve(plugin()) }
+
+func plugin() *sdk.Plugin {
+	return &sdk.Plugin{
+		Name:    "testkit",
+		Version: "0.0.1",
+		Doc:     "engine test plugin",
+		Connection: []sdk.Field{
+			{Name: "url", Type: sdk.String, Required: true},
+			{Name: "password", Type: sdk.Secret},
+		},
+		Ops: []sdk.Op{
+			{
+				Name: "echo", Doc: "return the arguments", Effect: sdk.Read,
+				Params: []sdk.Field{
+					{Name: "text", Type: sdk.String, Required: true},
+					{Name: "count", Type: sdk.Int, Default: 1},
+					{Name: "key", Type: sdk.Secret},
+				},
+				Results: []sdk.Field{{Name: "text", Type: sdk.String}, {Name: "count", Type: sdk.Int}, {Name: "key", Type: sdk.Secret}},
+				Handler: func(ctx context.Context, c *sdk.Call) (any, error) {
+					return map[string]any{"text": strings.Repeat(c.Args.String("text"), int(c.Args.Int("count"))), "count": c.Args.Int("count"), "key": c.Args.String("key")}, nil
+				},
+			},
+			{
+				Name: "fetch", Doc: "GET any URL", Effect: sdk.Read,
+				Params:  []sdk.Field{{Name: "url", Type: sdk.String, Required: true}},
+				Results: []sdk.Field{{Name: "status", Type: sdk.Int}, {Name: "body", Type: sdk.String}},
+				Handler: func(ctx context.Context, c *sdk.Call) (any, error) {
+					req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.Args.String("url"), nil)
+					if err != nil {
+						return nil, sdk.InvalidArgument("url", "%v", err)
+					}
+					if p := c.Conn.String("password"); p != "" {
+						req.Header.Set("Authorization", "Bearer "+p)
+					}
+					resp, err := c.HTTP.Do(req)
+					if err != nil {
+						return nil, err
+					}
+					defer resp.Body.Close()
+					b, _ := io.ReadAll(resp.Body)
+					return map[string]any{"status": resp.StatusCode, "body": string(b)}, nil
+				},
+			},
+			{
+				Name: "create", Doc: "POST to the connection's /items", Effect: sdk.Write,
+				Params:  []sdk.Field{{Name: "name", Type: sdk.String, Required: true}},
+				Results: []sdk.Field{{Name: "id", Type: sdk.String}},
+				Handler: func(ctx context.Context, c *sdk.Call) (any, error) {
+					req, _ := http.NewRequestWithContext(ctx, http.MethodPost, c.Conn.String("url")+"/items", strings.NewReader(`{"name":"`+c.Args.String("name")+`"}`))
+					resp, err := c.HTTP.Do(req)
+					if err != nil {
+						return nil, err
+					}
+					defer resp.Body.Close()
+					b, _ := io.ReadAll(resp.Body)
+					if resp.StatusCode >= 300 {
+						return nil, sdk.FromResponse("create", resp, b)
+					}
+					return map[string]any{"id": strings.TrimSpace(string(b))}, nil
+				},
+			},
+			{
+				Name: "log_secret", Doc: "log the connection password to stderr", Effect: sdk.Read,
+				Handler: func(ctx context.Context, c *sdk.Call) (any, error) {
+					c.Logger.Error("leaking on purpose", "password", c.Conn.String("password"))
+					os.Stderr.WriteString("raw stderr: " + c.Conn.String("password") + "\n")
+					return map[string]any{}, nil
+				},
+			},
+			{
+				Name: "hang", Doc: "block until cancelled", Effect: sdk.Read,
+				Handler: func(ctx context.Context, c *sdk.Call) (any, error) {
+					<-ctx.Done()
+					return nil, ctx.Err()
+				},
+			},
+			{
+				Name: "crash", Doc: "exit the process mid-call", Effect: sdk.Read,
+				Handler: func(ctx context.Context, c *sdk.Call) (any, error) {
+					os.Exit(3)
+					return nil, nil
+				},
+			},
+		},
+	}
+}
