@@ -56,7 +56,7 @@ func simRun(cmd *cobra.Command, opts *SimOptions) error {
 		dir = d
 	}
 	dir, _ = filepath.Abs(dir)
-	set, err := simulators.Start(opts.Vendors, !opts.Plain, dir)
+	set, err := simulators.Start(opts.Vendors, !opts.Plain, dir, nil)
 	if err != nil {
 		return err
 	}

@@ -15,8 +15,8 @@ import (
 // Entry describes one shipped simulator.
 type Entry struct {
 	Vendor string
-	// New builds a simulator with its default accounts.
-	New func() simkit.Simulator
+	// New builds a simulator with its default accounts on the given clock.
+	New func(clock *simkit.Clock) simkit.Simulator
 	// Username and Password are the default account, printed by `sim`.
 	Username, Password string
 	// PasswordEnv is the variable the shipped flows read the password from.
@@ -27,7 +27,7 @@ type Entry struct {
 var All = []Entry{
 	{
 		Vendor:   "vcf",
-		New:      func() simkit.Simulator { return vcfsim.New(vcfsim.Config{}) },
+		New:      func(c *simkit.Clock) simkit.Simulator { return vcfsim.New(vcfsim.Config{Clock: c}) },
 		Username: vcfsim.DefaultUser, Password: vcfsim.DefaultPassword, PasswordEnv: "VCF_PASSWORD",
 	},
 }
@@ -63,18 +63,23 @@ type Running struct {
 type Set struct {
 	CA     *simkit.CA // nil when serving plain HTTP
 	CAFile string     // the CA certificate written for clients
+	Clock  *simkit.Clock
 	Sims   []*Running
 	dir    string
 }
 
 // Start starts the named simulators (all when vendors is empty) on
-// loopback. With tls, each serves HTTPS with a certificate from one fresh CA
-// whose PEM is written to dir/ca.pem.
-func Start(vendors []string, tls bool, dir string) (*Set, error) {
+// loopback, sharing one clock (nil: a real clock). With tls, each serves
+// HTTPS with a certificate from one fresh CA whose PEM is written to
+// dir/ca.pem.
+func Start(vendors []string, tls bool, dir string, clock *simkit.Clock) (*Set, error) {
 	if len(vendors) == 0 {
 		vendors = Vendors()
 	}
-	set := &Set{dir: dir}
+	if clock == nil {
+		clock = simkit.NewRealClock()
+	}
+	set := &Set{dir: dir, Clock: clock}
 	if tls {
 		ca, err := simkit.NewCA()
 		if err != nil {
@@ -95,7 +100,7 @@ func Start(vendors []string, tls bool, dir string) (*Set, error) {
 			set.Close()
 			return nil, fmt.Errorf("no simulator for %q (have: %v)", v, Vendors())
 		}
-		sim := e.New()
+		sim := e.New(clock)
 		srv, err := simkit.Serve(sim.Handler(), simkit.ServerOptions{CA: set.CA})
 		if err != nil {
 			set.Close()
