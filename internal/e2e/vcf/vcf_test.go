@@ -223,7 +223,7 @@ func TestCommittedCassetteReplays(t *testing.T) {
 	}
 	st := store.NewMemory(nil)
 	res, err := flowtest.Run(t, flowtest.Flow("vcf", "onboard.star"), engine.Options{
-		Vars: map[string]string{"url": "https://vcf-ops.example.test", "realm": "flt-idb02", "client_id": "ci-bot", "token_name": "ci-bot-main"},
+		Vars:   map[string]string{"url": "https://vcf-ops.example.test", "realm": "flt-idb02", "client_id": "ci-bot", "token_name": "ci-bot-main"},
 		Getenv: func(string) (string, bool) { return "replay-needs-no-real-password", true },
 		Replay: cassette, Store: st,
 	}, "vcf")
