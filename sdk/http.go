@@ -45,101 +45,88 @@ func MarkSession(req *http.Request) *http.Request {
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 
-// hostConn is the plugin's one RoundTrip stream to the engine. Requests are
-// multiplexed over it by id; a receive loop hands each answer to its waiter.
-// The stream is opened lazily and reopened after it breaks.
+// hostConn is the plugin's one RoundTrip stream to the engine, opened
+// lazily and reopened after it breaks. Exchanges are serialised: the engine
+// runs one op at a time, and answering on the sending goroutine avoids a
+// thread wake-up per request, the largest cost of a loopback exchange.
 type hostConn struct {
 	dial func(id uint32) (*grpc.ClientConn, error)
 
-	mu       sync.Mutex
+	mu       sync.Mutex // held for a whole exchange
 	brokerID uint32
 	conn     *grpc.ClientConn
 	stream   pb.Host_RoundTripClient
-	sendMu   sync.Mutex
-	pending  map[uint64]chan *pb.HTTPResponse
+	cancel   context.CancelFunc
 	nextID   uint64
 }
 
+// open returns the stream, dialling the broker on first use. Called with mu
+// held.
 func (h *hostConn) open(brokerID uint32) (pb.Host_RoundTripClient, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
 	if h.stream != nil && h.brokerID == brokerID {
 		return h.stream, nil
 	}
-	if h.conn != nil {
-		h.conn.Close()
-	}
+	h.reset()
 	conn, err := h.dial(brokerID)
 	if err != nil {
 		return nil, fmt.Errorf("dial host transport: %w", err)
 	}
-	stream, err := pb.NewHostClient(conn).RoundTrip(context.Background())
+	ctx, cancel := context.WithCancel(context.Background())
+	stream, err := pb.NewHostClient(conn).RoundTrip(ctx)
 	if err != nil {
+		cancel()
 		conn.Close()
 		return nil, fmt.Errorf("open host transport: %w", err)
 	}
-	h.conn, h.stream, h.brokerID = conn, stream, brokerID
-	if h.pending == nil {
-		h.pending = map[uint64]chan *pb.HTTPResponse{}
-	}
-	go h.receive(stream)
+	h.conn, h.stream, h.cancel, h.brokerID = conn, stream, cancel, brokerID
 	return stream, nil
 }
 
-func (h *hostConn) receive(stream pb.Host_RoundTripClient) {
-	for {
-		resp, err := stream.Recv()
-		h.mu.Lock()
-		if err != nil {
-			// Fail every waiter of this stream; the next request reopens.
-			if h.stream == stream {
-				h.stream = nil
-			}
-			for id, ch := range h.pending {
-				ch <- &pb.HTTPResponse{Id: id, Error: &pb.Error{Code: pb.ErrorCode_ERROR_CODE_UNAVAILABLE, Message: "host transport closed: " + err.Error()}}
-				delete(h.pending, id)
-			}
-			h.mu.Unlock()
-			return
-		}
-		ch := h.pending[resp.Id]
-		delete(h.pending, resp.Id)
-		h.mu.Unlock()
-		if ch != nil {
-			ch <- resp
-		}
+// reset drops a broken or cancelled stream. Called with mu held.
+func (h *hostConn) reset() {
+	if h.cancel != nil {
+		h.cancel()
 	}
+	if h.conn != nil {
+		h.conn.Close()
+	}
+	h.conn, h.stream, h.cancel = nil, nil, nil
 }
 
 func (h *hostConn) roundTrip(ctx context.Context, brokerID uint32, req *pb.HTTPRequest) (*pb.HTTPResponse, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	stream, err := h.open(brokerID)
 	if err != nil {
 		return nil, err
 	}
-	ch := make(chan *pb.HTTPResponse, 1)
-	h.mu.Lock()
 	h.nextID++
 	req.Id = h.nextID
-	h.pending[req.Id] = ch
-	h.mu.Unlock()
-
-	h.sendMu.Lock()
-	err = stream.Send(req)
-	h.sendMu.Unlock()
-	if err != nil {
-		h.mu.Lock()
-		delete(h.pending, req.Id)
-		h.mu.Unlock()
+	// A cancelled call abandons the stream (the answer would arrive out of
+	// turn); the next request opens a new one.
+	cancel := h.cancel
+	stop := context.AfterFunc(ctx, cancel)
+	defer stop()
+	if err := stream.Send(req); err != nil {
+		h.reset()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		return nil, fmt.Errorf("send to host transport: %w", err)
 	}
-	select {
-	case resp := <-ch:
-		return resp, nil
-	case <-ctx.Done():
-		h.mu.Lock()
-		delete(h.pending, req.Id)
-		h.mu.Unlock()
-		return nil, ctx.Err()
+	for {
+		resp, err := stream.Recv()
+		if err != nil {
+			h.reset()
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, fmt.Errorf("host transport: %w", err)
+		}
+		if resp.Id == req.Id {
+			return resp, nil
+		}
+		// An answer to an abandoned request; skip it.
 	}
 }
 

@@ -93,12 +93,11 @@ func (t *Transport) Close() {
 	}
 }
 
-// RoundTrip serves a plugin's request stream: each request is handled on its
-// own goroutine and answered on the stream by id.
+// RoundTrip serves a plugin's request stream. Requests are answered in
+// order on the receiving goroutine: the engine runs one op at a time, and
+// handing each request to a new goroutine costs a thread wake-up per
+// request, which dominates a loopback exchange.
 func (t *Transport) RoundTrip(stream pb.Host_RoundTripServer) error {
-	var sendMu sync.Mutex
-	var wg sync.WaitGroup
-	defer wg.Wait()
 	for {
 		req, err := stream.Recv()
 		if err != nil {
@@ -107,17 +106,12 @@ func (t *Transport) RoundTrip(stream pb.Host_RoundTripServer) error {
 			}
 			return err
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			resp := t.Do(stream.Context(), req)
-			resp.Id = req.Id
-			sendMu.Lock()
-			defer sendMu.Unlock()
-			if err := stream.Send(resp); err != nil {
-				t.log.Debug("answer to plugin lost", "error", err)
-			}
-		}()
+		resp := t.Do(stream.Context(), req)
+		resp.Id = req.Id
+		if err := stream.Send(resp); err != nil {
+			t.log.Debug("answer to plugin lost", "error", err)
+			return err
+		}
 	}
 }
 
@@ -206,11 +200,11 @@ func (t *Transport) send(ctx context.Context, step *Step, method string, u *url.
 	if t.opts.Cassette != nil {
 		rt = t.opts.Cassette.roundTripper(func() (http.RoundTripper, error) { return t.retrying(step, method) })
 	} else {
-		r, err := t.retrying(step, method)
+		hc, err := step.Conn.httpClient()
 		if err != nil {
 			return nil, nil, err
 		}
-		rt = r
+		rt = hc.Transport
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(body))
 	if err != nil {

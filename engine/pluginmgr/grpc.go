@@ -41,15 +41,27 @@ type grpcPlugin struct {
 // serveHost starts the host transport on the plugin's broker, once per
 // process: AcceptAndServe opens a listener per call and is meant to be used
 // sparingly.
-func (p *grpcPlugin) serveHost(host pb.HostServer) {
+//
+// It waits until the broker has announced the listener: a plugin killed
+// before that would make go-plugin log a spurious "broker closed" error.
+func (p *grpcPlugin) serveHost(host pb.HostServer, timeout time.Duration) error {
+	var err error
 	p.hostOnce.Do(func() {
 		p.hostID = p.broker.NextId()
+		ready := make(chan struct{})
 		go p.broker.AcceptAndServe(p.hostID, func(opts []grpc.ServerOption) *grpc.Server {
-			s := grpc.NewServer(opts...)
+			s := grpc.NewServer(append(opts, grpc.InitialWindowSize(1<<20), grpc.InitialConnWindowSize(1<<20))...)
 			pb.RegisterHostServer(s, host)
+			close(ready)
 			return s
 		})
+		select {
+		case <-ready:
+		case <-time.After(timeout):
+			err = fmt.Errorf("host transport not ready after %s", timeout)
+		}
 	})
+	return err
 }
 
 func (p *grpcPlugin) describe(ctx context.Context) error {

@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
 	pb "github.com/tokenflow/tokenflow/sdk/proto/tokenflow/plugin/v1"
+	"google.golang.org/grpc"
 )
 
 // Config configures a Manager.
@@ -107,7 +108,13 @@ func (m *Manager) launch(ctx context.Context, vendor string) (*instance, error) 
 		// environment (VCF_PASSWORD and friends stay with the engine).
 		SkipHostEnv:  true,
 		StartTimeout: m.cfg.StartTimeout,
-		Logger:       m.cfg.Logger.Named(vendor),
+		GRPCDialOptions: []grpc.DialOption{
+			// Static windows turn off gRPC's BDP estimation, whose pings
+			// cost a round trip's worth of syscalls on every small call.
+			grpc.WithInitialWindowSize(1 << 20),
+			grpc.WithInitialConnWindowSize(1 << 20),
+		},
+		Logger: m.cfg.Logger.Named(vendor),
 		// Managed is false: Close kills what this manager started, no
 		// process-global cleanup list is involved.
 	})
@@ -127,7 +134,9 @@ func (m *Manager) launch(ctx context.Context, vendor string) (*instance, error) 
 	p.vendor = vendor
 	p.exited = client.Exited
 	if m.cfg.Host != nil {
-		p.serveHost(m.cfg.Host)
+		if err := p.serveHost(m.cfg.Host, m.cfg.StartTimeout); err != nil {
+			return fail(err)
+		}
 	}
 	dctx, cancel := context.WithTimeout(ctx, m.cfg.StartTimeout)
 	defer cancel()

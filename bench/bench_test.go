@@ -1,0 +1,193 @@
+// Package bench measures tokenflow's overhead against baselines taken in the
+// same run, because the machines are shared and noisy: ratios survive noise
+// that absolute numbers do not.
+//
+//	make bench
+//
+// BenchmarkOpOverhead: one VCF op through the whole engine (Starlark ->
+// gRPC -> plugin -> host transport -> simulator on loopback, over TLS)
+// against the same request made directly with net/http on a warm
+// connection (x-direct) and on a new connection per request (x-cold), with
+// the absolute times.
+//
+// BenchmarkPluginColdStart: launching the VCF plugin with go-plugin
+// (AutoMTLS handshake and Describe) against merely executing the same
+// binary. Reports x-exec and ms/start.
+package bench
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/tokenflow/tokenflow/engine"
+	"github.com/tokenflow/tokenflow/internal/flowtest"
+	"github.com/tokenflow/tokenflow/plugins/vcf/sim"
+	"github.com/tokenflow/tokenflow/sdk/simkit"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	flowtest.Cleanup()
+	os.Exit(code)
+}
+
+type rig struct {
+	srv    *simkit.Server
+	caFile string
+	dir    string
+	flow   string
+}
+
+func newRig(b *testing.B) *rig {
+	ca, err := simkit.NewCA()
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := b.TempDir()
+	caFile := filepath.Join(dir, "ca.pem")
+	ca.WriteCertFile(caFile)
+	srv, err := simkit.Serve(sim.New(sim.Config{}).Handler(), simkit.ServerOptions{CA: ca})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { srv.Close() })
+	flow := filepath.Join(dir, "loop.star")
+	os.WriteFile(flow, []byte(`vcf = connect("vcf", url = var("url"), ca_file = var("ca_file"), username = "admin", password = secret("env:P"))
+vcf.version()  # log in once, outside the measured loop
+for i in range(var("n", default = 0)):
+    vcf.version()
+`), 0o644)
+	return &rig{srv: srv, caFile: caFile, dir: flowtest.Plugins(b, "vcf"), flow: flow}
+}
+
+func (r *rig) runFlow(b *testing.B, n int) time.Duration {
+	start := time.Now()
+	_, err := engine.Run(context.Background(), r.flow, engine.Options{
+		Vars:       map[string]string{"url": r.srv.URL, "ca_file": r.caFile, "n": itoa(n)},
+		Getenv:     func(string) (string, bool) { return sim.DefaultPassword, true },
+		PluginDirs: []string{r.dir},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return time.Since(start)
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var buf [20]byte
+	i := len(buf)
+	for n > 0 {
+		i--
+		buf[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(buf[i:])
+}
+
+// direct sends the same GET /api/versions/current with net/http, on a
+// kept-alive TLS connection, as an operator's script would.
+func (r *rig) direct(b *testing.B, n int) time.Duration {
+	client := r.srv.Client()
+	// Log in once, as the plugin does.
+	req, _ := http.NewRequest(http.MethodPost, r.srv.URL+"/suite-api/api/auth/token/acquire",
+		stringsReader(`{"username":"admin","password":"`+sim.DefaultPassword+`"}`))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var tok struct{ Token string }
+	decodeJSON(resp.Body, &tok)
+	resp.Body.Close()
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		req, _ := http.NewRequest(http.MethodGet, r.srv.URL+"/suite-api/api/versions/current", nil)
+		req.Header.Set("Authorization", "OpsToken "+tok.Token)
+		req.Header.Set("Accept", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			b.Fatalf("status %d", resp.StatusCode)
+		}
+	}
+	return time.Since(start)
+}
+
+// cold sends the request on a new connection each time (TLS handshake
+// included), as a script that builds a client per call does.
+func (r *rig) cold(b *testing.B, n int) time.Duration {
+	tr := r.srv.Client().Transport.(*http.Transport)
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		c := &http.Client{Transport: tr.Clone()}
+		req, _ := http.NewRequest(http.MethodGet, r.srv.URL+"/suite-api/api/versions/current", nil)
+		resp, err := c.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		c.CloseIdleConnections()
+	}
+	return time.Since(start)
+}
+
+func BenchmarkOpOverhead(b *testing.B) {
+	r := newRig(b)
+	const n = 400
+	r.runFlow(b, 0) // warm caches
+	b.ResetTimer()
+	var engineTotal, directTotal, coldTotal time.Duration
+	for i := 0; i < b.N; i++ {
+		// The per-op engine cost is the difference between a run with n
+		// ops and a run with none: plugin start and login cancel out.
+		base := r.runFlow(b, 0)
+		full := r.runFlow(b, n)
+		engineTotal += full - base
+		directTotal += r.direct(b, n)
+		coldTotal += r.cold(b, n/10)
+	}
+	perCold := float64(coldTotal.Nanoseconds()) / float64(b.N*(n/10))
+	perEngine := float64(engineTotal.Nanoseconds()) / float64(b.N*n)
+	perDirect := float64(directTotal.Nanoseconds()) / float64(b.N*n)
+	b.ReportMetric(perEngine/1e3, "µs/engine-op")
+	b.ReportMetric(perDirect/1e3, "µs/direct-op")
+	b.ReportMetric(perEngine/perDirect, "x-direct")
+	b.ReportMetric(perEngine/perCold, "x-cold")
+}
+
+func BenchmarkPluginColdStart(b *testing.B) {
+	r := newRig(b)
+	bin := filepath.Join(r.dir, "tokenflow-plugin-vcf")
+	flow := filepath.Join(b.TempDir(), "start.star")
+	// connect() launches the plugin (AutoMTLS, Describe); no request.
+	os.WriteFile(flow, []byte(`connect("vcf", url = "https://127.0.0.1:1")`), 0o644)
+	b.ResetTimer()
+	var start, exe time.Duration
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		if _, err := engine.Run(context.Background(), flow, engine.Options{PluginDirs: []string{r.dir}}); err != nil {
+			b.Fatal(err)
+		}
+		start += time.Since(t0)
+		t1 := time.Now()
+		exec.Command(bin).Run() // prints "This binary is a plugin" and exits 1
+		exe += time.Since(t1)
+	}
+	b.ReportMetric(float64(start.Microseconds())/float64(b.N)/1e3, "ms/start")
+	b.ReportMetric(float64(exe.Microseconds())/float64(b.N)/1e3, "ms/exec")
+	b.ReportMetric(float64(start)/float64(exe), "x-exec")
+}
