@@ -140,6 +140,7 @@ func vendorMessage(body []byte) string {
 				return s
 			}
 		}
+		return "" // JSON without a message: the status text says more
 	}
 	s := strings.TrimSpace(string(body))
 	if i := strings.IndexByte(s, '\n'); i >= 0 {

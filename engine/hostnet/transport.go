@@ -200,11 +200,11 @@ func (t *Transport) send(ctx context.Context, step *Step, method string, u *url.
 	if t.opts.Cassette != nil {
 		rt = t.opts.Cassette.roundTripper(func() (http.RoundTripper, error) { return t.retrying(step, method) })
 	} else {
-		hc, err := step.Conn.httpClient()
+		r, err := t.retrying(step, method)
 		if err != nil {
 			return nil, nil, err
 		}
-		rt = hc.Transport
+		rt = r
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(body))
 	if err != nil {
