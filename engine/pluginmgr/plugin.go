@@ -46,8 +46,11 @@ type OpError struct {
 }
 
 func (e *OpError) Error() string {
-	if e.Param != "" {
+	switch {
+	case e.Param != "":
 		return fmt.Sprintf("%s (%s: %s)", e.Message, e.Code, e.Param)
+	case e.Code == "internal":
+		return e.Message
 	}
 	return fmt.Sprintf("%s (%s)", e.Message, e.Code)
 }

@@ -72,9 +72,13 @@ func pluginsList(ctx context.Context, f *Factory, asJSON bool) error {
 	tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "VENDOR\tVERSION\tOPS\tPATH")
 	for _, s := range schemas {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, s.Version, strings.Join(s.OpNames(), ", "), m.Path(s.Name))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", s.Name, s.Version, len(s.Ops), m.Path(s.Name))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(f.IO.Out, "\n`tokenflow plugins describe VENDOR` lists a plugin's ops.")
+	return nil
 }
 
 func pluginsDescribe(ctx context.Context, f *Factory, target string, asJSON bool) error {
