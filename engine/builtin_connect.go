@@ -77,6 +77,9 @@ func (r *run) connect(thread *starlark.Thread, b *starlark.Builtin, args starlar
 		}
 		return nil, fmt.Errorf("connect: %w", err)
 	}
+	if err := r.journalPlugin(vendor); err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
 	s := p.Schema()
 	fields := append(append([]schema.Field(nil), s.Connection...), engineFields...)
 	sig := fmt.Sprintf("connect(%q, %s)", vendor, schema.FieldList(fields))

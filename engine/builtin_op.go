@@ -9,6 +9,7 @@ import (
 	"github.com/tokenflow/tokenflow/engine/hostnet"
 	"github.com/tokenflow/tokenflow/engine/pluginmgr"
 	"github.com/tokenflow/tokenflow/engine/schema"
+	"github.com/tokenflow/tokenflow/engine/state"
 	"github.com/tokenflow/tokenflow/engine/value"
 	"go.starlark.net/starlark"
 )
@@ -67,45 +68,90 @@ func (r *run) callOp(thread *starlark.Thread, c *connection, op *schema.Op, args
 	}
 
 	c.opened = true
+	seq := idx + 1
+	if r.journal != nil {
+		v, handled, err := r.resumeStep(seq, c, op, call, stepID, argsJSON)
+		if handled {
+			status := "replayed"
+			if err != nil {
+				status = "error"
+			}
+			finish(status, start, err)
+			return v, err
+		}
+		if err := r.journal.StepIntent(r.ctx, state.Step{
+			RunID: r.id, Seq: seq, Call: call, CallSite: pos, Effect: op.Effect.String(),
+			Args: r.red.String(string(argsJSON)), ArgsSecret: argsJSON, ArgsHash: sha(argsJSON),
+		}); err != nil {
+			err = fmt.Errorf("%s: %w", call, r.journalErr(err))
+			finish("error", start, err)
+			return nil, err
+		}
+	}
 	r.transport.Begin(&hostnet.Step{ID: stepID, Call: call, Write: op.Effect == schema.Write, DryRun: r.opts.DryRun, Conn: c.net})
 	defer r.transport.End(stepID)
 	res, err := c.plugin.Call(r.ctx, &pluginmgr.CallRequest{
 		Op: op.Name, ConnectionID: c.id, Connection: c.connJSON, Args: argsJSON, DryRun: r.opts.DryRun, StepID: stepID,
 	})
-	if err != nil {
-		if errors.Is(err, pluginmgr.ErrCrashed) {
-			err = fmt.Errorf("%s: %w; the step failed and the plugin will be restarted for the next call", call, err)
+	r.failpoint("inflight", seq)
+	v, err := r.opResult(c, op, call, sig, res, err)
+	if r.journal != nil {
+		var jerr error
+		if err != nil {
+			jerr = r.journal.StepFinished(r.ctx, r.id, seq, "", nil, state.StepError, r.red.String(err.Error()))
 		} else {
-			err = fmt.Errorf("%s: %w", call, err)
+			jerr = r.journal.StepFinished(r.ctx, r.id, seq, r.red.String(string(res.Result)), res.Result, state.StepDone, "")
 		}
-		finish("error", start, err)
-		return nil, err
-	}
-	if res.Held {
-		if r.plan == nil {
-			err := fmt.Errorf("%s: plugin reported a held request outside a dry-run", call)
-			finish("error", start, err)
-			return nil, err
+		if jerr != nil && err == nil {
+			// The vendor did it but the journal cannot say so: stop
+			// before anything else happens.
+			err = fmt.Errorf("%s: %w", call, r.journalErr(jerr))
 		}
-		r.plan.MarkHeld(stepID, "")
-		finish("held", start, nil)
-		return r.unknownResult(thread, label, op), nil
 	}
-	if res.Err != nil {
-		err := fmt.Errorf("%s: %s", call, res.Err.Error())
-		if res.Err.Code == "invalid_argument" && res.Err.Param != "" {
-			err = fmt.Errorf("%s: for parameter %s: %s\n  signature: %s", call, res.Err.Param, res.Err.Message, sig)
-		}
-		finish("error", start, err)
-		return nil, err
-	}
-	v, err := r.fromWire(call, res.Result, op.Results)
+	r.failpoint("after", seq)
 	if err != nil {
-		err = fmt.Errorf("%s: %w", call, err)
-		finish("error", start, err)
+		status := "error"
+		if errors.Is(err, errHeldStep) {
+			status, err = "held", nil
+			r.plan.MarkHeld(stepID, "")
+		}
+		finish(status, start, err)
+		if err == nil {
+			return r.unknownResult(thread, label, op), nil
+		}
 		return nil, err
 	}
 	finish("ok", start, nil)
+	return v, nil
+}
+
+// errHeldStep marks a dry-run call whose result is unknown.
+var errHeldStep = errors.New("held")
+
+// opResult turns the plugin's answer into the op's value or error.
+func (r *run) opResult(c *connection, op *schema.Op, call, sig string, res *pluginmgr.CallResult, err error) (starlark.Value, error) {
+	if err != nil {
+		if errors.Is(err, pluginmgr.ErrCrashed) {
+			return nil, fmt.Errorf("%s: %w; the step failed and the plugin will be restarted for the next call", call, err)
+		}
+		return nil, fmt.Errorf("%s: %w", call, err)
+	}
+	if res.Held {
+		if r.plan == nil {
+			return nil, fmt.Errorf("%s: plugin reported a held request outside a dry-run", call)
+		}
+		return nil, errHeldStep
+	}
+	if res.Err != nil {
+		if res.Err.Code == "invalid_argument" && res.Err.Param != "" {
+			return nil, fmt.Errorf("%s: for parameter %s: %s\n  signature: %s", call, res.Err.Param, res.Err.Message, sig)
+		}
+		return nil, fmt.Errorf("%s: %s", call, res.Err.Error())
+	}
+	v, err := r.fromWire(call, res.Result, op.Results)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", call, err)
+	}
 	return v, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/tokenflow/tokenflow/engine/hostnet"
 	"github.com/tokenflow/tokenflow/engine/redact"
+	"github.com/tokenflow/tokenflow/engine/state"
 	"github.com/tokenflow/tokenflow/engine/store"
 )
 
@@ -38,7 +39,17 @@ type Options struct {
 	// MaxSteps bounds Starlark execution steps. Default 10,000,000.
 	MaxSteps uint64
 
-	// Store backs store.*. Default: a fresh in-memory store.
+	// State journals applied runs (so they can be resumed) and, unless Store
+	// is set, backs the token store. Nil: no journal, in-memory store.
+	State *state.DB
+	// Resume continues the journaled run with this id: the flow and vars
+	// come from the journal; completed steps return their recorded results.
+	Resume string
+	// Failpoint kills the process at a step boundary ("after:N",
+	// "inflight:N"); only crash tests set it.
+	Failpoint string
+
+	// Store backs store.*. Default: State, else a fresh in-memory store.
 	Store store.Store
 	// Getenv resolves secret("env:NAME"). Default os.LookupEnv.
 	Getenv func(string) (string, bool)

@@ -18,6 +18,7 @@ import (
 	"github.com/tokenflow/tokenflow/engine/plan"
 	"github.com/tokenflow/tokenflow/engine/pluginmgr"
 	"github.com/tokenflow/tokenflow/engine/redact"
+	"github.com/tokenflow/tokenflow/engine/state"
 	"github.com/tokenflow/tokenflow/engine/store"
 	"github.com/tokenflow/tokenflow/engine/value"
 	starlarkjson "go.starlark.net/lib/json"
@@ -79,6 +80,16 @@ type run struct {
 	log       io.Writer
 	logger    hclog.Logger
 
+	// journal is the state database when this run is journaled (applied
+	// runs with a state); resume holds the steps of the run being resumed.
+	journal        *state.DB
+	resumeRun      state.Run
+	resume         []state.Step
+	flowAbs        string
+	sources        map[string]string
+	pluginHashes   map[string]string
+	checkedPlugins map[string]bool
+
 	mu        sync.Mutex
 	steps     []StepRecord
 	stepCount map[string]int
@@ -99,12 +110,46 @@ func Run(ctx context.Context, flowPath string, opts Options) (*Result, error) {
 	if opts.Record != "" && opts.Replay != "" {
 		return nil, errors.New("--record and --replay cannot be combined")
 	}
+	var resumed state.Run
+	if opts.Resume != "" {
+		if opts.State == nil {
+			return nil, errResumeNeedsState
+		}
+		if opts.DryRun {
+			return nil, errors.New("--resume cannot be combined with --dry-run")
+		}
+		rec, err := opts.State.GetRun(ctx, opts.Resume)
+		if err != nil {
+			return nil, err
+		}
+		if rec.Status == "ok" {
+			return nil, fmt.Errorf("run %s completed; there is nothing to resume", rec.ID)
+		}
+		if flowPath != "" {
+			if abs, _ := filepath.Abs(flowPath); abs != rec.FlowPath {
+				return nil, fmt.Errorf("run %s ran %s, not %s", rec.ID, rec.FlowPath, flowPath)
+			}
+		}
+		flowPath = rec.FlowPath
+		for k, v := range opts.Vars {
+			if rec.Vars[k] != v {
+				return nil, fmt.Errorf("resume: --var %s differs from run %s; a resumed run keeps its vars", k, rec.ID)
+			}
+		}
+		opts.Vars = rec.Vars
+		resumed = rec
+	}
 	r, err := newRun(ctx, flowPath, opts)
 	if err != nil {
 		return nil, err
 	}
+	r.resumeRun = resumed
+	if opts.Resume != "" {
+		r.id = opts.Resume
+	}
 	res := &Result{RunID: r.id, Plan: r.plan, Redactor: r.red}
 	err = r.exec()
+	r.journalFinish(err)
 	closeErr := r.close()
 	r.mu.Lock()
 	res.Outputs = r.outputs
@@ -138,6 +183,9 @@ func newRun(ctx context.Context, flowPath string, opts Options) (*run, error) {
 	if opts.MaxSteps == 0 {
 		opts.MaxSteps = 10_000_000
 	}
+	if opts.Store == nil && opts.State != nil {
+		opts.Store = opts.State
+	}
 	if opts.Store == nil {
 		opts.Store = store.NewMemory(opts.Now)
 	}
@@ -152,17 +200,24 @@ func newRun(ctx context.Context, flowPath string, opts Options) (*run, error) {
 	idb := make([]byte, 6)
 	rand.Read(idb)
 	r := &run{
-		ctx:       ctx,
-		opts:      opts,
-		id:        time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(idb),
-		flowPath:  flowPath,
-		flowDir:   filepath.Dir(abs),
-		libDir:    libDir,
-		red:       opts.Redactor,
-		store:     opts.Store,
-		logger:    opts.Logger,
-		stepCount: map[string]int{},
-		modules:   map[string]*loadEntry{},
+		ctx:            ctx,
+		opts:           opts,
+		id:             time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(idb),
+		flowPath:       flowPath,
+		flowDir:        filepath.Dir(abs),
+		libDir:         libDir,
+		red:            opts.Redactor,
+		store:          opts.Store,
+		logger:         opts.Logger,
+		stepCount:      map[string]int{},
+		modules:        map[string]*loadEntry{},
+		flowAbs:        abs,
+		sources:        map[string]string{},
+		pluginHashes:   map[string]string{},
+		checkedPlugins: map[string]bool{},
+	}
+	if opts.State != nil && !opts.DryRun {
+		r.journal = opts.State
 	}
 	r.log = r.red.Writer(opts.Log)
 	if opts.DryRun {
@@ -192,6 +247,9 @@ func (r *run) exec() (err error) {
 	src, err := os.ReadFile(r.flowPath)
 	if err != nil {
 		return fmt.Errorf("read flow: %w", err)
+	}
+	if err := r.journalBegin(src); err != nil {
+		return err
 	}
 	thread := r.newThread(r.flowPath)
 	stop := context.AfterFunc(r.ctx, func() { thread.Cancel("interrupted") })
@@ -274,6 +332,9 @@ func (r *run) load(thread *starlark.Thread, module string) (starlark.StringDict,
 	r.modules[path] = nil
 	src, err := os.ReadFile(path)
 	if err != nil {
+		return nil, err
+	}
+	if err := r.journalSource(path, src); err != nil {
 		return nil, err
 	}
 	t := r.newThread(path)

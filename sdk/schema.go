@@ -91,7 +91,20 @@ type Op struct {
 	Params  []Field
 	Results []Field
 	Handler Handler
+	// Reconcile, when set, tells whether an earlier call of this op took
+	// effect at the vendor although the engine never learned its outcome
+	// (the run died while the call was in flight). It gets the same
+	// arguments. Return (result, true, nil) when it did, with the result
+	// the op would have returned; (nil, false, nil) when it did not, and the
+	// engine sends the op again. Use Resend for ops that are safe to repeat.
+	// Without Reconcile, resuming such a step stops and asks the operator.
+	Reconcile func(ctx context.Context, c *Call) (result any, applied bool, err error)
 }
+
+// Resend is a Reconcile for idempotent writes (a PUT that replaces, a
+// regenerate whose previous secret is lost anyway): sending the op again is
+// always right.
+func Resend(context.Context, *Call) (any, bool, error) { return nil, false, nil }
 
 // Plugin is a vendor plugin.
 type Plugin struct {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
@@ -45,6 +46,7 @@ func Serve(p *Plugin, opts ...ServeOption) {
 		fmt.Fprintf(os.Stderr, "tokenflow-plugin-%s: %v\n", p.Name, err)
 		os.Exit(1)
 	}
+	go exitWithParent(cfg.logger)
 	goplugin.Serve(&goplugin.ServeConfig{
 		HandshakeConfig: Handshake,
 		Plugins:         goplugin.PluginSet{pb.PluginName: &GRPCPlugin{Impl: p, Logger: cfg.logger}},
@@ -159,6 +161,23 @@ func (s *server) Call(ctx context.Context, req *pb.CallRequest) (resp *pb.CallRe
 			resp, err = &pb.CallResponse{Error: errorToProto(Errorf(CodeInternal, "plugin panicked in %s: %v", req.Op, r))}, nil
 		}
 	}()
+	if req.Mode == pb.Mode_MODE_RECONCILE {
+		if op.Reconcile == nil {
+			return &pb.CallResponse{Error: errorToProto(Errorf(CodeInternal, "op %s cannot reconcile an unknown outcome", req.Op))}, nil
+		}
+		result, applied, err := op.Reconcile(ctx, call)
+		if err != nil {
+			return &pb.CallResponse{Error: errorToProto(err)}, nil
+		}
+		if !applied {
+			return &pb.CallResponse{NotApplied: true}, nil
+		}
+		b, err := json.Marshal(result)
+		if err != nil {
+			return &pb.CallResponse{Error: errorToProto(Errorf(CodeInternal, "encode result of %s: %v", req.Op, err))}, nil
+		}
+		return &pb.CallResponse{ResultJson: b}, nil
+	}
 	result, err := op.Handler(ctx, call)
 	if err != nil {
 		if IsHeld(err) {
@@ -211,7 +230,7 @@ func schemaToProto(p *Plugin) (*pb.Schema, error) {
 		if op.Effect == Write {
 			effect = pb.Effect_EFFECT_WRITE
 		}
-		out.Ops = append(out.Ops, &pb.Op{Name: op.Name, Doc: op.Doc, Effect: effect, Params: params, Results: results})
+		out.Ops = append(out.Ops, &pb.Op{Name: op.Name, Doc: op.Doc, Effect: effect, Params: params, Results: results, Reconcilable: op.Reconcile != nil})
 	}
 	return out, nil
 }
@@ -237,4 +256,16 @@ func fieldsToProto(fields []Field) ([]*pb.Field, error) {
 // socket carrying small messages.
 func grpcServer(opts []grpc.ServerOption) *grpc.Server {
 	return grpc.NewServer(append(opts, grpc.InitialWindowSize(1<<20), grpc.InitialConnWindowSize(1<<20))...)
+}
+
+// exitWithParent ends the plugin when the engine that launched it is gone
+// (killed with SIGKILL, say), so no plugin outlives its engine.
+func exitWithParent(logger hclog.Logger) {
+	parent := os.Getppid()
+	for range time.Tick(500 * time.Millisecond) {
+		if os.Getppid() != parent {
+			logger.Warn("engine exited; plugin stopping")
+			os.Exit(2)
+		}
+	}
 }

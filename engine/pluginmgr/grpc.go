@@ -89,15 +89,22 @@ func mode(dryRun bool) pb.Mode {
 	return pb.Mode_MODE_APPLY
 }
 
+func callMode(req *CallRequest) pb.Mode {
+	if req.Reconcile {
+		return pb.Mode_MODE_RECONCILE
+	}
+	return mode(req.DryRun)
+}
+
 func (p *grpcPlugin) Call(ctx context.Context, req *CallRequest) (*CallResult, error) {
 	resp, err := p.client.Call(ctx, &pb.CallRequest{
 		Op: req.Op, ConnectionId: req.ConnectionID, ConnectionJson: req.Connection, ArgsJson: req.Args,
-		Mode: mode(req.DryRun), StepId: req.StepID, HostBrokerId: p.hostID,
+		Mode: callMode(req), StepId: req.StepID, HostBrokerId: p.hostID,
 	})
 	if err != nil {
 		return nil, p.transportError(ctx, err)
 	}
-	out := &CallResult{Result: resp.ResultJson, Held: resp.Held}
+	out := &CallResult{Result: resp.ResultJson, Held: resp.Held, NotApplied: resp.NotApplied}
 	if resp.Error != nil {
 		out.Err = opErrorFromProto(resp.Error)
 	}

@@ -27,13 +27,19 @@ type CallRequest struct {
 	Args         []byte // JSON, secrets revealed
 	DryRun       bool
 	StepID       string
+	// Reconcile asks whether an earlier call with these arguments took
+	// effect (see schema.Op.Reconcilable).
+	Reconcile bool
 }
 
 // CallResult is the outcome of a call that reached the plugin.
 type CallResult struct {
 	Result []byte // JSON object
 	Held   bool   // a dry-run held one of the op's requests
-	Err    *OpError
+	// NotApplied answers a Reconcile call: the earlier call did not take
+	// effect.
+	NotApplied bool
+	Err        *OpError
 }
 
 // OpError is a typed error from a plugin.

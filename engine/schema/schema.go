@@ -73,6 +73,9 @@ type Op struct {
 	Effect  Effect  `json:"effect"`
 	Params  []Field `json:"params"`
 	Results []Field `json:"results"`
+	// Reconcilable: after a crash, the plugin can tell whether an earlier
+	// call took effect.
+	Reconcilable bool `json:"reconcilable,omitempty"`
 }
 
 // Schema is everything a plugin declared.

@@ -1,21 +1,36 @@
 // Package store is the token store behind the store.* builtins.
 //
+// A token name ("vcf/ci-bot/main") has versions; at most one is current.
+// Rotation writes the new value as pending, verifies it, promotes it (the
+// old current becomes previous) and finally marks the previous one revoked,
+// so the last valid credential is never lost.
+//
 // Store is the interface the engine uses; Memory is the in-process
-// implementation used by the demo and by runs without a state directory. The
-// state issue backs the same interface with the encrypted database.
+// implementation (tests, runs without a state directory); engine/state
+// backs the same interface with the encrypted database.
 package store
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"sync"
 	"time"
 )
 
-// Token is one stored credential. Value is the secret; nothing that lists
-// tokens may print it.
+// Token states.
+const (
+	Pending  = "pending"  // stored, not yet verified
+	Current  = "current"  // the value consumers should use
+	Previous = "previous" // replaced; waiting to be revoked at the vendor
+	Revoked  = "revoked"  // revoked at the vendor (or known gone)
+)
+
+// Token is one version of a stored credential. Value is the secret; nothing
+// that lists tokens may print it.
 type Token struct {
+	ID        string
 	Name      string
 	Value     string
 	Vendor    string
@@ -23,26 +38,41 @@ type Token struct {
 	ExpiresAt time.Time
 	Labels    map[string]string
 	CreatedAt time.Time
-	RotatedAt time.Time // zero until a value replaces an earlier one
+	RotatedAt time.Time // when this version replaced an earlier one
 	RunID     string
+	State     string
 }
 
-// ErrNotFound is returned by Get for a name the store does not hold.
+// ErrNotFound is returned for a name (or id) the store does not hold.
 var ErrNotFound = errors.New("token not found")
 
 // Store keeps tokens.
 type Store interface {
+	// Put stores a version. State "" or Current makes it current (the old
+	// current becomes previous, unless it holds the same value, in which
+	// case only its metadata changes); Pending stores it beside the current
+	// one.
 	Put(ctx context.Context, t Token) error
+	// Get returns the current version of name.
 	Get(ctx context.Context, name string) (Token, error)
+	// List returns the current version of every name.
 	List(ctx context.Context) ([]Token, error)
+	// Versions returns every version of name, newest first.
+	Versions(ctx context.Context, name string) ([]Token, error)
+	// Promote makes the newest pending version of name current.
+	Promote(ctx context.Context, name string) error
+	// SetState changes the state of one version (previous -> revoked).
+	SetState(ctx context.Context, id, state string) error
+	// Delete forgets every version of name.
 	Delete(ctx context.Context, name string) error
 }
 
 // Memory is a Store in process memory. Safe for concurrent use.
 type Memory struct {
-	mu     sync.Mutex
-	tokens map[string]Token
-	now    func() time.Time
+	mu       sync.Mutex
+	versions []Token // oldest first
+	seq      int
+	now      func() time.Time
 }
 
 // NewMemory returns an empty memory store. now defaults to time.Now.
@@ -50,54 +80,125 @@ func NewMemory(now func() time.Time) *Memory {
 	if now == nil {
 		now = time.Now
 	}
-	return &Memory{tokens: map[string]Token{}, now: now}
+	return &Memory{now: now}
+}
+
+func (m *Memory) current(name string) int {
+	for i := len(m.versions) - 1; i >= 0; i-- {
+		if m.versions[i].Name == name && m.versions[i].State == Current {
+			return i
+		}
+	}
+	return -1
 }
 
 func (m *Memory) Put(_ context.Context, t Token) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	now := m.now()
-	if old, ok := m.tokens[t.Name]; ok {
-		t.CreatedAt = old.CreatedAt
-		if old.Value != t.Value {
-			t.RotatedAt = now
-		} else {
-			t.RotatedAt = old.RotatedAt
-		}
-	} else {
-		t.CreatedAt = now
+	if t.State == "" {
+		t.State = Current
 	}
-	m.tokens[t.Name] = t
+	if t.State != Current && t.State != Pending {
+		return fmt.Errorf("put %s: state must be current or pending, not %q", t.Name, t.State)
+	}
+	now := m.now()
+	t.CreatedAt = now
+	if t.State == Current {
+		if i := m.current(t.Name); i >= 0 {
+			old := &m.versions[i]
+			if old.Value == t.Value {
+				t.ID, t.CreatedAt, t.RotatedAt = old.ID, old.CreatedAt, old.RotatedAt
+				*old = t
+				return nil
+			}
+			old.State = Previous
+			t.RotatedAt = now
+		}
+	}
+	m.seq++
+	t.ID = fmt.Sprintf("%s#%d", t.Name, m.seq)
+	m.versions = append(m.versions, t)
 	return nil
 }
 
 func (m *Memory) Get(_ context.Context, name string) (Token, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	t, ok := m.tokens[name]
-	if !ok {
-		return Token{}, ErrNotFound
+	if i := m.current(name); i >= 0 {
+		return m.versions[i], nil
 	}
-	return t, nil
+	return Token{}, ErrNotFound
 }
 
 func (m *Memory) List(_ context.Context) ([]Token, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make([]Token, 0, len(m.tokens))
-	for _, t := range m.tokens {
-		out = append(out, t)
+	var out []Token
+	for _, t := range m.versions {
+		if t.State == Current {
+			out = append(out, t)
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
 }
 
+func (m *Memory) Versions(_ context.Context, name string) ([]Token, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []Token
+	for i := len(m.versions) - 1; i >= 0; i-- {
+		if m.versions[i].Name == name {
+			out = append(out, m.versions[i])
+		}
+	}
+	return out, nil
+}
+
+func (m *Memory) Promote(_ context.Context, name string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i := len(m.versions) - 1; i >= 0; i-- {
+		if m.versions[i].Name == name && m.versions[i].State == Pending {
+			now := m.now()
+			if c := m.current(name); c >= 0 {
+				m.versions[c].State = Previous
+				m.versions[i].RotatedAt = now
+			}
+			m.versions[i].State = Current
+			return nil
+		}
+	}
+	return fmt.Errorf("promote %s: no pending version: %w", name, ErrNotFound)
+}
+
+func (m *Memory) SetState(_ context.Context, id, state string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i := range m.versions {
+		if m.versions[i].ID == id {
+			m.versions[i].State = state
+			return nil
+		}
+	}
+	return ErrNotFound
+}
+
 func (m *Memory) Delete(_ context.Context, name string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if _, ok := m.tokens[name]; !ok {
+	kept := m.versions[:0]
+	found := false
+	for _, t := range m.versions {
+		if t.Name == name {
+			found = true
+			continue
+		}
+		kept = append(kept, t)
+	}
+	m.versions = kept
+	if !found {
 		return ErrNotFound
 	}
-	delete(m.tokens, name)
 	return nil
 }

@@ -158,6 +158,10 @@ const (
 	Mode_MODE_UNSPECIFIED Mode = 0
 	Mode_MODE_APPLY       Mode = 1
 	Mode_MODE_DRY_RUN     Mode = 2
+	// MODE_RECONCILE asks whether an earlier call of the op, whose outcome
+	// the engine never learned (the run died while it was in flight), took
+	// effect. Only sent for ops whose schema says reconcilable.
+	Mode_MODE_RECONCILE Mode = 3
 )
 
 // Enum value maps for Mode.
@@ -166,11 +170,13 @@ var (
 		0: "MODE_UNSPECIFIED",
 		1: "MODE_APPLY",
 		2: "MODE_DRY_RUN",
+		3: "MODE_RECONCILE",
 	}
 	Mode_value = map[string]int32{
 		"MODE_UNSPECIFIED": 0,
 		"MODE_APPLY":       1,
 		"MODE_DRY_RUN":     2,
+		"MODE_RECONCILE":   3,
 	}
 )
 
@@ -361,12 +367,14 @@ func (x *Field) GetElem() Type {
 }
 
 type Op struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Doc           string                 `protobuf:"bytes,2,opt,name=doc,proto3" json:"doc,omitempty"` // one line
-	Effect        Effect                 `protobuf:"varint,3,opt,name=effect,proto3,enum=tokenflow.plugin.v1.Effect" json:"effect,omitempty"`
-	Params        []*Field               `protobuf:"bytes,4,rep,name=params,proto3" json:"params,omitempty"`
-	Results       []*Field               `protobuf:"bytes,5,rep,name=results,proto3" json:"results,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Name    string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Doc     string                 `protobuf:"bytes,2,opt,name=doc,proto3" json:"doc,omitempty"` // one line
+	Effect  Effect                 `protobuf:"varint,3,opt,name=effect,proto3,enum=tokenflow.plugin.v1.Effect" json:"effect,omitempty"`
+	Params  []*Field               `protobuf:"bytes,4,rep,name=params,proto3" json:"params,omitempty"`
+	Results []*Field               `protobuf:"bytes,5,rep,name=results,proto3" json:"results,omitempty"`
+	// reconcilable: the op can answer MODE_RECONCILE calls.
+	Reconcilable  bool `protobuf:"varint,6,opt,name=reconcilable,proto3" json:"reconcilable,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -434,6 +442,13 @@ func (x *Op) GetResults() []*Field {
 		return x.Results
 	}
 	return nil
+}
+
+func (x *Op) GetReconcilable() bool {
+	if x != nil {
+		return x.Reconcilable
+	}
+	return false
 }
 
 type Schema struct {
@@ -776,7 +791,11 @@ type CallResponse struct {
 	Error      *Error                 `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
 	// held is true when a dry-run held one of the op's requests: the op's
 	// result is not known until apply.
-	Held          bool `protobuf:"varint,3,opt,name=held,proto3" json:"held,omitempty"`
+	Held bool `protobuf:"varint,3,opt,name=held,proto3" json:"held,omitempty"`
+	// not_applied answers MODE_RECONCILE: the earlier call did not take
+	// effect, so the engine may send it again. When false, result_json is the
+	// op's result as if the earlier call had returned.
+	NotApplied    bool `protobuf:"varint,4,opt,name=not_applied,json=notApplied,proto3" json:"not_applied,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -828,6 +847,13 @@ func (x *CallResponse) GetError() *Error {
 func (x *CallResponse) GetHeld() bool {
 	if x != nil {
 		return x.Held
+	}
+	return false
+}
+
+func (x *CallResponse) GetNotApplied() bool {
+	if x != nil {
+		return x.NotApplied
 	}
 	return false
 }
@@ -1199,13 +1225,14 @@ const file_tokenflow_plugin_v1_plugin_proto_rawDesc = "" +
 	"\fdefault_json\x18\x04 \x01(\tR\vdefaultJson\x12\x16\n" +
 	"\x06secret\x18\x05 \x01(\bR\x06secret\x12\x10\n" +
 	"\x03doc\x18\x06 \x01(\tR\x03doc\x12-\n" +
-	"\x04elem\x18\a \x01(\x0e2\x19.tokenflow.plugin.v1.TypeR\x04elem\"\xc9\x01\n" +
+	"\x04elem\x18\a \x01(\x0e2\x19.tokenflow.plugin.v1.TypeR\x04elem\"\xed\x01\n" +
 	"\x02Op\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n" +
 	"\x03doc\x18\x02 \x01(\tR\x03doc\x123\n" +
 	"\x06effect\x18\x03 \x01(\x0e2\x1b.tokenflow.plugin.v1.EffectR\x06effect\x122\n" +
 	"\x06params\x18\x04 \x03(\v2\x1a.tokenflow.plugin.v1.FieldR\x06params\x124\n" +
-	"\aresults\x18\x05 \x03(\v2\x1a.tokenflow.plugin.v1.FieldR\aresults\"\xda\x01\n" +
+	"\aresults\x18\x05 \x03(\v2\x1a.tokenflow.plugin.v1.FieldR\aresults\x12\"\n" +
+	"\freconcilable\x18\x06 \x01(\bR\freconcilable\"\xda\x01\n" +
 	"\x06Schema\x12)\n" +
 	"\x10protocol_version\x18\x01 \x01(\rR\x0fprotocolVersion\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
@@ -1231,12 +1258,14 @@ const file_tokenflow_plugin_v1_plugin_proto_rawDesc = "" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x1c\n" +
 	"\tretryable\x18\x03 \x01(\bR\tretryable\x12$\n" +
 	"\x0eretry_after_ms\x18\x04 \x01(\x03R\fretryAfterMs\x12\x14\n" +
-	"\x05param\x18\x05 \x01(\tR\x05param\"u\n" +
+	"\x05param\x18\x05 \x01(\tR\x05param\"\x96\x01\n" +
 	"\fCallResponse\x12\x1f\n" +
 	"\vresult_json\x18\x01 \x01(\fR\n" +
 	"resultJson\x120\n" +
 	"\x05error\x18\x02 \x01(\v2\x1a.tokenflow.plugin.v1.ErrorR\x05error\x12\x12\n" +
-	"\x04held\x18\x03 \x01(\bR\x04held\"\xd4\x01\n" +
+	"\x04held\x18\x03 \x01(\bR\x04held\x12\x1f\n" +
+	"\vnot_applied\x18\x04 \x01(\bR\n" +
+	"notApplied\"\xd4\x01\n" +
 	"\x16CloseConnectionRequest\x12#\n" +
 	"\rconnection_id\x18\x01 \x01(\tR\fconnectionId\x12'\n" +
 	"\x0fconnection_json\x18\x02 \x01(\fR\x0econnectionJson\x12-\n" +
@@ -1282,12 +1311,13 @@ const file_tokenflow_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x06Effect\x12\x16\n" +
 	"\x12EFFECT_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vEFFECT_READ\x10\x01\x12\x10\n" +
-	"\fEFFECT_WRITE\x10\x02*>\n" +
+	"\fEFFECT_WRITE\x10\x02*R\n" +
 	"\x04Mode\x12\x14\n" +
 	"\x10MODE_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
 	"MODE_APPLY\x10\x01\x12\x10\n" +
-	"\fMODE_DRY_RUN\x10\x02*\x8f\x02\n" +
+	"\fMODE_DRY_RUN\x10\x02\x12\x12\n" +
+	"\x0eMODE_RECONCILE\x10\x03*\x8f\x02\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bERROR_CODE_INVALID_ARGUMENT\x10\x01\x12\x1e\n" +

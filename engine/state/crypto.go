@@ -1,0 +1,114 @@
+package state
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+
+	"filippo.io/age"
+	"github.com/google/renameio/v2"
+)
+
+// keyring holds the local age identity that seals every secret at rest.
+type keyring struct {
+	id   *age.X25519Identity
+	path string
+}
+
+// loadKeyring reads the key, creating it when the database is new. A
+// missing key for an existing database is an error: a new key could not
+// open the secrets already sealed.
+func loadKeyring(path string, dbExisted bool) (*keyring, error) {
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && dbExisted:
+		return nil, fmt.Errorf("%w: %s is missing but the database exists; its secrets cannot be opened without it (restore the key; nothing was changed)", ErrKey, path)
+	case errors.Is(err, fs.ErrNotExist):
+		id, err := age.GenerateX25519Identity()
+		if err != nil {
+			return nil, err
+		}
+		content := "# tokenflow state key: keep it private and back it up with the database\n" + id.String() + "\n"
+		if err := renameio.WriteFile(path, []byte(content), 0o600); err != nil {
+			return nil, fmt.Errorf("write state key: %w", err)
+		}
+		return &keyring{id: id, path: path}, nil
+	case err != nil:
+		return nil, fmt.Errorf("%w: read %s: %v", ErrKey, path, err)
+	}
+	if err := checkPrivate(path, false); err != nil {
+		return nil, err
+	}
+	ids, err := age.ParseIdentities(bytes.NewReader(data))
+	if err != nil || len(ids) != 1 {
+		return nil, fmt.Errorf("%w: %s does not hold one age identity", ErrKey, path)
+	}
+	x, ok := ids[0].(*age.X25519Identity)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s: want an X25519 identity", ErrKey, path)
+	}
+	return &keyring{id: x, path: path}, nil
+}
+
+// seal encrypts plain for the local key and returns it base64-encoded
+// (TEXT on every SQL database).
+func (k *keyring) seal(plain []byte) (string, error) {
+	var buf bytes.Buffer
+	w, err := age.Encrypt(&buf, k.id.Recipient())
+	if err != nil {
+		return "", err
+	}
+	if _, err := w.Write(plain); err != nil {
+		return "", err
+	}
+	if err := w.Close(); err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(buf.Bytes()), nil
+}
+
+func (k *keyring) open(sealed string) ([]byte, error) {
+	raw, err := base64.StdEncoding.DecodeString(sealed)
+	if err != nil {
+		return nil, fmt.Errorf("%w: sealed value is not base64", ErrCorrupt)
+	}
+	r, err := age.Decrypt(bytes.NewReader(raw), k.id)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s does not open this database's secrets (%v)", ErrKey, k.path, err)
+	}
+	return io.ReadAll(r)
+}
+
+const keyCheckText = "tokenflow key check"
+
+// checkKey proves the key opens the database: a known value is sealed on
+// first use and opened on every later one.
+func (db *DB) checkKey(ctx context.Context) error {
+	var sealed string
+	err := db.sql.QueryRowContext(ctx, `SELECT sealed FROM key_check WHERE id = 1`).Scan(&sealed)
+	if errors.Is(err, sql.ErrNoRows) {
+		s, err := db.keys.seal([]byte(keyCheckText))
+		if err != nil {
+			return err
+		}
+		return db.exec(ctx, `INSERT INTO key_check (id, sealed) VALUES (1, ?)`, s)
+	}
+	if err != nil {
+		return classify(db.path, err)
+	}
+	plain, err := db.keys.open(sealed)
+	if err != nil {
+		return err
+	}
+	if !strings.EqualFold(string(plain), keyCheckText) {
+		return fmt.Errorf("%w: key check value does not match", ErrKey)
+	}
+	return nil
+}

@@ -1,0 +1,191 @@
+package state
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Options configures Open.
+type Options struct {
+	// Dir is the state directory. Default: DefaultDir().
+	Dir string
+	// LockTimeout is how long a write waits for another run holding the
+	// database before failing. Default 10s.
+	LockTimeout time.Duration
+	// Now is the clock for timestamps. Default time.Now.
+	Now func() time.Time
+}
+
+// DB is an open state database.
+type DB struct {
+	sql  *sql.DB
+	keys *keyring
+	dir  string
+	path string
+	now  func() time.Time
+}
+
+// Sentinel errors.
+var (
+	// ErrInsecure means the state directory, database or key can be read by
+	// group or others.
+	ErrInsecure = errors.New("state is readable by others")
+	// ErrCorrupt means the database file is not a readable tokenflow
+	// database; nothing was changed.
+	ErrCorrupt = errors.New("state database is corrupt")
+	// ErrKey means the key is missing or does not open the database's
+	// secrets.
+	ErrKey = errors.New("state key problem")
+)
+
+// DefaultDir is $XDG_STATE_HOME/tokenflow, or ~/.local/state/tokenflow.
+func DefaultDir() (string, error) {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "tokenflow"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("state directory: %w", err)
+	}
+	return filepath.Join(home, ".local", "state", "tokenflow"), nil
+}
+
+const (
+	dbName  = "state.db"
+	keyName = "key.txt"
+)
+
+// Open opens (creating on first use) the state in opts.Dir.
+func Open(ctx context.Context, opts Options) (*DB, error) {
+	if opts.Dir == "" {
+		d, err := DefaultDir()
+		if err != nil {
+			return nil, err
+		}
+		opts.Dir = d
+	}
+	if opts.LockTimeout == 0 {
+		opts.LockTimeout = 10 * time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("state directory %s: %w", opts.Dir, err)
+	}
+	if err := checkPrivate(opts.Dir, true); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(opts.Dir, dbName)
+	existed := true
+	if fi, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		existed = false
+	} else if err != nil {
+		return nil, fmt.Errorf("state database %s: %w", path, err)
+	} else {
+		if err := checkPrivate(path, false); err != nil {
+			return nil, err
+		}
+		if fi.Size() > 0 && fi.Size() < 512 {
+			return nil, fmt.Errorf("%w: %s is %d bytes, too short to be a database; nothing was changed (move it away to start afresh)", ErrCorrupt, path, fi.Size())
+		}
+	}
+	keys, err := loadKeyring(filepath.Join(opts.Dir, keyName), existed)
+	if err != nil {
+		return nil, err
+	}
+	dsn := fmt.Sprintf("file:%s?_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)",
+		path, opts.LockTimeout.Milliseconds())
+	sqldb, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open state database %s: %w", path, err)
+	}
+	db := &DB{sql: sqldb, keys: keys, dir: opts.Dir, path: path, now: opts.Now}
+	if err := db.migrate(ctx); err != nil {
+		sqldb.Close()
+		return nil, classify(path, err)
+	}
+	if !existed {
+		if err := os.Chmod(path, 0o600); err != nil {
+			sqldb.Close()
+			return nil, err
+		}
+	}
+	if err := db.checkKey(ctx); err != nil {
+		sqldb.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// classify turns SQLite's errors about bad files into ErrCorrupt.
+func classify(path string, err error) error {
+	msg := err.Error()
+	if strings.Contains(msg, "not a database") || strings.Contains(msg, "malformed") || strings.Contains(msg, "corrupt") {
+		return fmt.Errorf("%w: %s: %v; nothing was changed (restore a backup or move it away to start afresh)", ErrCorrupt, path, err)
+	}
+	if strings.Contains(msg, "database is locked") || strings.Contains(msg, "SQLITE_BUSY") {
+		return fmt.Errorf("state database %s is locked by another tokenflow run: %w", path, err)
+	}
+	if strings.Contains(msg, "readonly") || strings.Contains(msg, "read-only") || strings.Contains(msg, "disk") {
+		return fmt.Errorf("state database %s cannot be written: %w", path, err)
+	}
+	return fmt.Errorf("state database %s: %w", path, err)
+}
+
+// checkPrivate refuses a path group or others can read.
+func checkPrivate(path string, dir bool) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		want := "600"
+		if dir {
+			want = "700"
+		}
+		return fmt.Errorf("%w: %s has mode %04o; run chmod %s %s", ErrInsecure, path, perm, want, path)
+	}
+	return nil
+}
+
+// Dir is the state directory.
+func (db *DB) Dir() string { return db.dir }
+
+// Path is the database file.
+func (db *DB) Path() string { return db.path }
+
+// Close closes the database.
+func (db *DB) Close() error { return db.sql.Close() }
+
+// exec runs a statement and classifies failures (locked, read-only, full).
+func (db *DB) exec(ctx context.Context, q string, args ...any) error {
+	if _, err := db.sql.ExecContext(ctx, q, args...); err != nil {
+		return classify(db.path, err)
+	}
+	return nil
+}
+
+func ts(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func parseTS(s sql.NullString) time.Time {
+	if !s.Valid || s.String == "" {
+		return time.Time{}
+	}
+	t, _ := time.Parse(time.RFC3339Nano, s.String)
+	return t
+}

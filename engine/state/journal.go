@@ -1,0 +1,197 @@
+package state
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Run is one journaled run.
+type Run struct {
+	ID         string            `json:"id"`
+	FlowPath   string            `json:"flow"`
+	Sources    map[string]string `json:"sources"` // path -> sha256 of the flow and every file it loaded
+	Plugins    map[string]string `json:"plugins"` // vendor -> sha256 of the plugin binary
+	Vars       map[string]string `json:"vars"`
+	Status     string            `json:"status"` // running, ok, error
+	StartedAt  time.Time         `json:"started_at"`
+	FinishedAt time.Time         `json:"finished_at,omitzero"`
+	Error      string            `json:"error,omitempty"`
+}
+
+// Step is one journaled op call. Args and Result are JSON with secrets
+// masked (queryable); ArgsSecret and ResultSecret are the full JSON, sealed
+// at rest and only filled when read with reveal.
+type Step struct {
+	RunID        string    `json:"-"`
+	Seq          int       `json:"seq"`
+	Call         string    `json:"call"`
+	CallSite     string    `json:"call_site"`
+	Effect       string    `json:"effect"`
+	Args         string    `json:"args"`
+	ArgsHash     string    `json:"-"`
+	Result       string    `json:"result,omitempty"`
+	Status       string    `json:"status"` // intent, done, error
+	Attempts     int       `json:"attempts"`
+	StartedAt    time.Time `json:"started_at"`
+	FinishedAt   time.Time `json:"finished_at,omitzero"`
+	Error        string    `json:"error,omitempty"`
+	ArgsSecret   []byte    `json:"-"`
+	ResultSecret []byte    `json:"-"`
+}
+
+// Step states.
+const (
+	StepIntent = "intent" // about to be sent; outcome unknown if the run died here
+	StepDone   = "done"
+	StepError  = "error"
+)
+
+// ErrNoRun is returned for an unknown run id.
+var ErrNoRun = errors.New("no such run")
+
+func marshal(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// BeginRun records a new run as running.
+func (db *DB) BeginRun(ctx context.Context, r Run) error {
+	return db.exec(ctx, `INSERT INTO runs (id, flow_path, flow_hash, plugins, vars, dry_run, status, started_at) VALUES (?, ?, ?, ?, ?, 0, 'running', ?)`,
+		r.ID, r.FlowPath, marshal(r.Sources), marshal(r.Plugins), marshal(r.Vars), ts(r.StartedAt))
+}
+
+// ResumeRun marks an existing run as running again.
+func (db *DB) ResumeRun(ctx context.Context, id string) error {
+	return db.exec(ctx, `UPDATE runs SET status = 'running', finished_at = NULL, error = NULL WHERE id = ?`, id)
+}
+
+// SetRunSources records the flow files' hashes.
+func (db *DB) SetRunSources(ctx context.Context, id string, sources map[string]string) error {
+	return db.exec(ctx, `UPDATE runs SET flow_hash = ? WHERE id = ?`, marshal(sources), id)
+}
+
+// SetRunPlugins records the plugin binaries' hashes.
+func (db *DB) SetRunPlugins(ctx context.Context, id string, plugins map[string]string) error {
+	return db.exec(ctx, `UPDATE runs SET plugins = ? WHERE id = ?`, marshal(plugins), id)
+}
+
+// FinishRun records how a run ended.
+func (db *DB) FinishRun(ctx context.Context, id, status, errMsg string) error {
+	return db.exec(ctx, `UPDATE runs SET status = ?, finished_at = ?, error = ? WHERE id = ?`, status, ts(db.now()), nullString(errMsg), id)
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// StepIntent records a step about to be sent. With synchronous=FULL the
+// row is on disk when this returns, before any request of the step leaves.
+func (db *DB) StepIntent(ctx context.Context, s Step) error {
+	var sealed any
+	if s.ArgsSecret != nil {
+		v, err := db.keys.seal(s.ArgsSecret)
+		if err != nil {
+			return err
+		}
+		sealed = v
+	}
+	return db.exec(ctx, `INSERT INTO steps (run_id, seq, call, call_site, effect, args, args_sealed, args_hash, status, attempts, started_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'intent', 1, ?)
+		ON CONFLICT (run_id, seq) DO UPDATE SET status = 'intent', attempts = steps.attempts + 1, started_at = excluded.started_at, error = NULL`,
+		s.RunID, s.Seq, s.Call, s.CallSite, s.Effect, s.Args, sealed, s.ArgsHash, ts(db.now()))
+}
+
+// StepFinished records a step's result (status done) or error.
+func (db *DB) StepFinished(ctx context.Context, runID string, seq int, result string, resultSecret []byte, status, errMsg string) error {
+	var sealed any
+	if resultSecret != nil {
+		v, err := db.keys.seal(resultSecret)
+		if err != nil {
+			return err
+		}
+		sealed = v
+	}
+	return db.exec(ctx, `UPDATE steps SET result = ?, result_sealed = ?, status = ?, finished_at = ?, error = ? WHERE run_id = ? AND seq = ?`,
+		nullString(result), sealed, status, ts(db.now()), nullString(errMsg), runID, seq)
+}
+
+// GetRun returns one run.
+func (db *DB) GetRun(ctx context.Context, id string) (Run, error) {
+	runs, err := db.runs(ctx, `WHERE id = ?`, id)
+	if err != nil {
+		return Run{}, err
+	}
+	if len(runs) == 0 {
+		return Run{}, fmt.Errorf("%w: %s", ErrNoRun, id)
+	}
+	return runs[0], nil
+}
+
+// Runs returns the most recent runs, newest first.
+func (db *DB) Runs(ctx context.Context, limit int) ([]Run, error) {
+	return db.runs(ctx, `ORDER BY started_at DESC LIMIT ?`, limit)
+}
+
+func (db *DB) runs(ctx context.Context, where string, args ...any) ([]Run, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT id, flow_path, flow_hash, plugins, vars, status, started_at, finished_at, error FROM runs `+where, args...)
+	if err != nil {
+		return nil, classify(db.path, err)
+	}
+	defer rows.Close()
+	var out []Run
+	for rows.Next() {
+		var r Run
+		var sources, plugins, vars string
+		var started, finished, errMsg sql.NullString
+		if err := rows.Scan(&r.ID, &r.FlowPath, &sources, &plugins, &vars, &r.Status, &started, &finished, &errMsg); err != nil {
+			return nil, classify(db.path, err)
+		}
+		json.Unmarshal([]byte(sources), &r.Sources)
+		json.Unmarshal([]byte(plugins), &r.Plugins)
+		json.Unmarshal([]byte(vars), &r.Vars)
+		r.StartedAt, r.FinishedAt, r.Error = parseTS(started), parseTS(finished), errMsg.String
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Steps returns a run's steps in order. With reveal, the sealed args and
+// results are opened (resume needs them; listing never does).
+func (db *DB) Steps(ctx context.Context, runID string, reveal bool) ([]Step, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT seq, call, call_site, effect, args, args_sealed, args_hash, result, result_sealed, status, attempts, started_at, finished_at, error
+		FROM steps WHERE run_id = ? ORDER BY seq`, runID)
+	if err != nil {
+		return nil, classify(db.path, err)
+	}
+	defer rows.Close()
+	var out []Step
+	for rows.Next() {
+		s := Step{RunID: runID}
+		var argsSealed, result, resultSealed, started, finished, errMsg sql.NullString
+		if err := rows.Scan(&s.Seq, &s.Call, &s.CallSite, &s.Effect, &s.Args, &argsSealed, &s.ArgsHash, &result, &resultSealed, &s.Status, &s.Attempts, &started, &finished, &errMsg); err != nil {
+			return nil, classify(db.path, err)
+		}
+		s.Result, s.StartedAt, s.FinishedAt, s.Error = result.String, parseTS(started), parseTS(finished), errMsg.String
+		if reveal {
+			if argsSealed.Valid {
+				if s.ArgsSecret, err = db.keys.open(argsSealed.String); err != nil {
+					return nil, err
+				}
+			}
+			if resultSealed.Valid {
+				if s.ResultSecret, err = db.keys.open(resultSealed.String); err != nil {
+					return nil, err
+				}
+			}
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
