@@ -13,32 +13,43 @@ import (
 
 // storeModule is the store builtin:
 //
-//	store.put(name, value, expires_at = None, labels = {}, vendor = "", target = "")
+//	store.put(name, value, expires_at = None, labels = {}, vendor = "", target = "", state = "current")
 //	store.get(name) -> secret, or None when absent
 //	store.list() -> [struct(name, vendor, target, expires_at, labels, created_at, rotated_at)]
+//	store.versions(name) -> [struct(id, state, value (secret), labels, expires_at, ...)], newest first
+//	store.promote(name)            the newest pending version becomes current
+//	store.set_state(id, state)     e.g. "revoked" once the vendor revoked a previous version
 //	store.delete(name)
 //
-// A dry-run changes nothing: put and delete become plan entries.
+// A dry-run changes nothing: put, promote, set_state and delete become plan
+// entries.
 func (r *run) storeModule() *starlarkstruct.Module {
 	return &starlarkstruct.Module{Name: "store", Members: starlark.StringDict{
-		"put":    starlark.NewBuiltin("store.put", r.storePut),
-		"get":    starlark.NewBuiltin("store.get", r.storeGet),
-		"list":   starlark.NewBuiltin("store.list", r.storeList),
-		"delete": starlark.NewBuiltin("store.delete", r.storeDelete),
+		"put":       starlark.NewBuiltin("store.put", r.storePut),
+		"get":       starlark.NewBuiltin("store.get", r.storeGet),
+		"list":      starlark.NewBuiltin("store.list", r.storeList),
+		"versions":  starlark.NewBuiltin("store.versions", r.storeVersions),
+		"promote":   starlark.NewBuiltin("store.promote", r.storePromote),
+		"set_state": starlark.NewBuiltin("store.set_state", r.storeSetState),
+		"delete":    starlark.NewBuiltin("store.delete", r.storeDelete),
 	}}
 }
 
 func (r *run) storePut(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var name, vendor, target string
+	tokenState := store.Current
 	var v, expires starlark.Value
 	var labels *starlark.Dict
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "value", &v, "expires_at?", &expires, "labels?", &labels, "vendor?", &vendor, "target?", &target); err != nil {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "value", &v, "expires_at?", &expires, "labels?", &labels, "vendor?", &vendor, "target?", &target, "state?", &tokenState); err != nil {
 		return nil, err
 	}
 	if name == "" {
 		return nil, fmt.Errorf("store.put: empty name")
 	}
-	t := store.Token{Name: name, Vendor: vendor, Target: target, RunID: r.id}
+	if tokenState != store.Current && tokenState != store.Pending {
+		return nil, fmt.Errorf("store.put: state %q: want %q or %q", tokenState, store.Current, store.Pending)
+	}
+	t := store.Token{Name: name, Vendor: vendor, Target: target, RunID: r.id, State: tokenState}
 	_, unknownValue := v.(*value.Unknown)
 	_, unknownExpiry := expires.(*value.Unknown)
 	unknownLabel := false
@@ -75,7 +86,7 @@ func (r *run) storePut(thread *starlark.Thread, b *starlark.Builtin, args starla
 	}
 	pos := thread.CallFrame(1).Pos.String()
 	if r.plan != nil {
-		note := fmt.Sprintf("would store token %q", name)
+		note := fmt.Sprintf("would store token %q (%s)", name, tokenState)
 		if unknownValue {
 			note += " with " + v.String()
 		}
@@ -153,6 +164,67 @@ func (r *run) storeDelete(thread *starlark.Thread, b *starlark.Builtin, args sta
 	}
 	if err := r.store.Delete(r.ctx, name); err != nil && err != store.ErrNotFound {
 		return nil, fmt.Errorf("store.delete: %w", err)
+	}
+	return starlark.None, nil
+}
+
+func (r *run) storeVersions(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var name string
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name); err != nil {
+		return nil, err
+	}
+	versions, err := r.store.Versions(r.ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("store.versions: %w", err)
+	}
+	out := make([]starlark.Value, 0, len(versions))
+	for _, t := range versions {
+		r.red.Add(t.Value)
+		labels := starlark.NewDict(len(t.Labels))
+		for k, v := range t.Labels {
+			labels.SetKey(starlark.String(k), starlark.String(v))
+		}
+		out = append(out, starlarkstruct.FromStringDict(starlarkstruct.Default, starlark.StringDict{
+			"id": starlark.String(t.ID), "name": starlark.String(t.Name), "state": starlark.String(t.State),
+			"value": value.NewSecret(t.Value, "store:"+t.Name+"@"+t.ID), "vendor": starlark.String(t.Vendor),
+			"target": starlark.String(t.Target), "labels": labels, "expires_at": timeOrNone(t.ExpiresAt),
+			"created_at": timeOrNone(t.CreatedAt), "rotated_at": timeOrNone(t.RotatedAt),
+		}))
+	}
+	return starlark.NewList(out), nil
+}
+
+func (r *run) storePromote(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var name string
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name); err != nil {
+		return nil, err
+	}
+	if r.plan != nil {
+		r.plan.AddChange(fmt.Sprintf("promote.%s.%d", name, len(r.steps)), "store.promote", thread.CallFrame(1).Pos.String(), fmt.Sprintf("would make the pending version of %q current", name))
+		return starlark.None, nil
+	}
+	if err := r.store.Promote(r.ctx, name); err != nil {
+		return nil, fmt.Errorf("store.promote: %w", err)
+	}
+	return starlark.None, nil
+}
+
+func (r *run) storeSetState(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var id, st string
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "id", &id, "state", &st); err != nil {
+		return nil, err
+	}
+	switch st {
+	case store.Previous, store.Revoked:
+	default:
+		return nil, fmt.Errorf("store.set_state: state %q: want %q or %q", st, store.Previous, store.Revoked)
+	}
+	if r.plan != nil {
+		r.plan.AddChange(fmt.Sprintf("state.%s.%d", id, len(r.steps)), "store.set_state", thread.CallFrame(1).Pos.String(), fmt.Sprintf("would mark version %s %s", id, st))
+		return starlark.None, nil
+	}
+	if err := r.store.SetState(r.ctx, id, st); err != nil {
+		return nil, fmt.Errorf("store.set_state: %w", err)
 	}
 	return starlark.None, nil
 }

@@ -35,6 +35,8 @@ type Result struct {
 	// Plan is the dry-run plan; nil for an applied run.
 	Plan     *plan.Plan
 	Redactor *redact.Redactor
+	// Journaled: the run is in the state journal and can be resumed.
+	Journaled bool
 }
 
 // Pending is the number of changes a dry-run holds (0 for an applied run).
@@ -147,7 +149,7 @@ func Run(ctx context.Context, flowPath string, opts Options) (*Result, error) {
 	if opts.Resume != "" {
 		r.id = opts.Resume
 	}
-	res := &Result{RunID: r.id, Plan: r.plan, Redactor: r.red}
+	res := &Result{RunID: r.id, Plan: r.plan, Redactor: r.red, Journaled: r.journal != nil}
 	err = r.exec()
 	r.journalFinish(err)
 	closeErr := r.close()

@@ -103,6 +103,15 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !existed {
+		// Create the file private before SQLite opens it: SQLite would
+		// create it with the umask's mode, readable by others for a moment.
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("create state database %s: %w", path, err)
+		}
+		f.Close()
+	}
 	dsn := fmt.Sprintf("file:%s?_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)",
 		path, opts.LockTimeout.Milliseconds())
 	sqldb, err := sql.Open("sqlite", dsn)
@@ -113,12 +122,6 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	if err := db.migrate(ctx); err != nil {
 		sqldb.Close()
 		return nil, classify(path, err)
-	}
-	if !existed {
-		if err := os.Chmod(path, 0o600); err != nil {
-			sqldb.Close()
-			return nil, err
-		}
 	}
 	if err := db.checkKey(ctx); err != nil {
 		sqldb.Close()

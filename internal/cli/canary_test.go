@@ -78,6 +78,7 @@ func TestCanarySecretsNeverPrinted(t *testing.T) {
 	}
 	defer srv.Close()
 	t.Setenv("VCF_PASSWORD", password)
+	t.Setenv("TOKENFLOW_STATE_DIR", filepath.Join(dir, "state"))
 	pluginDir := flowtest.Plugins(t, "vcf")
 	cassette := filepath.Join(dir, "run.yaml")
 	common := []string{"--plugin-dir", pluginDir, "--log-level", "trace", "--var", "url=" + srv.URL, "--var", "ca_file=" + caFile,
@@ -111,6 +112,29 @@ vcf.find_realm(name = tok.token)
 	run(0, append([]string{"run", onboard, "--replay", cassette}, common...)...)
 	run(1, append([]string{"run", leaky, "--lib", filepath.Join(flowtest.RepoRoot(), "flows", "lib")}, common...)...)
 	run(1, append([]string{"run", leaky, "--json", "--lib", filepath.Join(flowtest.RepoRoot(), "flows", "lib")}, common...)...)
+
+	// The ledger and the store, every way they print.
+	run(0, "runs", "--json")
+	run(0, "runs")
+	run(0, "tokens", "--json")
+	run(0, "tokens")
+	run(0, "tokens", "show", "vcf/ci-bot/main", "--json")
+	streams, out, _ := cli.TestStreams()
+	cli.Run(context.Background(), []string{"runs", "--json"}, streams)
+	var runs []struct{ ID string }
+	json.Unmarshal(out.Bytes(), &runs)
+	if len(runs) < 3 {
+		t.Fatalf("journal holds %d runs, want the applied ones", len(runs))
+	}
+	for _, r := range runs {
+		run(0, "runs", "show", r.ID)
+		run(0, "runs", "show", r.ID, "--json")
+	}
+	for _, f := range []string{"state.db", "state.db-wal"} {
+		if b, err := os.ReadFile(filepath.Join(dir, "state", f)); err == nil {
+			all.Write(b)
+		}
+	}
 
 	cas, err := os.ReadFile(cassette)
 	if err != nil {

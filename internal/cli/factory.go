@@ -1,12 +1,15 @@
 package cli
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/tokenflow/tokenflow/engine/pluginmgr"
 	"github.com/tokenflow/tokenflow/engine/redact"
+	"github.com/tokenflow/tokenflow/engine/state"
 )
 
 // Factory holds what commands share, built lazily: a command that never
@@ -18,6 +21,10 @@ type Factory struct {
 	// Global flags.
 	LogLevel   string
 	PluginDirs []string
+	StateDir   string
+	NoState    bool
+
+	state *state.DB
 
 	// Getenv reads the environment (tests replace it).
 	Getenv func(string) (string, bool)
@@ -28,6 +35,36 @@ type Factory struct {
 
 func newFactory(io *IOStreams) *Factory {
 	return &Factory{IO: io, Redactor: redact.New(), Getenv: os.LookupEnv, Executable: os.Executable}
+}
+
+// State opens the state database once (--state, default
+// $XDG_STATE_HOME/tokenflow). It returns nil with --no-state.
+func (f *Factory) State(ctx context.Context) (*state.DB, error) {
+	if f.NoState {
+		return nil, nil
+	}
+	if f.state != nil {
+		return f.state, nil
+	}
+	dir := f.StateDir
+	if dir == "" {
+		if d, ok := f.Getenv("TOKENFLOW_STATE_DIR"); ok && d != "" {
+			dir = d
+		}
+	}
+	db, err := state.Open(ctx, state.Options{Dir: dir})
+	if err != nil {
+		return nil, fmt.Errorf("%w (use --state DIR to choose another state directory, or --no-state to run without one)", err)
+	}
+	f.state = db
+	return db, nil
+}
+
+// Close releases what the factory opened.
+func (f *Factory) Close() {
+	if f.state != nil {
+		f.state.Close()
+	}
 }
 
 // Logger writes to stderr through the redactor.

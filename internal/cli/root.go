@@ -23,6 +23,7 @@ func Main() int {
 // Run runs the CLI with the given arguments and streams.
 func Run(ctx context.Context, args []string, io *IOStreams) int {
 	f := newFactory(io)
+	defer f.Close()
 	root := NewCmdRoot(f)
 	root.SetArgs(args)
 	root.SetIn(io.In)
@@ -50,10 +51,14 @@ vendor exchange recorded and replayed, and every vendor has a simulator.`,
 	}
 	root.PersistentFlags().StringVar(&f.LogLevel, "log-level", "warn", "log level on stderr: trace, debug, info, warn, error")
 	root.PersistentFlags().StringArrayVar(&f.PluginDirs, "plugin-dir", nil, "directory to search for plugins first (repeatable)")
+	root.PersistentFlags().StringVar(&f.StateDir, "state", "", "state directory: journal and token store (default $TOKENFLOW_STATE_DIR, else $XDG_STATE_HOME/tokenflow)")
+	root.PersistentFlags().BoolVar(&f.NoState, "no-state", false, "run without the state database: no journal, an empty in-memory token store")
 	root.AddCommand(
 		NewCmdRun(f, nil),
 		NewCmdPlugins(f),
 		NewCmdSim(f, nil),
+		NewCmdTokens(f),
+		NewCmdRuns(f),
 		NewCmdDemo(f, nil),
 		NewCmdVersion(f),
 	)

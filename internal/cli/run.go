@@ -26,6 +26,9 @@ type RunOptions struct {
 	JSON     bool
 	LibDir   string
 	MaxSteps uint64
+	Resume   string
+	// Failpoint is a hidden flag for crash tests (engine.Options.Failpoint).
+	Failpoint string
 
 	// Store backs store.* (the demo shares one across runs). Default: a
 	// fresh in-memory store.
@@ -36,7 +39,7 @@ type RunOptions struct {
 func NewCmdRun(f *Factory, runF func(*RunOptions) error) *cobra.Command {
 	opts := &RunOptions{IO: f.IO, Factory: f}
 	cmd := &cobra.Command{
-		Use:   "run FLOW",
+		Use:   "run FLOW | run --resume RUN",
 		Short: "Run a flow (or plan it with --dry-run)",
 		Long: `Run a Starlark flow.
 
@@ -45,9 +48,14 @@ and nothing changes on any vendor; the exit code is 0 when there is nothing
 to change and 2 when changes are pending.`,
 		Example: `  VCF_PASSWORD=... tokenflow run flows/vcf/onboard.star --var url=https://vcf-ops \
       --var realm=flt-idb02 --var client_id=ci-bot --var token_name=ci-bot-main --dry-run`,
-		Args: cobra.ExactArgs(1),
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Flow = args[0]
+			if len(args) == 1 {
+				opts.Flow = args[0]
+			}
+			if opts.Flow == "" && opts.Resume == "" {
+				return fmt.Errorf("run needs a FLOW file (or --resume RUN)")
+			}
 			if opts.Record != "" && opts.Replay != "" {
 				return fmt.Errorf("--record and --replay cannot be combined")
 			}
@@ -66,6 +74,9 @@ to change and 2 when changes are pending.`,
 	fl.BoolVar(&opts.JSON, "json", false, "print the result (outputs, steps, plan) as JSON")
 	fl.StringVar(&opts.LibDir, "lib", "", "directory load() searches after the flow's own (default: flows/lib beside the flow's directory)")
 	fl.Uint64Var(&opts.MaxSteps, "max-steps", 0, "Starlark execution step limit (default 10,000,000)")
+	fl.StringVar(&opts.Resume, "resume", "", "continue an interrupted run (see `tokenflow runs`): completed steps are not sent again")
+	fl.StringVar(&opts.Failpoint, "failpoint", "", "crash at a step boundary (tests only)")
+	fl.MarkHidden("failpoint")
 	return cmd
 }
 
@@ -119,7 +130,12 @@ func runRun(cmd *cobra.Command, opts *RunOptions) error {
 	if err != nil {
 		return err
 	}
+	st, err := f.State(cmd.Context())
+	if err != nil {
+		return err
+	}
 	eopts := engine.Options{
+		State: st, Resume: opts.Resume, Failpoint: opts.Failpoint,
 		Vars: vars, DryRun: opts.DryRun, Record: opts.Record, Replay: opts.Replay,
 		PluginDirs: f.PluginSearchDirs(), SearchPATH: true,
 		LibDir: opts.LibDir, MaxSteps: opts.MaxSteps, Store: opts.Store,
@@ -180,6 +196,9 @@ func printRun(opts *RunOptions, res *engine.Result, runErr error) error {
 		if errors.As(runErr, &fe) && fe.Plan {
 			fmt.Fprintf(out, "\nThe plan stops at %s\n", fe.Position)
 		}
+		if res != nil && res.Journaled {
+			fmt.Fprintf(opts.IO.ErrOut, "Run %s stopped; fix the cause and continue it with: tokenflow run --resume %s\n", res.RunID, res.RunID)
+		}
 		return runErr
 	}
 	if res != nil && res.Plan == nil {
@@ -189,7 +208,7 @@ func printRun(opts *RunOptions, res *engine.Result, runErr error) error {
 				ok++
 			}
 		}
-		fmt.Fprintf(out, "Applied %s: %d step(s).\n", opts.Flow, ok)
+		fmt.Fprintf(out, "Applied %s: %d step(s) (run %s).\n", opts.Flow, ok, res.RunID)
 	}
 	if res != nil && len(res.Outputs) > 0 {
 		fmt.Fprintln(out, "\nOutputs:")

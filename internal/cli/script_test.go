@@ -26,6 +26,7 @@ func TestScripts(t *testing.T) {
 		Dir: "testdata",
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("TOKENFLOW_PLUGIN_DIR", pluginDir)
+			env.Setenv("TOKENFLOW_STATE_DIR", filepath.Join(env.WorkDir, ".state"))
 			env.Setenv("FLOWS", filepath.Join(flowtest.RepoRoot(), "flows"))
 			return nil
 		},
