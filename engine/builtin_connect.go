@@ -97,7 +97,13 @@ func (r *run) connect(thread *starlark.Thread, b *starlark.Builtin, args starlar
 	r.mu.Lock()
 	id := fmt.Sprintf("c%d", len(r.conns)+1)
 	r.mu.Unlock()
-	netConn, err := hostnet.NewConn(id, vendor, rawURL, caFile, insecure)
+	var extra []string
+	for _, f := range s.Connection {
+		if e, ok := values[f.Name].(string); ok && f.Endpoint && e != "" {
+			extra = append(extra, e)
+		}
+	}
+	netConn, err := hostnet.NewConn(id, vendor, rawURL, caFile, insecure, extra...)
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
 	}

@@ -220,11 +220,24 @@ func (r *run) sinkFile(thread *starlark.Thread, b *starlark.Builtin, args starla
 	return starlark.None, nil
 }
 
+// WriteFileAtomic is writeFileAtomic for other packages of the engine.
+func WriteFileAtomic(path string, data []byte) error { return writeFileAtomic(path, data) }
+
 // writeFileAtomic writes data to path with mode 0600 through a temporary
 // file and a rename, then syncs the directory so the rename survives a
 // crash.
 func writeFileAtomic(path string, data []byte) error {
-	if err := renameio.WriteFile(path, data, 0o600); err != nil {
+	// Static permissions: renameio would otherwise keep an existing file's
+	// mode, and a token file must end up 0600 whatever it was.
+	t, err := renameio.NewPendingFile(path, renameio.WithStaticPermissions(0o600))
+	if err != nil {
+		return err
+	}
+	defer t.Cleanup()
+	if _, err := t.Write(data); err != nil {
+		return err
+	}
+	if err := t.CloseAtomicallyReplace(); err != nil {
 		return err
 	}
 	dir, err := os.Open(filepath.Dir(path))

@@ -155,3 +155,15 @@ func durationFn(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tupl
 	}
 	return starlarktime.Duration(d.D), nil
 }
+
+// known(v) is False for a value a dry-run learns only at apply, True
+// otherwise: flows use it to skip checks that need real values
+// (if known(ok) and not ok: fail(...)).
+func knownFn(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var v starlark.Value
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "value", &v); err != nil {
+		return nil, err
+	}
+	_, unknown := v.(*value.Unknown)
+	return starlark.Bool(!unknown), nil
+}

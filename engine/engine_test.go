@@ -356,3 +356,44 @@ func assertNoPluginProcesses(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+func TestFileAndSinkBuiltins(t *testing.T) {
+	dir := t.TempDir()
+	secretFile := filepath.Join(dir, "secret")
+	os.WriteFile(secretFile, []byte("file-canary-secret\n"), 0o644)
+	out := filepath.Join(dir, "out", "token")
+	os.MkdirAll(filepath.Dir(out), 0o755)
+	os.WriteFile(out, []byte("old"), 0o644)
+
+	_, err := runFlow(t, `file.read_secret("`+secretFile+`")`, engine.Options{})
+	wantErr(t, err, "has mode 0644", "chmod 600")
+	os.Chmod(secretFile, 0o600)
+
+	src := `s = file.read_secret("` + secretFile + `")
+output("missing", file.read_secret("` + filepath.Join(dir, "nope") + `", missing_ok = True) == None)
+output("exists", file.exists("` + secretFile + `"))
+sink.file("` + out + `", s)
+sink.file("` + out + `.json", {"token": s, "n": 1}, format = "json")
+`
+	res, err := runFlow(t, src, engine.Options{DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(out); string(b) != "old" || res.Pending() != 2 {
+		t.Fatalf("dry-run wrote the sink (%q) or planned %d changes", b, res.Pending())
+	}
+	if _, err := runFlow(t, src, engine.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(out)
+	fi, _ := os.Stat(out)
+	if string(b) != "file-canary-secret" || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("sink wrote %q with mode %v", b, fi.Mode().Perm())
+	}
+	j, _ := os.ReadFile(out + ".json")
+	if !strings.Contains(string(j), `"token": "file-canary-secret"`) {
+		t.Fatalf("json sink: %s", j)
+	}
+	_, err = runFlow(t, `sink.file("`+out+`", "x", overwrite = False)`, engine.Options{})
+	wantErr(t, err, "exists and overwrite is False")
+}

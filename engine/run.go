@@ -296,6 +296,9 @@ func (r *run) predeclared() starlark.StringDict {
 		"output":   starlark.NewBuiltin("output", r.output),
 		"duration": starlark.NewBuiltin("duration", durationFn),
 		"store":    r.storeModule(),
+		"file":     r.fileModule(),
+		"sink":     r.sinkModule(),
+		"known":    starlark.NewBuiltin("known", knownFn),
 		"time":     starlarktime.Module,
 		"json":     starlarkjson.Module,
 	}

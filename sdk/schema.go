@@ -74,6 +74,9 @@ type Field struct {
 	Default  any  // applied by the engine when the flow omits the field; must be JSON-encodable
 	Secret   bool // implied by Type == Secret
 	Doc      string
+	// Endpoint marks a connection field holding another base URL the
+	// plugin may reach (the engine allowlists its host beside url's).
+	Endpoint bool
 }
 
 // IsSecret reports whether the field's value is a credential.

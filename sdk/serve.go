@@ -238,7 +238,7 @@ func schemaToProto(p *Plugin) (*pb.Schema, error) {
 func fieldsToProto(fields []Field) ([]*pb.Field, error) {
 	var out []*pb.Field
 	for _, f := range fields {
-		pf := &pb.Field{Name: f.Name, Type: pb.Type(f.Type), Elem: pb.Type(f.Elem), Required: f.Required, Secret: f.IsSecret(), Doc: f.Doc}
+		pf := &pb.Field{Name: f.Name, Type: pb.Type(f.Type), Elem: pb.Type(f.Elem), Required: f.Required, Secret: f.IsSecret(), Doc: f.Doc, Endpoint: f.Endpoint}
 		if f.Default != nil {
 			b, err := json.Marshal(f.Default)
 			if err != nil {

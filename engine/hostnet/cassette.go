@@ -177,7 +177,15 @@ func (fs exactFS) WriteFile(name string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return err
 	}
-	return renameio.WriteFile(p, data, 0o600)
+	t, err := renameio.NewPendingFile(p, renameio.WithStaticPermissions(0o600))
+	if err != nil {
+		return err
+	}
+	defer t.Cleanup()
+	if _, err := t.Write(data); err != nil {
+		return err
+	}
+	return t.CloseAtomicallyReplace()
 }
 
 func (fs exactFS) IsFileExists(name string) bool {

@@ -19,6 +19,9 @@ type Conn struct {
 	ID      string
 	Vendor  string
 	BaseURL *url.URL
+	// Extra are further base URLs the connection may reach (endpoint
+	// fields of the connection schema).
+	Extra []*url.URL
 	// CAFile adds a CA to verify the vendor's certificate with (the
 	// system roots stay trusted too).
 	CAFile string
@@ -31,22 +34,38 @@ type Conn struct {
 	err    error
 }
 
-// NewConn validates a connection's URL.
-func NewConn(id, vendor, rawURL, caFile string, insecure bool) (*Conn, error) {
-	u, err := url.Parse(rawURL)
+// NewConn validates a connection's URL and its extra endpoints.
+func NewConn(id, vendor, rawURL, caFile string, insecure bool, extra ...string) (*Conn, error) {
+	u, err := parseBase("url", rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("url %q: %w", rawURL, err)
+		return nil, err
+	}
+	c := &Conn{ID: id, Vendor: vendor, BaseURL: u, CAFile: caFile, Insecure: insecure}
+	for _, e := range extra {
+		eu, err := parseBase("endpoint", e)
+		if err != nil {
+			return nil, err
+		}
+		c.Extra = append(c.Extra, eu)
+	}
+	return c, nil
+}
+
+func parseBase(what, raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s %q: %w", what, raw, err)
 	}
 	if u.Scheme != "https" && u.Scheme != "http" {
-		return nil, fmt.Errorf("url %q: scheme must be https or http", rawURL)
+		return nil, fmt.Errorf("%s %q: scheme must be https or http", what, raw)
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("url %q has no host", rawURL)
+		return nil, fmt.Errorf("%s %q has no host", what, raw)
 	}
 	if u.User != nil {
-		return nil, fmt.Errorf("url must not carry credentials; pass them as connection fields")
+		return nil, fmt.Errorf("%s must not carry credentials; pass them as connection fields", what)
 	}
-	return &Conn{ID: id, Vendor: vendor, BaseURL: u, CAFile: caFile, Insecure: insecure}, nil
+	return u, nil
 }
 
 // hostPort is the canonical host:port of a URL.
@@ -63,9 +82,23 @@ func hostPort(u *url.URL) string {
 }
 
 // Allows reports whether the connection may reach u: same scheme and
-// host:port as its URL.
+// host:port as its URL or one of its extra endpoints.
 func (c *Conn) Allows(u *url.URL) bool {
-	return u.Scheme == c.BaseURL.Scheme && hostPort(u) == hostPort(c.BaseURL)
+	for _, b := range append([]*url.URL{c.BaseURL}, c.Extra...) {
+		if u.Scheme == b.Scheme && hostPort(u) == hostPort(b) {
+			return true
+		}
+	}
+	return false
+}
+
+// Allowed lists what the connection may reach, for messages.
+func (c *Conn) Allowed() string {
+	parts := []string{c.BaseURL.Scheme + "://" + c.BaseURL.Host}
+	for _, e := range c.Extra {
+		parts = append(parts, e.Scheme+"://"+e.Host)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // httpClient builds the connection's client on first use, so a replayed

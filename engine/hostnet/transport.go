@@ -142,8 +142,8 @@ func (t *Transport) Do(ctx context.Context, req *pb.HTTPRequest) *pb.HTTPRespons
 
 	if !step.Conn.Allows(u) {
 		return errResponse(pb.ErrorCode_ERROR_CODE_PERMISSION_DENIED,
-			"%s: request to %s://%s refused: the connection only allows %s://%s",
-			step.Call, u.Scheme, u.Host, step.Conn.BaseURL.Scheme, step.Conn.BaseURL.Host)
+			"%s: request to %s://%s refused: the connection only allows %s",
+			step.Call, u.Scheme, u.Host, step.Conn.Allowed())
 	}
 
 	if step.DryRun && t.opts.Plan != nil {

@@ -34,7 +34,7 @@ func fieldsFromProto(fields []*pb.Field) []schema.Field {
 	for _, f := range fields {
 		out = append(out, schema.Field{
 			Name: f.Name, Type: schema.Type(f.Type), Elem: schema.Type(f.Elem), Required: f.Required,
-			DefaultJSON: f.DefaultJson, Secret: f.Secret || f.Type == pb.Type_TYPE_SECRET, Doc: f.Doc,
+			DefaultJSON: f.DefaultJson, Secret: f.Secret || f.Type == pb.Type_TYPE_SECRET, Doc: f.Doc, Endpoint: f.Endpoint,
 		})
 	}
 	return out

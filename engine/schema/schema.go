@@ -63,6 +63,7 @@ type Field struct {
 	DefaultJSON string `json:"default,omitempty"` // JSON of the default; "" when none
 	Secret      bool   `json:"secret,omitempty"`
 	Doc         string `json:"doc,omitempty"`
+	Endpoint    bool   `json:"endpoint,omitempty"` // a base URL the connection may also reach
 }
 
 // Op is one plugin operation.

@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+	"time"
 
 	goplugin "github.com/hashicorp/go-plugin"
 	"github.com/tokenflow/tokenflow/sdk"
@@ -66,10 +67,10 @@ func New(t testing.TB, p *sdk.Plugin, rt http.RoundTripper) *Harness {
 	}
 	gp := &testPlugin{GRPCPlugin: sdk.GRPCPlugin{Impl: p}}
 	client, server := goplugin.TestPluginGRPCConn(t, false, map[string]goplugin.Plugin{pb.PluginName: gp})
-	t.Cleanup(func() {
-		client.Close()
-		server.Stop()
-	})
+	// Closing the client shuts the server down through go-plugin's
+	// controller; stopping it here as well would race with that.
+	t.Cleanup(func() { client.Close() })
+	_ = server
 	raw, err := client.Dispense(pb.PluginName)
 	if err != nil {
 		t.Fatalf("dispense: %v", err)
@@ -133,7 +134,8 @@ func (h *Harness) CallConn(connID, op string, conn, args map[string]any) (map[st
 		return nil, Held
 	}
 	if resp.Error != nil {
-		return nil, &sdk.Error{Code: codeOf(resp.Error.Code), Message: resp.Error.Message, Retryable: resp.Error.Retryable, Param: resp.Error.Param}
+		return nil, &sdk.Error{Code: codeOf(resp.Error.Code), Message: resp.Error.Message, Retryable: resp.Error.Retryable,
+			RetryAfter: time.Duration(resp.Error.RetryAfterMs) * time.Millisecond, Param: resp.Error.Param}
 	}
 	out := map[string]any{}
 	if len(resp.ResultJson) > 0 {

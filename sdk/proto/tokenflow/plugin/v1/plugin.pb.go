@@ -275,14 +275,18 @@ func (ErrorCode) EnumDescriptor() ([]byte, []int) {
 }
 
 type Field struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"` // snake_case
-	Type          Type                   `protobuf:"varint,2,opt,name=type,proto3,enum=tokenflow.plugin.v1.Type" json:"type,omitempty"`
-	Required      bool                   `protobuf:"varint,3,opt,name=required,proto3" json:"required,omitempty"`
-	DefaultJson   string                 `protobuf:"bytes,4,opt,name=default_json,json=defaultJson,proto3" json:"default_json,omitempty"` // JSON of the default value; empty when none
-	Secret        bool                   `protobuf:"varint,5,opt,name=secret,proto3" json:"secret,omitempty"`                             // the value is a credential: never printed
-	Doc           string                 `protobuf:"bytes,6,opt,name=doc,proto3" json:"doc,omitempty"`
-	Elem          Type                   `protobuf:"varint,7,opt,name=elem,proto3,enum=tokenflow.plugin.v1.Type" json:"elem,omitempty"` // element type for TYPE_LIST
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Name        string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"` // snake_case
+	Type        Type                   `protobuf:"varint,2,opt,name=type,proto3,enum=tokenflow.plugin.v1.Type" json:"type,omitempty"`
+	Required    bool                   `protobuf:"varint,3,opt,name=required,proto3" json:"required,omitempty"`
+	DefaultJson string                 `protobuf:"bytes,4,opt,name=default_json,json=defaultJson,proto3" json:"default_json,omitempty"` // JSON of the default value; empty when none
+	Secret      bool                   `protobuf:"varint,5,opt,name=secret,proto3" json:"secret,omitempty"`                             // the value is a credential: never printed
+	Doc         string                 `protobuf:"bytes,6,opt,name=doc,proto3" json:"doc,omitempty"`
+	Elem        Type                   `protobuf:"varint,7,opt,name=elem,proto3,enum=tokenflow.plugin.v1.Type" json:"elem,omitempty"` // element type for TYPE_LIST
+	// endpoint marks a connection field holding a base URL the plugin may
+	// reach besides url (an identity provider on another host, say); the
+	// engine adds its host to the connection's allowlist.
+	Endpoint      bool `protobuf:"varint,8,opt,name=endpoint,proto3" json:"endpoint,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -364,6 +368,13 @@ func (x *Field) GetElem() Type {
 		return x.Elem
 	}
 	return Type_TYPE_UNSPECIFIED
+}
+
+func (x *Field) GetEndpoint() bool {
+	if x != nil {
+		return x.Endpoint
+	}
+	return false
 }
 
 type Op struct {
@@ -1217,7 +1228,7 @@ var File_tokenflow_plugin_v1_plugin_proto protoreflect.FileDescriptor
 
 const file_tokenflow_plugin_v1_plugin_proto_rawDesc = "" +
 	"\n" +
-	" tokenflow/plugin/v1/plugin.proto\x12\x13tokenflow.plugin.v1\"\xe2\x01\n" +
+	" tokenflow/plugin/v1/plugin.proto\x12\x13tokenflow.plugin.v1\"\xfe\x01\n" +
 	"\x05Field\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12-\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x19.tokenflow.plugin.v1.TypeR\x04type\x12\x1a\n" +
@@ -1225,7 +1236,8 @@ const file_tokenflow_plugin_v1_plugin_proto_rawDesc = "" +
 	"\fdefault_json\x18\x04 \x01(\tR\vdefaultJson\x12\x16\n" +
 	"\x06secret\x18\x05 \x01(\bR\x06secret\x12\x10\n" +
 	"\x03doc\x18\x06 \x01(\tR\x03doc\x12-\n" +
-	"\x04elem\x18\a \x01(\x0e2\x19.tokenflow.plugin.v1.TypeR\x04elem\"\xed\x01\n" +
+	"\x04elem\x18\a \x01(\x0e2\x19.tokenflow.plugin.v1.TypeR\x04elem\x12\x1a\n" +
+	"\bendpoint\x18\b \x01(\bR\bendpoint\"\xed\x01\n" +
 	"\x02Op\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n" +
 	"\x03doc\x18\x02 \x01(\tR\x03doc\x123\n" +
