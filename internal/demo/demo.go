@@ -8,6 +8,7 @@ package demo
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -32,7 +33,7 @@ type Scenario struct {
 
 // Scenarios lists every vendor's scenario, in the order the demo plays them.
 func Scenarios() []Scenario {
-	return []Scenario{vcfScenario}
+	return []Scenario{vcfScenario, hyperflexScenario, turbonomicScenario}
 }
 
 // Options configures a demo run.
@@ -90,9 +91,21 @@ func (e *Env) Run(title, flow string, vars, env map[string]string, dryRun bool) 
 		fmt.Fprintf(e.Out, "   applied: %d step(s)\n", len(res.Steps))
 	}
 	for _, o := range res.Outputs {
-		fmt.Fprintf(e.Out, "   %s = %s\n", o.Name, e.opts.Redactor.String(fmt.Sprint(o.Value)))
+		fmt.Fprintf(e.Out, "   %s = %s\n", o.Name, e.opts.Redactor.String(show(o.Value)))
 	}
 	return res, nil
+}
+
+// show prints an output value: strings as they are, the rest as JSON.
+func show(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
 }
 
 func varFlags(vars map[string]string) string {
@@ -176,6 +189,10 @@ func summary(ctx context.Context, e *Env) error {
 		return err
 	}
 	fmt.Fprintf(e.Out, "\n═══ summary ═══\n  token store (values never shown):\n")
+	width := 0
+	for _, t := range tokens {
+		width = max(width, len(t.Name))
+	}
 	for _, t := range tokens {
 		exp := "-"
 		if !t.ExpiresAt.IsZero() {
@@ -185,7 +202,7 @@ func summary(ctx context.Context, e *Env) error {
 		if !t.RotatedAt.IsZero() {
 			rot = t.RotatedAt.UTC().Format(time.RFC3339)
 		}
-		fmt.Fprintf(e.Out, "  %-34s %-10s expires %s  rotated %s\n", t.Name, t.Vendor, exp, rot)
+		fmt.Fprintf(e.Out, "  %-*s  %-10s expires %s  rotated %s\n", width, t.Name, t.Vendor, exp, rot)
 	}
 	fmt.Fprintf(e.Out, "\nDemo complete.\n")
 	return nil

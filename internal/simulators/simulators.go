@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sort"
 
+	hxsim "github.com/tokenflow/tokenflow/plugins/hyperflex/sim"
+	turbosim "github.com/tokenflow/tokenflow/plugins/turbonomic/sim"
 	vcfsim "github.com/tokenflow/tokenflow/plugins/vcf/sim"
 	"github.com/tokenflow/tokenflow/sdk/simkit"
 )
@@ -29,6 +31,16 @@ var All = []Entry{
 		Vendor:   "vcf",
 		New:      func(c *simkit.Clock) simkit.Simulator { return vcfsim.New(vcfsim.Config{Clock: c}) },
 		Username: vcfsim.DefaultUser, Password: vcfsim.DefaultPassword, PasswordEnv: "VCF_PASSWORD",
+	},
+	{
+		Vendor:   "hyperflex",
+		New:      func(c *simkit.Clock) simkit.Simulator { return hxsim.New(hxsim.Config{Clock: c}) },
+		Username: hxsim.DefaultUser, Password: hxsim.DefaultPassword, PasswordEnv: "HX_PASSWORD",
+	},
+	{
+		Vendor:   "turbonomic",
+		New:      func(c *simkit.Clock) simkit.Simulator { return turbosim.New(turbosim.Config{Clock: c}) },
+		Username: turbosim.DefaultUser, Password: turbosim.DefaultPassword, PasswordEnv: "TURBO_PASSWORD",
 	},
 }
 
