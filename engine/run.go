@@ -24,6 +24,7 @@ import (
 	starlarkjson "go.starlark.net/lib/json"
 	starlarktime "go.starlark.net/lib/time"
 	"go.starlark.net/starlark"
+	"go.starlark.net/starlarkstruct"
 	"go.starlark.net/syntax"
 )
 
@@ -299,6 +300,7 @@ func (r *run) predeclared() starlark.StringDict {
 		"file":     r.fileModule(),
 		"sink":     r.sinkModule(),
 		"known":    starlark.NewBuiltin("known", knownFn),
+		"struct":   starlark.NewBuiltin("struct", starlarkstruct.Make),
 		"time":     starlarktime.Module,
 		"json":     starlarkjson.Module,
 	}
@@ -327,6 +329,9 @@ func (r *run) load(thread *starlark.Thread, module string) (starlark.StringDict,
 	}
 	if path == "" {
 		return nil, fmt.Errorf("load(%q): not found in %s or %s", module, r.flowDir, r.libDir)
+	}
+	if path == r.flowAbs {
+		return nil, fmt.Errorf("load(%q) resolves to the flow itself; rename one of them", module)
 	}
 	if e, ok := r.modules[path]; ok {
 		if e == nil {

@@ -78,6 +78,12 @@ func Unauthenticated(format string, args ...any) *Error {
 	return Errorf(CodeUnauthenticated, format, args...)
 }
 
+// IsCode reports whether err is an *Error with the given code.
+func IsCode(err error, code Code) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == code
+}
+
 // errHeld is what the host answers when a dry-run keeps a request from
 // leaving the machine. Handlers just return the error they get; Serve turns it
 // into a held result.

@@ -77,6 +77,7 @@ func TestCanarySecretsNeverPrinted(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
+	s.SetAdvertisedHost(strings.TrimPrefix(srv.URL, "https://"))
 	t.Setenv("VCF_PASSWORD", password)
 	t.Setenv("TOKENFLOW_STATE_DIR", filepath.Join(dir, "state"))
 	pluginDir := flowtest.Plugins(t, "vcf")

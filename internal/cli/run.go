@@ -196,8 +196,8 @@ func printRun(opts *RunOptions, res *engine.Result, runErr error) error {
 		if errors.As(runErr, &fe) && fe.Plan {
 			fmt.Fprintf(out, "\nThe plan stops at %s\n", fe.Position)
 		}
-		if res != nil && res.Journaled {
-			fmt.Fprintf(opts.IO.ErrOut, "Run %s stopped; fix the cause and continue it with: tokenflow run --resume %s\n", res.RunID, res.RunID)
+		if res != nil && res.Journaled && len(res.Steps) > 0 {
+			return fmt.Errorf("%w\nRun %s stopped; once the cause is fixed, continue it with: tokenflow run --resume %s", runErr, res.RunID, res.RunID)
 		}
 		return runErr
 	}

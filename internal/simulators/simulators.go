@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	hxsim "github.com/tokenflow/tokenflow/plugins/hyperflex/sim"
 	turbosim "github.com/tokenflow/tokenflow/plugins/turbonomic/sim"
@@ -117,6 +118,11 @@ func Start(vendors []string, tls bool, dir string, clock *simkit.Clock) (*Set, e
 		if err != nil {
 			set.Close()
 			return nil, fmt.Errorf("start %s simulator: %w", v, err)
+		}
+		// A simulator that hands out URLs of its own (VCF's token endpoint)
+		// learns where it listens.
+		if a, ok := sim.(interface{ SetAdvertisedHost(string) }); ok {
+			a.SetAdvertisedHost(strings.TrimPrefix(strings.TrimPrefix(srv.URL, "https://"), "http://"))
 		}
 		set.Sims = append(set.Sims, &Running{Entry: e, Sim: sim, Server: srv})
 	}

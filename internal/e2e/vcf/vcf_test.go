@@ -51,6 +51,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
+	s.SetAdvertisedHost(strings.TrimPrefix(srv.URL, "https://"))
 	return &env{
 		sim: s, srv: srv, caFile: caFile, store: store.NewMemory(clock.Now),
 		vars: map[string]string{

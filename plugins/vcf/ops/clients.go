@@ -57,7 +57,27 @@ func createAPIClientOp() sdk.Op {
 			}
 			return out.result(), nil
 		},
+		// An interrupted create took effect when the client exists.
+		Reconcile: func(ctx context.Context, c *sdk.Call) (any, bool, error) {
+			out, err := getClient(ctx, c)
+			if sdk.IsCode(err, sdk.CodeNotFound) {
+				return nil, false, nil
+			}
+			if err != nil {
+				return nil, false, err
+			}
+			return out.result(), true, nil
+		},
 	}
+}
+
+func getClient(ctx context.Context, c *sdk.Call) (*apiClient, error) {
+	var out apiClient
+	path := realmPath(c) + "/api-clients/" + url.PathEscape(c.Args.String("client_id"))
+	if err := do(ctx, c, "get API client", http.MethodGet, path, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
 func getAPIClientOp() sdk.Op {
@@ -68,9 +88,8 @@ func getAPIClientOp() sdk.Op {
 		Params:  []sdk.Field{realmParam, {Name: "client_id", Type: sdk.String, Required: true}},
 		Results: clientFields,
 		Handler: func(ctx context.Context, c *sdk.Call) (any, error) {
-			var out apiClient
-			path := realmPath(c) + "/api-clients/" + url.PathEscape(c.Args.String("client_id"))
-			if err := do(ctx, c, "get API client", http.MethodGet, path, nil, &out); err != nil {
+			out, err := getClient(ctx, c)
+			if err != nil {
 				return nil, err
 			}
 			return out.result(), nil
@@ -90,6 +109,14 @@ func deleteAPIClientOp() sdk.Op {
 				return nil, err
 			}
 			return map[string]any{}, nil
+		},
+		// An interrupted delete took effect when the client is gone.
+		Reconcile: func(ctx context.Context, c *sdk.Call) (any, bool, error) {
+			_, err := getClient(ctx, c)
+			if sdk.IsCode(err, sdk.CodeNotFound) {
+				return map[string]any{}, true, nil
+			}
+			return nil, false, err
 		},
 	}
 }

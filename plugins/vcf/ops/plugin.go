@@ -24,6 +24,7 @@ func Plugin() *sdk.Plugin {
 			{Name: "password", Type: sdk.Secret, Doc: "password of username"},
 			{Name: "auth_source", Type: sdk.String, Doc: "authentication source of username (optional)"},
 			{Name: "token", Type: sdk.Secret, Doc: "an existing OpsToken to use instead of username/password"},
+			{Name: "vidb_url", Type: sdk.String, Endpoint: true, Doc: "the identity broker's base URL, where API tokens are exchanged (verify_token); needed when it is not on url's host"},
 		},
 		Ops: []sdk.Op{
 			acquireTokenOp(),
@@ -40,6 +41,7 @@ func Plugin() *sdk.Plugin {
 			getTokenOp(),
 			regenerateTokenOp(),
 			deleteTokenOp(),
+			verifyTokenOp(),
 		},
 		CloseSession: closeSession,
 	}

@@ -110,5 +110,7 @@ func assignRolesOp() sdk.Op {
 			}
 			return map[string]any{"roles": rolesResult(assignments)}, nil
 		},
+		// The PUT replaces every assignment: sending it again is right.
+		Reconcile: sdk.Resend,
 	}
 }

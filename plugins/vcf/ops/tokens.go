@@ -2,9 +2,11 @@ package ops
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/tokenflow/tokenflow/sdk"
@@ -131,7 +133,83 @@ func issueTokenOp() sdk.Op {
 			}
 			return out.result(), nil
 		},
+		// An interrupted issue took effect when the client has a token of
+		// that name. Its secret was shown once and lost with the run, so
+		// regenerate it: the result then carries a usable secret and no
+		// second token exists.
+		Reconcile: func(ctx context.Context, c *sdk.Call) (any, bool, error) {
+			tokens, _, err := queryTokens(ctx, c, c.Args.String("api_client_id"), c.Args.String("token_name"), "", 50, 0, true)
+			if err != nil {
+				return nil, false, err
+			}
+			if len(tokens) == 0 {
+				return nil, false, nil
+			}
+			out, err := regenerate(ctx, c, tokens[0].ID)
+			if err != nil {
+				return nil, false, err
+			}
+			return out.result(), true, nil
+		},
 	}
+}
+
+func regenerate(ctx context.Context, c *sdk.Call, tokenID string) (*apiToken, error) {
+	var out apiToken
+	path := realmPath(c) + "/api-tokens/" + url.PathEscape(tokenID) + "/regenerate"
+	if err := do(ctx, c, "regenerate API token", http.MethodPost, path, nil, &out, http.StatusOK); err != nil {
+		return nil, err
+	}
+	if out.Token == "" {
+		return nil, sdk.Errorf(sdk.CodeInternal, "regenerate API token: the response carries no token")
+	}
+	return &out, nil
+}
+
+// queryTokens pages through the realm's API tokens matching the filters.
+// It returns the tokens and the server's total count.
+func queryTokens(ctx context.Context, c *sdk.Call, clientID, tokenName, status string, size, page int64, all bool) ([]apiToken, int, error) {
+	var terms []searchTerm
+	if clientID != "" {
+		terms = append(terms, searchTerm{Field: "PRINCIPAL_NAME", Operator: "EQUALS", Terms: []string{clientID}})
+	}
+	if tokenName != "" {
+		terms = append(terms, searchTerm{Field: "TOKEN_NAME", Operator: "EQUALS", Terms: []string{tokenName}})
+	}
+	query := map[string]any{}
+	if len(terms) > 0 {
+		query["searchTerms"] = map[string]any{"allOf": terms}
+	}
+	if status != "" {
+		query["filters"] = map[string]any{"tokenStatus": []string{status}}
+	}
+	var tokens []apiToken
+	total := 0
+	for {
+		var out struct {
+			PageInfo struct {
+				TotalCount int `json:"totalCount"`
+			} `json:"pageInfo"`
+			APITokens []apiToken `json:"apiTokens"`
+		}
+		path := fmt.Sprintf("%s/api-tokens/query?page=%d&pageSize=%d", realmPath(c), page, size)
+		if err := do(ctx, c, "query API tokens", http.MethodPost, path, query, &out, http.StatusOK); err != nil {
+			return nil, 0, err
+		}
+		total = out.PageInfo.TotalCount
+		for _, t := range out.APITokens {
+			t.Token = "" // never listed, whatever the server says
+			tokens = append(tokens, t)
+		}
+		if !all || len(out.APITokens) == 0 || len(tokens) >= total {
+			break
+		}
+		page++
+	}
+	if all && len(tokens) < total {
+		return nil, 0, sdk.Errorf(sdk.CodeInternal, "query API tokens: the server reported %d tokens but the pages held %d", total, len(tokens))
+	}
+	return tokens, total, nil
 }
 
 type searchTerm struct {
@@ -159,55 +237,20 @@ func queryTokensOp() sdk.Op {
 			{Name: "total_count", Type: sdk.Int},
 		},
 		Handler: func(ctx context.Context, c *sdk.Call) (any, error) {
-			var terms []searchTerm
-			if id := c.Args.String("client_id"); id != "" {
-				terms = append(terms, searchTerm{Field: "PRINCIPAL_NAME", Operator: "EQUALS", Terms: []string{id}})
-			}
-			if n := c.Args.String("token_name"); n != "" {
-				terms = append(terms, searchTerm{Field: "TOKEN_NAME", Operator: "EQUALS", Terms: []string{n}})
-			}
-			query := map[string]any{}
-			if len(terms) > 0 {
-				query["searchTerms"] = map[string]any{"allOf": terms}
-			}
-			if s := c.Args.String("status"); s != "" {
-				query["filters"] = map[string]any{"tokenStatus": []string{s}}
-			}
 			size := c.Args.Int("page_size")
 			if size < 1 || size > 1000 {
 				return nil, sdk.InvalidArgument("page_size", "%d: want 1 to 1000", size)
 			}
-			page := c.Args.Int("page")
-			all := c.Args.Bool("fetch_all")
-			tokens := []map[string]any{}
-			total := 0
-			for {
-				var out struct {
-					PageInfo struct {
-						TotalCount int `json:"totalCount"`
-						Page       int `json:"page"`
-						PageSize   int `json:"pageSize"`
-					} `json:"pageInfo"`
-					APITokens []apiToken `json:"apiTokens"`
-				}
-				path := fmt.Sprintf("%s/api-tokens/query?page=%d&pageSize=%d", realmPath(c), page, size)
-				if err := do(ctx, c, "query API tokens", http.MethodPost, path, query, &out, http.StatusOK); err != nil {
-					return nil, err
-				}
-				total = out.PageInfo.TotalCount
-				for _, t := range out.APITokens {
-					t.Token = "" // never listed, whatever the server says
-					tokens = append(tokens, t.result())
-				}
-				if !all || len(out.APITokens) == 0 || len(tokens) >= total {
-					break
-				}
-				page++
+			tokens, total, err := queryTokens(ctx, c, c.Args.String("client_id"), c.Args.String("token_name"), c.Args.String("status"),
+				size, c.Args.Int("page"), c.Args.Bool("fetch_all"))
+			if err != nil {
+				return nil, err
 			}
-			if all && len(tokens) < total {
-				return nil, sdk.Errorf(sdk.CodeInternal, "query API tokens: the server reported %d tokens but the pages held %d", total, len(tokens))
+			out := make([]map[string]any, 0, len(tokens))
+			for _, t := range tokens {
+				out = append(out, t.result())
 			}
-			return map[string]any{"tokens": tokens, "total_count": total}, nil
+			return map[string]any{"tokens": out, "total_count": total}, nil
 		},
 	}
 }
@@ -244,15 +287,15 @@ func regenerateTokenOp() sdk.Op {
 		Params:  []sdk.Field{realmParam, tokenIDParam},
 		Results: tokenFields,
 		Handler: func(ctx context.Context, c *sdk.Call) (any, error) {
-			var out apiToken
-			if err := do(ctx, c, "regenerate API token", http.MethodPost, tokenPath(c)+"/regenerate", nil, &out, http.StatusOK); err != nil {
+			out, err := regenerate(ctx, c, c.Args.String("token_id"))
+			if err != nil {
 				return nil, err
-			}
-			if out.Token == "" {
-				return nil, sdk.Errorf(sdk.CodeInternal, "regenerate API token: the response carries no token")
 			}
 			return out.result(), nil
 		},
+		// A regenerate whose answer was lost left a secret nobody has:
+		// regenerating again is the only way to a usable one.
+		Reconcile: sdk.Resend,
 	}
 }
 
@@ -261,12 +304,88 @@ func deleteTokenOp() sdk.Op {
 		Name:   "delete_token",
 		Doc:    "Delete (revoke) an API token",
 		Effect: sdk.Write,
-		Params: []sdk.Field{realmParam, tokenIDParam},
+		Params: []sdk.Field{realmParam, tokenIDParam,
+			{Name: "missing_ok", Type: sdk.Bool, Default: false, Doc: "a token that is already gone counts as deleted"}},
+		Results: []sdk.Field{{Name: "deleted", Type: sdk.Bool, Doc: "False when missing_ok and the token was already gone"}},
 		Handler: func(ctx context.Context, c *sdk.Call) (any, error) {
-			if err := do(ctx, c, "delete API token", http.MethodDelete, tokenPath(c), nil, nil, http.StatusNoContent, http.StatusOK); err != nil {
+			err := do(ctx, c, "delete API token", http.MethodDelete, tokenPath(c), nil, nil, http.StatusNoContent, http.StatusOK)
+			if sdk.IsCode(err, sdk.CodeNotFound) && c.Args.Bool("missing_ok") {
+				return map[string]any{"deleted": false}, nil
+			}
+			if err != nil {
 				return nil, err
 			}
-			return map[string]any{}, nil
+			return map[string]any{"deleted": true}, nil
+		},
+		// An interrupted delete took effect when the token is gone.
+		Reconcile: func(ctx context.Context, c *sdk.Call) (any, bool, error) {
+			err := do(ctx, c, "get API token", http.MethodGet, tokenPath(c), nil, nil)
+			if sdk.IsCode(err, sdk.CodeNotFound) {
+				return map[string]any{"deleted": true}, true, nil
+			}
+			return nil, false, err
+		},
+	}
+}
+
+// APITokenGrant is the identity broker grant that exchanges an API token
+// for an access token.
+const APITokenGrant = "urn:custom:vcf:params:oauth:grant-type:api-token"
+
+func verifyTokenOp() sdk.Op {
+	return sdk.Op{
+		Name: "verify_token",
+		Doc:  "Check that an API token works: exchange it at its token endpoint and make an authenticated read with the access token",
+		// It changes nothing; a dry-run sends it.
+		Effect: sdk.Read,
+		Params: []sdk.Field{
+			{Name: "token", Type: sdk.Secret, Required: true},
+			{Name: "token_endpoint_url", Type: sdk.String, Required: true, Doc: "the token's token_endpoint_url"},
+		},
+		Results: []sdk.Field{
+			{Name: "valid", Type: sdk.Bool},
+			{Name: "detail", Type: sdk.String, Doc: "why not, when not valid"},
+		},
+		Handler: func(ctx context.Context, c *sdk.Call) (any, error) {
+			form := url.Values{"grant_type": {APITokenGrant}, "api_token": {c.Args.String("token")}}
+			req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.Args.String("token_endpoint_url"), strings.NewReader(form.Encode()))
+			if err != nil {
+				return nil, sdk.InvalidArgument("token_endpoint_url", "%v", err)
+			}
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Accept", "application/json")
+			resp, body, err := send(c, req)
+			if err != nil {
+				return nil, err
+			}
+			if resp.StatusCode != http.StatusOK {
+				if resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusUnauthorized {
+					return map[string]any{"valid": false, "detail": fmt.Sprintf("token endpoint answered HTTP %d", resp.StatusCode)}, nil
+				}
+				return nil, sdk.FromResponse("exchange API token", resp, body)
+			}
+			var tok struct {
+				AccessToken string `json:"access_token"`
+			}
+			if err := json.Unmarshal(body, &tok); err != nil || tok.AccessToken == "" {
+				return nil, sdk.Errorf(sdk.CodeInternal, "exchange API token: no access_token in the answer")
+			}
+			check, err := newRequest(ctx, c, http.MethodGet, "/suite-api/api/versions/current", nil)
+			if err != nil {
+				return nil, err
+			}
+			check.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+			resp, body, err = send(c, check)
+			if err != nil {
+				return nil, err
+			}
+			switch {
+			case resp.StatusCode == http.StatusOK:
+				return map[string]any{"valid": true, "detail": ""}, nil
+			case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+				return map[string]any{"valid": false, "detail": fmt.Sprintf("authenticated read answered HTTP %d", resp.StatusCode)}, nil
+			}
+			return nil, sdk.FromResponse("authenticated read", resp, body)
 		},
 	}
 }
