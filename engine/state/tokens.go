@@ -65,6 +65,34 @@ func (db *DB) Put(ctx context.Context, t store.Token) error {
 		return classify(db.path, err)
 	}
 	defer tx.Rollback()
+	if t.State == store.Pending {
+		// The same value stored as pending again (a resumed run replays
+		// the put): refresh it rather than queue a duplicate.
+		rows, err := tx.QueryContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE name = ? AND state = ?`, t.Name, store.Pending)
+		if err != nil {
+			return classify(db.path, err)
+		}
+		var same string
+		for rows.Next() {
+			p, err := db.scanToken(rows, true)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			if p.Value == t.Value {
+				same = p.ID
+			}
+		}
+		rows.Close()
+		if same != "" {
+			_, err := tx.ExecContext(ctx, `UPDATE tokens SET vendor = ?, target = ?, labels = ?, expires_at = ?, run_id = ? WHERE id = ?`,
+				t.Vendor, t.Target, string(labels), ts(t.ExpiresAt), t.RunID, same)
+			if err != nil {
+				return classify(db.path, err)
+			}
+			return classify2(db.path, tx.Commit())
+		}
+	}
 	if t.State == store.Current {
 		row := tx.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE name = ? AND state = ?`, t.Name, store.Current)
 		old, err := db.scanToken(row, true)
@@ -164,13 +192,22 @@ func (db *DB) Promote(ctx context.Context, name string) error {
 		return classify(db.path, err)
 	}
 	defer tx.Rollback()
-	var id string
-	err = tx.QueryRowContext(ctx, `SELECT id FROM tokens WHERE name = ? AND state = ? ORDER BY created_at DESC, rowid DESC LIMIT 1`, name, store.Pending).Scan(&id)
+	pending, err := db.scanToken(tx.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE name = ? AND state = ? ORDER BY created_at DESC, rowid DESC LIMIT 1`, name, store.Pending), true)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("promote %s: no pending version: %w", name, store.ErrNotFound)
 	}
 	if err != nil {
 		return classify(db.path, err)
+	}
+	id := pending.ID
+	cur, err := db.scanToken(tx.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE name = ? AND state = ?`, name, store.Current), true)
+	if err == nil && cur.Value == pending.Value {
+		// The vendor handed back the same credential: nothing rotated,
+		// nothing to revoke.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE id = ?`, id); err != nil {
+			return classify(db.path, err)
+		}
+		return classify2(db.path, tx.Commit())
 	}
 	res, err := tx.ExecContext(ctx, `UPDATE tokens SET state = ? WHERE name = ? AND state = ?`, store.Previous, name, store.Current)
 	if err != nil {

@@ -59,7 +59,8 @@ type Store interface {
 	List(ctx context.Context) ([]Token, error)
 	// Versions returns every version of name, newest first.
 	Versions(ctx context.Context, name string) ([]Token, error)
-	// Promote makes the newest pending version of name current.
+	// Promote makes the newest pending version of name current. A pending
+	// value equal to the current one is dropped instead: nothing rotated.
 	Promote(ctx context.Context, name string) error
 	// SetState changes the state of one version (previous -> revoked).
 	SetState(ctx context.Context, id, state string) error
@@ -103,6 +104,17 @@ func (m *Memory) Put(_ context.Context, t Token) error {
 	}
 	now := m.now()
 	t.CreatedAt = now
+	if t.State == Pending {
+		// The same value stored as pending again (a resumed run replays
+		// the put): refresh it rather than queue a duplicate.
+		for i := range m.versions {
+			if v := &m.versions[i]; v.Name == t.Name && v.State == Pending && v.Value == t.Value {
+				t.ID, t.CreatedAt = v.ID, v.CreatedAt
+				*v = t
+				return nil
+			}
+		}
+	}
 	if t.State == Current {
 		if i := m.current(t.Name); i >= 0 {
 			old := &m.versions[i]
@@ -161,6 +173,12 @@ func (m *Memory) Promote(_ context.Context, name string) error {
 	for i := len(m.versions) - 1; i >= 0; i-- {
 		if m.versions[i].Name == name && m.versions[i].State == Pending {
 			now := m.now()
+			if c := m.current(name); c >= 0 && m.versions[c].Value == m.versions[i].Value {
+				// The vendor handed back the same credential: nothing
+				// rotated, nothing to revoke.
+				m.versions = append(m.versions[:i], m.versions[i+1:]...)
+				return nil
+			}
 			if c := m.current(name); c >= 0 {
 				m.versions[c].State = Previous
 				m.versions[i].RotatedAt = now

@@ -75,6 +75,27 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("pending twice is one version; the same value is not rotated", func(t *testing.T) {
+		s := newStore(t)
+		must(t, s.Put(ctx, store.Token{Name: "a", Value: "old"}))
+		must(t, s.Put(ctx, store.Token{Name: "a", Value: "new", State: store.Pending}))
+		must(t, s.Put(ctx, store.Token{Name: "a", Value: "new", State: store.Pending, Vendor: "v"}))
+		if vs, _ := s.Versions(ctx, "a"); len(vs) != 2 {
+			t.Fatalf("versions: %+v", vs)
+		}
+		must(t, s.Promote(ctx, "a"))
+		must(t, s.Put(ctx, store.Token{Name: "a", Value: "new", State: store.Pending}))
+		must(t, s.Promote(ctx, "a"))
+		vs, _ := s.Versions(ctx, "a")
+		if len(vs) != 2 {
+			t.Fatalf("same value promoted: %+v", vs)
+		}
+		got, _ := s.Get(ctx, "a")
+		if got.Value != "new" {
+			t.Fatalf("current: %+v", got)
+		}
+	})
+
 	t.Run("list and delete", func(t *testing.T) {
 		s := newStore(t)
 		must(t, s.Put(ctx, store.Token{Name: "b", Value: "1"}))
