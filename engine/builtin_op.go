@@ -79,13 +79,15 @@ func (r *run) callOp(thread *starlark.Thread, c *connection, op *schema.Op, args
 			finish(status, start, err)
 			return v, err
 		}
-		if err := r.journal.StepIntent(r.ctx, state.Step{
-			RunID: r.id, Seq: seq, Call: call, CallSite: pos, Effect: op.Effect.String(),
-			Args: r.red.String(string(argsJSON)), ArgsSecret: argsJSON, ArgsHash: sha(argsJSON),
-		}); err != nil {
-			err = fmt.Errorf("%s: %w", call, r.journalErr(err))
-			finish("error", start, err)
-			return nil, err
+		// A write's intent is on disk before any of its requests leave,
+		// so a crash leaves a step resume knows to reconcile. A read is
+		// recorded once, after it ran: sending it again is harmless.
+		if op.Effect == schema.Write {
+			if err := r.journal.StepIntent(r.ctx, r.journalStep(seq, call, pos, op, argsJSON)); err != nil {
+				err = fmt.Errorf("%s: %w", call, r.journalErr(err))
+				finish("error", start, err)
+				return nil, err
+			}
 		}
 	}
 	r.transport.Begin(&hostnet.Step{ID: stepID, Call: call, Write: op.Effect == schema.Write, DryRun: r.opts.DryRun, Conn: c.net})
@@ -97,9 +99,19 @@ func (r *run) callOp(thread *starlark.Thread, c *connection, op *schema.Op, args
 	v, err := r.opResult(c, op, call, sig, res, err)
 	if r.journal != nil {
 		var jerr error
-		if err != nil {
+		switch {
+		case op.Effect == schema.Read:
+			s := r.journalStep(seq, call, pos, op, argsJSON)
+			s.Status = state.StepDone
+			if err != nil {
+				s.Status, s.Error = state.StepError, r.red.String(err.Error())
+			} else {
+				s.Result, s.ResultSecret = r.red.String(string(res.Result)), res.Result
+			}
+			jerr = r.journal.StepRecord(r.ctx, s)
+		case err != nil:
 			jerr = r.journal.StepFinished(r.ctx, r.id, seq, "", nil, state.StepError, r.red.String(err.Error()))
-		} else {
+		default:
 			jerr = r.journal.StepFinished(r.ctx, r.id, seq, r.red.String(string(res.Result)), res.Result, state.StepDone, "")
 		}
 		if jerr != nil && err == nil {
@@ -123,6 +135,13 @@ func (r *run) callOp(thread *starlark.Thread, c *connection, op *schema.Op, args
 	}
 	finish("ok", start, nil)
 	return v, nil
+}
+
+func (r *run) journalStep(seq int, call, pos string, op *schema.Op, argsJSON []byte) state.Step {
+	return state.Step{
+		RunID: r.id, Seq: seq, Call: call, CallSite: pos, Effect: op.Effect.String(),
+		Args: r.red.String(string(argsJSON)), ArgsSecret: argsJSON, ArgsHash: sha(argsJSON),
+	}
 }
 
 // errHeldStep marks a dry-run call whose result is unknown.

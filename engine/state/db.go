@@ -23,6 +23,9 @@ type Options struct {
 	LockTimeout time.Duration
 	// Now is the clock for timestamps. Default time.Now.
 	Now func() time.Time
+	// ReadOnly opens an existing database without write access (listing
+	// commands); every write fails.
+	ReadOnly bool
 }
 
 // DB is an open state database.
@@ -114,11 +117,20 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	}
 	dsn := fmt.Sprintf("file:%s?_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)",
 		path, opts.LockTimeout.Milliseconds())
+	if opts.ReadOnly {
+		if !existed {
+			return nil, fmt.Errorf("state database %s does not exist", path)
+		}
+		dsn = fmt.Sprintf("file:%s?mode=ro&_pragma=busy_timeout(%d)", path, opts.LockTimeout.Milliseconds())
+	}
 	sqldb, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open state database %s: %w", path, err)
 	}
 	db := &DB{sql: sqldb, keys: keys, dir: opts.Dir, path: path, now: opts.Now}
+	if opts.ReadOnly {
+		return db, nil
+	}
 	if err := db.migrate(ctx); err != nil {
 		sqldb.Close()
 		return nil, classify(path, err)

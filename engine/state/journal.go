@@ -108,6 +108,33 @@ func (db *DB) StepIntent(ctx context.Context, s Step) error {
 		s.RunID, s.Seq, s.Call, s.CallSite, s.Effect, s.Args, sealed, s.ArgsHash, ts(db.now()))
 }
 
+// StepRecord records a finished step in one write, without an intent row:
+// for reads, which are safe to send again, so nothing needs to be on disk
+// before they leave.
+func (db *DB) StepRecord(ctx context.Context, s Step) error {
+	var argsSealed, resultSealed any
+	if s.ArgsSecret != nil {
+		v, err := db.keys.seal(s.ArgsSecret)
+		if err != nil {
+			return err
+		}
+		argsSealed = v
+	}
+	if s.ResultSecret != nil {
+		v, err := db.keys.seal(s.ResultSecret)
+		if err != nil {
+			return err
+		}
+		resultSealed = v
+	}
+	now := ts(db.now())
+	return db.exec(ctx, `INSERT INTO steps (run_id, seq, call, call_site, effect, args, args_sealed, args_hash, result, result_sealed, status, attempts, started_at, finished_at, error)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)
+		ON CONFLICT (run_id, seq) DO UPDATE SET result = excluded.result, result_sealed = excluded.result_sealed, status = excluded.status,
+			attempts = steps.attempts + 1, finished_at = excluded.finished_at, error = excluded.error`,
+		s.RunID, s.Seq, s.Call, s.CallSite, s.Effect, s.Args, argsSealed, s.ArgsHash, nullString(s.Result), resultSealed, s.Status, now, now, nullString(s.Error))
+}
+
 // StepFinished records a step's result (status done) or error.
 func (db *DB) StepFinished(ctx context.Context, runID string, seq int, result string, resultSecret []byte, status, errMsg string) error {
 	var sealed any

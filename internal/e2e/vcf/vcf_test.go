@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tokenflow/tokenflow/engine"
+	"github.com/tokenflow/tokenflow/engine/state"
 	"github.com/tokenflow/tokenflow/engine/store"
 	"github.com/tokenflow/tokenflow/internal/flowtest"
 	"github.com/tokenflow/tokenflow/plugins/vcf/sim"
@@ -250,5 +251,30 @@ func TestTLSWithoutTheCAFails(t *testing.T) {
 	var fe *engine.FlowError
 	if !errors.As(err, &fe) || !strings.Contains(err.Error(), "certificate signed by unknown authority") || !strings.Contains(err.Error(), "ca_file") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// TestUnwritableStateStopsBeforeAnyWrite: when the journal cannot be
+// written, nothing is sent to the vendor (a rotation cannot revoke what it
+// could not record).
+func TestUnwritableStateStopsBeforeAnyWrite(t *testing.T) {
+	e := newEnv(t)
+	dir := filepath.Join(t.TempDir(), "state")
+	db, err := state.Open(t.Context(), state.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	ro, err := state.Open(t.Context(), state.Options{Dir: dir, ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	_, err = e.run(t, "onboard.star", func(o *engine.Options) { o.State = ro; o.Store = nil })
+	if err == nil || !strings.Contains(err.Error(), "cannot be written") || !strings.Contains(err.Error(), "nothing further was sent") {
+		t.Fatalf("got %v", err)
+	}
+	if n := len(e.sim.Recorder().Entries()); n != 0 {
+		t.Fatalf("the simulator got %d requests", n)
 	}
 }
