@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -17,7 +18,9 @@ import (
 //	store.get(name) -> secret, or None when absent
 //	store.list() -> [struct(name, vendor, target, expires_at, labels, created_at, rotated_at)]
 //	store.versions(name) -> [struct(id, state, value (secret), labels, expires_at, ...)], newest first
-//	store.promote(name)            the newest pending version becomes current
+//	store.promote(name) -> bool    the newest pending version becomes current;
+//	                               False when nothing was pending (a resumed run
+//	                               promoting again)
 //	store.set_state(id, state)     e.g. "revoked" once the vendor revoked a previous version
 //	store.delete(name)
 //
@@ -201,12 +204,15 @@ func (r *run) storePromote(thread *starlark.Thread, b *starlark.Builtin, args st
 	}
 	if r.plan != nil {
 		r.plan.AddChange(fmt.Sprintf("promote.%s.%d", name, len(r.steps)), "store.promote", thread.CallFrame(1).Pos.String(), fmt.Sprintf("would make the pending version of %q current", name))
-		return starlark.None, nil
+		return starlark.True, nil
 	}
 	if err := r.store.Promote(r.ctx, name); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return starlark.False, nil
+		}
 		return nil, fmt.Errorf("store.promote: %w", err)
 	}
-	return starlark.None, nil
+	return starlark.True, nil
 }
 
 func (r *run) storeSetState(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {

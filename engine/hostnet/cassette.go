@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/google/renameio/v2"
@@ -38,7 +39,31 @@ type Cassette struct {
 	red  *redact.Redactor
 
 	rec *recorder.Recorder
+
+	// ids numbers the secrets a recording holds, in order of appearance.
+	ids map[string]int
 }
+
+// A cassette saves its n-th secret as __tokenflow_secret_<n>__: distinct per
+// secret, so a replay still tells two tokens apart, and made of characters
+// that survive URL and JSON escaping. Matching treats every placeholder as
+// the mask.
+var secretPlaceholderRE = regexp.MustCompile(`__tokenflow_secret_\d+__`)
+
+func (c *Cassette) placeholder(secret string) string {
+	if c.ids == nil {
+		c.ids = map[string]int{}
+	}
+	n, ok := c.ids[secret]
+	if !ok {
+		n = len(c.ids) + 1
+		c.ids[secret] = n
+	}
+	return fmt.Sprintf("__tokenflow_secret_%d__", n)
+}
+
+// hide replaces each secret with its placeholder.
+func (c *Cassette) hide(s string) string { return c.red.ReplaceEach(s, c.placeholder) }
 
 // ReplayMissError is a request the cassette does not hold.
 type ReplayMissError struct {
@@ -117,12 +142,12 @@ func (c *Cassette) Save() error {
 
 // normalize is the form both sides of a match are compared in.
 func (c *Cassette) normalize(method, rawURL, body string) string {
-	u, err := url.Parse(c.red.String(rawURL))
+	u, err := url.Parse(secretPlaceholderRE.ReplaceAllString(c.red.String(rawURL), redact.Mask))
 	pathQuery := rawURL
 	if err == nil {
 		pathQuery = u.EscapedPath() + "?" + u.RawQuery
 	}
-	return method + " " + pathQuery + "\n" + c.red.String(body)
+	return secretPlaceholderRE.ReplaceAllString(method+" "+pathQuery+"\n"+c.red.String(body), redact.Mask)
 }
 
 func (c *Cassette) match(r *http.Request, i cassette.Request) bool {
@@ -141,13 +166,13 @@ func (c *Cassette) match(r *http.Request, i cassette.Request) bool {
 // scrub removes secrets and wall-clock noise before the cassette is saved,
 // so the file is safe to commit and stable from one recording to the next.
 func (c *Cassette) scrub(i *cassette.Interaction) error {
-	i.Request.URL = c.red.String(i.Request.URL)
-	i.Request.RequestURI = c.red.String(i.Request.RequestURI)
-	i.Request.Body = c.red.String(i.Request.Body)
+	i.Request.URL = c.hide(i.Request.URL)
+	i.Request.RequestURI = c.hide(i.Request.RequestURI)
+	i.Request.Body = c.hide(i.Request.Body)
 	i.Request.Form = nil
 	i.Request.RemoteAddr = ""
 	i.Request.Headers = c.scrubHeaders(i.Request.Headers)
-	i.Response.Body = c.red.String(i.Response.Body)
+	i.Response.Body = c.hide(i.Response.Body)
 	i.Response.Headers = c.scrubHeaders(i.Response.Headers)
 	i.Response.Headers.Del("Date")
 	i.Response.Duration = 0

@@ -88,6 +88,10 @@ func Forms(v string) []string {
 	enc.SetEscapeHTML(false)
 	enc.Encode(v)
 	plainJSON := strings.TrimSuffix(plain.String(), "\n")
+	// A JSON string inside a JSON string (a vendor echoing a request body
+	// in its error) escapes twice.
+	twice, _ := json.Marshal(string(jsonForm[1 : len(jsonForm)-1]))
+	plainTwice, _ := json.Marshal(plainJSON[1 : len(plainJSON)-1])
 	forms := []string{
 		v,
 		base64.StdEncoding.EncodeToString(b),
@@ -98,6 +102,8 @@ func Forms(v string) []string {
 		url.PathEscape(v),
 		string(jsonForm[1 : len(jsonForm)-1]),
 		plainJSON[1 : len(plainJSON)-1],
+		string(twice[1 : len(twice)-1]),
+		string(plainTwice[1 : len(plainTwice)-1]),
 	}
 	seen := map[string]bool{}
 	out := forms[:0]
@@ -122,6 +128,56 @@ func (r *Redactor) String(s string) string {
 		return s
 	}
 	return rep.Replace(s)
+}
+
+// ReplaceEach replaces every form of every registered secret in s with
+// f(secret), longest forms first; f is called once per secret present, in
+// order of first appearance. Cassettes use it to give each secret its own
+// stable placeholder, so a replay can still tell two secrets apart.
+func (r *Redactor) ReplaceEach(s string, f func(secret string) string) string {
+	if r == nil {
+		return s
+	}
+	type hit struct {
+		form, secret string
+		at           int
+	}
+	var hits []hit
+	r.mu.RLock()
+	for sec := range r.secrets {
+		for _, form := range Forms(sec) {
+			if i := strings.Index(s, form); len(form) >= MinLen && i >= 0 {
+				hits = append(hits, hit{form, sec, i})
+			}
+		}
+	}
+	r.mu.RUnlock()
+	if len(hits) == 0 {
+		return s
+	}
+	sort.Slice(hits, func(i, j int) bool {
+		if hits[i].at != hits[j].at {
+			return hits[i].at < hits[j].at
+		}
+		return len(hits[i].form) > len(hits[j].form)
+	})
+	repl := map[string]string{}
+	for _, h := range hits {
+		if _, ok := repl[h.secret]; !ok {
+			repl[h.secret] = f(h.secret)
+		}
+	}
+	sort.Slice(hits, func(i, j int) bool {
+		if len(hits[i].form) != len(hits[j].form) {
+			return len(hits[i].form) > len(hits[j].form)
+		}
+		return hits[i].form < hits[j].form
+	})
+	args := make([]string, 0, 2*len(hits))
+	for _, h := range hits {
+		args = append(args, h.form, repl[h.secret])
+	}
+	return strings.NewReplacer(args...).Replace(s)
 }
 
 // Bytes masks every registered secret in b.

@@ -21,6 +21,7 @@ func TestStringMasksEveryForm(t *testing.T) {
 		url.QueryEscape(canary),
 		url.PathEscape(canary),
 		`c4n4ry+S3cr3t/with=odd&chars\"ü`,
+		`c4n4ry+S3cr3t/with=odd\\u0026chars\\\"ü`, // escaped twice (an echoed request body)
 	} {
 		got := r.String("before " + form + " after")
 		if got != "before "+Mask+" after" {

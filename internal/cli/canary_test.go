@@ -159,7 +159,7 @@ vcf.find_realm(name = tok.token)
 		}
 	}
 	// The outputs did say something: the masks are there.
-	if !strings.Contains(text, "printing the token: *** ***") || !strings.Contains(string(cas), `"password":"***"`) {
+	if !strings.Contains(text, "printing the token: *** ***") || !strings.Contains(string(cas), `"password":"__tokenflow_secret_`) {
 		t.Fatal("expected masked values in the output")
 	}
 	_ = io.Discard

@@ -63,9 +63,9 @@ func simRun(cmd *cobra.Command, opts *SimOptions) error {
 	defer set.Close()
 	w := opts.IO.Out
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "VENDOR\tURL\tUSER\tPASSWORD")
+	fmt.Fprintln(tw, "VENDOR\tURL\tUSER\tPASSWORD\tFLOW FLAGS")
 	for _, r := range set.Sims {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Vendor, r.Server.URL, r.Username, r.Password)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Vendor, r.Server.URL, r.Username, r.Password, r.Flags)
 	}
 	tw.Flush()
 	if set.CAFile != "" {

@@ -33,7 +33,7 @@ type Scenario struct {
 
 // Scenarios lists every vendor's scenario, in the order the demo plays them.
 func Scenarios() []Scenario {
-	return []Scenario{vcfScenario, hyperflexScenario, turbonomicScenario}
+	return []Scenario{vcfScenario, hyperflexScenario, bigipScenario, turbonomicScenario, vigilesScenario}
 }
 
 // Options configures a demo run.

@@ -9,9 +9,11 @@ import (
 	"sort"
 	"strings"
 
+	bigipsim "github.com/tokenflow/tokenflow/plugins/bigip/sim"
 	hxsim "github.com/tokenflow/tokenflow/plugins/hyperflex/sim"
 	turbosim "github.com/tokenflow/tokenflow/plugins/turbonomic/sim"
 	vcfsim "github.com/tokenflow/tokenflow/plugins/vcf/sim"
+	vigilessim "github.com/tokenflow/tokenflow/plugins/vigiles/sim"
 	"github.com/tokenflow/tokenflow/sdk/simkit"
 )
 
@@ -24,6 +26,9 @@ type Entry struct {
 	Username, Password string
 	// PasswordEnv is the variable the shipped flows read the password from.
 	PasswordEnv string
+	// Setup, when set, prepares what a client needs besides the URL (a key
+	// file, say) in dir and returns the flow flags that use it.
+	Setup func(sim simkit.Simulator, dir string) (flags string, err error)
 }
 
 // All is every shipped simulator, by vendor name.
@@ -39,9 +44,28 @@ var All = []Entry{
 		Username: hxsim.DefaultUser, Password: hxsim.DefaultPassword, PasswordEnv: "HX_PASSWORD",
 	},
 	{
+		Vendor:   "bigip",
+		New:      func(c *simkit.Clock) simkit.Simulator { return bigipsim.New(bigipsim.Config{Clock: c}) },
+		Username: bigipsim.DefaultUser, Password: bigipsim.DefaultPassword, PasswordEnv: "BIGIP_PASSWORD",
+	},
+	{
 		Vendor:   "turbonomic",
 		New:      func(c *simkit.Clock) simkit.Simulator { return turbosim.New(turbosim.Config{Clock: c}) },
 		Username: turbosim.DefaultUser, Password: turbosim.DefaultPassword, PasswordEnv: "TURBO_PASSWORD",
+	},
+	{
+		Vendor: "vigiles",
+		New:    func(c *simkit.Clock) simkit.Simulator { return vigilessim.New(vigilessim.Config{Clock: c}) },
+		// Vigiles signs requests with the key of a key file instead of a
+		// password.
+		Username: vigilessim.DefaultEmail, Password: "(key file)",
+		Setup: func(sim simkit.Simulator, dir string) (string, error) {
+			path := filepath.Join(dir, "linuxlink_key")
+			if err := sim.(*vigilessim.Sim).WriteKeyFile(path, vigilessim.DefaultEmail); err != nil {
+				return "", err
+			}
+			return "--var key_file=" + path, nil
+		},
 	},
 }
 
@@ -70,6 +94,8 @@ type Running struct {
 	Entry
 	Sim    simkit.Simulator
 	Server *simkit.Server
+	// Flags are extra flow flags Setup prepared ("--var key_file=...").
+	Flags string
 }
 
 // Set is a group of running simulators sharing one CA.
@@ -124,7 +150,18 @@ func Start(vendors []string, tls bool, dir string, clock *simkit.Clock) (*Set, e
 		if a, ok := sim.(interface{ SetAdvertisedHost(string) }); ok {
 			a.SetAdvertisedHost(strings.TrimPrefix(strings.TrimPrefix(srv.URL, "https://"), "http://"))
 		}
-		set.Sims = append(set.Sims, &Running{Entry: e, Sim: sim, Server: srv})
+		running := &Running{Entry: e, Sim: sim, Server: srv}
+		if e.Setup != nil {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				set.Close()
+				return nil, err
+			}
+			if running.Flags, err = e.Setup(sim, dir); err != nil {
+				set.Close()
+				return nil, fmt.Errorf("prepare %s simulator: %w", v, err)
+			}
+		}
+		set.Sims = append(set.Sims, running)
 	}
 	return set, nil
 }
