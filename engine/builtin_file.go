@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/google/renameio/v2"
+	"github.com/tokenflow/tokenflow/engine/hostnet"
 	"github.com/tokenflow/tokenflow/engine/value"
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
@@ -111,6 +112,7 @@ func (r *run) fileReadSecret(thread *starlark.Thread, b *starlark.Builtin, args 
 	}
 	v := strings.TrimRight(string(data), "\r\n")
 	r.red.Add(v)
+	hostnet.RegisterJSONSecrets(r.red, []byte(strings.TrimSpace(v)))
 	return value.NewSecret(v, "file:"+path), nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tokenflow/tokenflow/engine/hostnet"
 	"github.com/tokenflow/tokenflow/engine/spell"
 	"github.com/tokenflow/tokenflow/engine/store"
 	"github.com/tokenflow/tokenflow/engine/value"
@@ -107,6 +108,7 @@ func (r *run) secretFn(thread *starlark.Thread, b *starlark.Builtin, args starla
 		return nil, fmt.Errorf("secret: unknown reference kind %q in %q: want env:, file: or store:", kind, ref)
 	}
 	r.red.Add(v)
+	hostnet.RegisterJSONSecrets(r.red, []byte(strings.TrimSpace(v)))
 	return value.NewSecret(v, ref), nil
 }
 

@@ -46,11 +46,18 @@ func registerWireSecrets(r *redact.Redactor, h http.Header, body []byte) {
 			r.Add(strings.TrimSpace(v))
 		}
 	}
-	if len(body) == 0 || (body[0] != '{' && body[0] != '[') {
+	RegisterJSONSecrets(r, body)
+}
+
+// RegisterJSONSecrets registers the credential-named fields of a JSON
+// document (a request or response body, or a secret file such as a key
+// file), so a credential taken out of it is masked on its own too.
+func RegisterJSONSecrets(r *redact.Redactor, data []byte) {
+	if len(data) == 0 || (data[0] != '{' && data[0] != '[') {
 		return
 	}
 	var v any
-	if json.Unmarshal(body, &v) != nil {
+	if json.Unmarshal(data, &v) != nil {
 		return
 	}
 	walkSecrets(r, v)

@@ -199,3 +199,11 @@ func TestCassetteRedactsAndReplays(t *testing.T) {
 		t.Fatalf("second replay of a single recording: %+v", resp)
 	}
 }
+
+func TestRegisterJSONSecretsOfAKeyFile(t *testing.T) {
+	red := redact.New()
+	RegisterJSONSecrets(red, []byte(`{"email": "user@example.com", "key": "k3y-canary-value", "organization_key": "org-canary-value"}`))
+	if got := red.String("k3y-canary-value org-canary-value user@example.com"); got != "*** *** user@example.com" {
+		t.Fatalf("got %q", got)
+	}
+}

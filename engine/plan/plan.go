@@ -235,11 +235,11 @@ func (p *Plan) WriteText(w io.Writer, r *redact.Redactor) error {
 			fmt.Fprintf(&b, "      %s\n", s.Note)
 		}
 		for _, q := range s.Requests {
-			if !q.Held {
+			if q.Held {
+				fmt.Fprintf(&b, "      would send: %s %s\n", q.Method, q.URL)
+			} else {
 				fmt.Fprintf(&b, "      %s %s -> %d\n", q.Method, q.URL, q.Status)
-				continue
 			}
-			fmt.Fprintf(&b, "      would send: %s %s\n", q.Method, q.URL)
 			noteKeys := make([]string, 0, len(q.Notes))
 			for k := range q.Notes {
 				noteKeys = append(noteKeys, k)
@@ -247,6 +247,9 @@ func (p *Plan) WriteText(w io.Writer, r *redact.Redactor) error {
 			sort.Strings(noteKeys)
 			for _, k := range noteKeys {
 				fmt.Fprintf(&b, "        (%s: %s)\n", k, q.Notes[k])
+			}
+			if !q.Held {
+				continue
 			}
 			for _, h := range q.Headers {
 				fmt.Fprintf(&b, "        %s: %s\n", h[0], h[1])
