@@ -246,3 +246,9 @@ func (db *DB) Delete(ctx context.Context, name string) error {
 	}
 	return nil
 }
+
+// TokensOfRun returns the live (not revoked) token versions a run stored,
+// without their values.
+func (db *DB) TokensOfRun(ctx context.Context, runID string) ([]store.Token, error) {
+	return db.query(ctx, `SELECT `+tokenCols+` FROM tokens WHERE run_id = ? AND state <> ? ORDER BY name, created_at`, runID, store.Revoked)
+}

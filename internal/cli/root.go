@@ -59,6 +59,7 @@ vendor exchange recorded and replayed, and every vendor has a simulator.`,
 		NewCmdSim(f, nil),
 		NewCmdTokens(f),
 		NewCmdRuns(f),
+		NewCmdRevoke(f),
 		NewCmdDemo(f, nil),
 		NewCmdVersion(f),
 	)

@@ -153,7 +153,7 @@ func NewCmdTokens(f *Factory) *cobra.Command {
 // script (no terminal) asked for --reveal explicitly.
 func confirmReveal(f *Factory, name string) error {
 	in, ok := f.IO.In.(interface{ Fd() uintptr })
-	if !ok || !isatty.IsTerminal(in.Fd()) {
+	if !ok || !isTerminal(in.Fd()) {
 		return nil
 	}
 	fmt.Fprintf(f.IO.ErrOut, "This prints the secret value of %q. Type the token name to confirm: ", name)
@@ -179,3 +179,5 @@ func fmtLabels(l map[string]string) string {
 	b, _ := json.Marshal(l)
 	return strings.Trim(string(b), "{}")
 }
+
+func isTerminal(fd uintptr) bool { return isatty.IsTerminal(fd) }

@@ -196,3 +196,43 @@ func states(vs []store.Token) []string {
 	}
 	return out
 }
+
+// TestRevokeRun revokes what an onboarding run issued: a plan first (exit 2
+// without --yes, nothing sent), then the deletion.
+func TestRevokeRun(t *testing.T) {
+	e := newEnv(t)
+	c := newCLI(t, e)
+	if out, _, err := c.run(c.flow("onboard.star")...); err != nil {
+		t.Fatalf("onboard: %v\n%s", err, out)
+	}
+	run := c.lastRun()
+	realm := "9e4b2f7c-0d31-4a58-b6e2-3c7a9d1f5b02"
+	flows := filepath.Join(flowtest.RepoRoot(), "flows")
+	args := []string{"revoke", "--run", run, "--flows", flows, "--var", "ca_file=" + e.caFile}
+	out, _, err := c.run(args...)
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
+		t.Fatalf("revoke without --yes: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "would send: DELETE "+e.srv.URL+"/suite-api/api/fleet-management/iam/ssorealms/"+realm+"/api-tokens/") || !strings.Contains(out, "Nothing was revoked") {
+		t.Fatalf("plan:\n%s", out)
+	}
+	if n := len(e.sim.Tokens(realm)); n != 1 {
+		t.Fatalf("the plan deleted a token (%d left)", n)
+	}
+	out, _, err = c.run(append(args, "--yes")...)
+	if err != nil {
+		t.Fatalf("revoke --yes: %v\n%s", err, out)
+	}
+	if n := len(e.sim.Tokens(realm)); n != 0 {
+		t.Fatalf("%d tokens left on the simulator", n)
+	}
+	for _, v := range c.versions("vcf/ci-bot/ci-bot-main") {
+		if v.State != store.Revoked {
+			t.Fatalf("version %s is %s", v.ID, v.State)
+		}
+	}
+	out, _, _ = c.run(args...)
+	if !strings.Contains(out, "no live credential") {
+		t.Fatalf("second revoke:\n%s", out)
+	}
+}

@@ -1,0 +1,155 @@
+package cli
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/tokenflow/tokenflow/engine"
+)
+
+// RevokeOptions are the inputs of `tokenflow revoke`.
+type RevokeOptions struct {
+	Factory  *Factory
+	Run      string
+	VarArgs  []string
+	FlowsDir string
+	Yes      bool
+}
+
+// NewCmdRevoke builds `tokenflow revoke --run RUN`.
+func NewCmdRevoke(f *Factory) *cobra.Command {
+	opts := &RevokeOptions{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "revoke --run RUN",
+		Short: "Revoke every credential a run issued, across vendors (plan first)",
+		Long: `Revoke every credential a run stored, at each vendor, and mark it revoked.
+
+For each token the run stored (see tokenflow runs show RUN), the vendor's
+flows/<vendor>/revoke_stored.star runs with --var name=<token> and
+--var url=<the token's target>, plus the --var flags given here (user, ca_file...).
+Every revocation is planned first (a dry-run); on a terminal you confirm,
+otherwise pass --yes. Without --yes and without a terminal, the plan is
+printed and the command exits 2.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Run == "" {
+				return fmt.Errorf("revoke needs --run RUN (see tokenflow runs)")
+			}
+			return revokeRun(cmd, opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Run, "run", "", "the run whose credentials to revoke")
+	cmd.Flags().StringArrayVar(&opts.VarArgs, "var", nil, "flow variable for the vendors' revoke flows (repeatable)")
+	cmd.Flags().StringVar(&opts.FlowsDir, "flows", "flows", "directory holding the shipped flows")
+	cmd.Flags().BoolVar(&opts.Yes, "yes", false, "apply without asking after the plan")
+	return cmd
+}
+
+type revocation struct {
+	name, vendor, target, flow string
+}
+
+func revokeRun(cmd *cobra.Command, opts *RevokeOptions) error {
+	f := opts.Factory
+	ctx := cmd.Context()
+	st, err := f.State(ctx)
+	if err != nil {
+		return err
+	}
+	if st == nil {
+		return errors.New("revoke needs the state database (drop --no-state)")
+	}
+	if _, err := st.GetRun(ctx, opts.Run); err != nil {
+		return err
+	}
+	tokens, err := st.TokensOfRun(ctx, opts.Run)
+	if err != nil {
+		return err
+	}
+	vars, err := parseVars("", opts.VarArgs)
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	var todo []revocation
+	var skipped []string
+	for _, t := range tokens {
+		name := strings.TrimSuffix(t.Name, "/refresh_token") // a HyperFlex pair is revoked as one
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		flow := filepath.Join(opts.FlowsDir, t.Vendor, "revoke_stored.star")
+		if _, err := os.Stat(flow); err != nil {
+			skipped = append(skipped, fmt.Sprintf("%s (%s: no %s)", name, t.Vendor, flow))
+			continue
+		}
+		todo = append(todo, revocation{name: name, vendor: t.Vendor, target: t.Target, flow: flow})
+	}
+	sort.Slice(todo, func(i, j int) bool { return todo[i].name < todo[j].name })
+	out := f.IO.Out
+	for _, s := range skipped {
+		fmt.Fprintf(out, "skipped %s: revoke it by hand\n", s)
+	}
+	if len(todo) == 0 {
+		fmt.Fprintf(out, "Run %s left no live credential to revoke here.\n", opts.Run)
+		return nil
+	}
+	run := func(r revocation, dry bool) (*engine.Result, error) {
+		v := map[string]string{"name": r.name, "url": r.target}
+		for k, val := range vars {
+			v[k] = val
+		}
+		eopts := engine.Options{
+			Vars: v, DryRun: dry, State: st, PluginDirs: f.PluginSearchDirs(), SearchPATH: true,
+			Getenv: f.Getenv, Log: f.IO.ErrOut, Logger: f.Logger(), Redactor: f.Redactor,
+		}
+		return engine.Run(ctx, r.flow, eopts)
+	}
+	fmt.Fprintf(out, "Plan: revoke %d credential(s) issued by run %s\n", len(todo), opts.Run)
+	for _, r := range todo {
+		fmt.Fprintf(out, "\n── %s (%s, %s)\n", r.name, r.vendor, r.target)
+		res, err := run(r, true)
+		if res != nil && res.Plan != nil {
+			res.Plan.WriteText(out, f.Redactor)
+		}
+		if err != nil {
+			return fmt.Errorf("planning the revocation of %s: %w", r.name, err)
+		}
+	}
+	if !opts.Yes {
+		if !confirm(f, fmt.Sprintf("\nRevoke these %d credential(s)? Type yes: ", len(todo))) {
+			fmt.Fprintln(out, "\nNothing was revoked (pass --yes to apply without a terminal).")
+			return &PendingError{Changes: len(todo)}
+		}
+	}
+	var failed []string
+	for _, r := range todo {
+		if _, err := run(r, false); err != nil {
+			failed = append(failed, fmt.Sprintf("%s: %v", r.name, err))
+			continue
+		}
+		fmt.Fprintf(out, "revoked %s\n", r.name)
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%d revocation(s) failed:\n  %s", len(failed), strings.Join(failed, "\n  "))
+	}
+	return nil
+}
+
+// confirm asks at a terminal; without one it answers no.
+func confirm(f *Factory, prompt string) bool {
+	in, ok := f.IO.In.(interface{ Fd() uintptr })
+	if !ok || !isTerminal(in.Fd()) {
+		return false
+	}
+	fmt.Fprint(f.IO.ErrOut, prompt)
+	line, _ := bufio.NewReader(f.IO.In).ReadString('\n')
+	return strings.TrimSpace(line) == "yes"
+}
