@@ -31,11 +31,7 @@ import (
 	"github.com/tokenflow/tokenflow/sdk/simkit"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	flowtest.Cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { flowtest.Main(m) }
 
 type rig struct {
 	srv    *simkit.Server
@@ -45,18 +41,8 @@ type rig struct {
 }
 
 func newRig(b *testing.B) *rig {
-	ca, err := simkit.NewCA()
-	if err != nil {
-		b.Fatal(err)
-	}
+	srv, caFile := flowtest.ServeTLS(b, sim.New(sim.Config{}).Handler())
 	dir := b.TempDir()
-	caFile := filepath.Join(dir, "ca.pem")
-	ca.WriteCertFile(caFile)
-	srv, err := simkit.Serve(sim.New(sim.Config{}).Handler(), simkit.ServerOptions{CA: ca})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { srv.Close() })
 	flow := filepath.Join(dir, "loop.star")
 	os.WriteFile(flow, []byte(`vcf = connect("vcf", url = var("url"), ca_file = var("ca_file"), username = "admin", password = secret("env:P"))
 vcf.version()  # log in once, outside the measured loop

@@ -18,11 +18,7 @@ import (
 	"github.com/tokenflow/tokenflow/internal/flowtest"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	flowtest.Cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { flowtest.Main(m) }
 
 // kit returns the plugin dir holding the testkit plugin.
 func kit(t *testing.T) string {

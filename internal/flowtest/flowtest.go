@@ -6,6 +6,7 @@ package flowtest
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/tokenflow/tokenflow/engine"
+	"github.com/tokenflow/tokenflow/sdk/simkit"
 )
 
 var (
@@ -113,4 +115,44 @@ func Run(t testing.TB, flow string, opts engine.Options, vendors ...string) (*en
 		opts.Getenv = func(string) (string, bool) { return "", false }
 	}
 	return engine.Run(context.Background(), flow, opts)
+}
+
+// Main runs a test package's tests and removes the plugin binaries built
+// for them: func TestMain(m *testing.M) { flowtest.Main(m) }.
+func Main(m *testing.M) {
+	code := m.Run()
+	Cleanup()
+	os.Exit(code)
+}
+
+// Outputs returns a run's outputs by name.
+func Outputs(res *engine.Result) map[string]any {
+	out := map[string]any{}
+	if res == nil {
+		return out
+	}
+	for _, o := range res.Outputs {
+		out[o.Name] = o.Value
+	}
+	return out
+}
+
+// ServeTLS serves h over HTTPS on loopback with a fresh CA, for the test's
+// lifetime, and returns the server and the CA file to pass as ca_file.
+func ServeTLS(t testing.TB, h http.Handler) (*simkit.Server, string) {
+	t.Helper()
+	ca, err := simkit.NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := ca.WriteCertFile(caFile); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := simkit.Serve(h, simkit.ServerOptions{CA: ca})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv, caFile
 }

@@ -23,11 +23,7 @@ import (
 	"github.com/tokenflow/tokenflow/sdk/simkit"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	flowtest.Cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { flowtest.Main(m) }
 
 const (
 	loginPath  = "/mgmt/shared/authn/login"
@@ -94,15 +90,7 @@ func (e *env) mustRun(t *testing.T, flow string, mod func(*engine.Options)) map[
 	if err != nil {
 		t.Fatalf("%s: %v", flow, err)
 	}
-	return outputs(res)
-}
-
-func outputs(res *engine.Result) map[string]any {
-	m := map[string]any{}
-	for _, o := range res.Outputs {
-		m[o.Name] = o.Value
-	}
-	return m
+	return flowtest.Outputs(res)
 }
 
 func (e *env) stored(t *testing.T) string {
@@ -266,7 +254,7 @@ func TestCleanupDryRunListsEveryDeleteAndSendsNone(t *testing.T) {
 			if t.Failed() {
 				t.Log(p)
 			}
-			out := outputs(res)
+			out := flowtest.Outputs(res)
 			if num(out["to_revoke"]) != "12" {
 				t.Fatalf("outputs = %v", out)
 			}
@@ -609,7 +597,7 @@ func TestCommittedCassettesReplay(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := outputs(res)
+			got := flowtest.Outputs(res)
 			for k, want := range c.want {
 				if g := strings.Trim(num(got[k]), `"`); g != want {
 					t.Errorf("output %s = %s, want %s", k, g, want)

@@ -65,7 +65,7 @@ func TestRecordCassettes(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", r.cassette, err)
 		}
-		checkOutputs(t, r.cassette, outputs(res), r.want)
+		checkOutputs(t, r.cassette, flowtest.Outputs(res), r.want)
 		checkCassette(t, r.cassette, e.secrets())
 	}
 }
@@ -121,7 +121,7 @@ func TestReplayCassettes(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", r.cassette, err)
 		}
-		checkOutputs(t, r.cassette, outputs(res), r.want)
+		checkOutputs(t, r.cassette, flowtest.Outputs(res), r.want)
 		fi, err := os.Stat(tokenFile)
 		if err != nil || fi.Mode().Perm() != 0o600 {
 			t.Fatalf("%s: token file %v, %v", r.cassette, fi, err)

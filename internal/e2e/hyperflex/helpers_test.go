@@ -24,11 +24,7 @@ import (
 	"github.com/tokenflow/tokenflow/sdk/simkit"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	flowtest.Cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { flowtest.Main(m) }
 
 var start = time.Date(2026, 6, 1, 8, 0, 0, 0, time.UTC)
 
@@ -131,15 +127,7 @@ func (e *env) mustRun(flow string, vars map[string]string) map[string]any {
 	if err != nil {
 		e.t.Fatalf("%s: %v", flow, err)
 	}
-	return outputs(res)
-}
-
-func outputs(res *engine.Result) map[string]any {
-	m := map[string]any{}
-	for _, o := range res.Outputs {
-		m[o.Name] = o.Value
-	}
-	return m
+	return flowtest.Outputs(res)
 }
 
 // count is how many requests the simulator received for an AAA path.

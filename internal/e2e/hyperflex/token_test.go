@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"github.com/tokenflow/tokenflow/internal/flowtest"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -228,7 +229,7 @@ func TestDryRunLogsInNowhereAndMasksThePassword(t *testing.T) {
 	if !strings.Contains(string(steps), `\"password\":\"***\"`) {
 		t.Fatalf("the held login's body does not show the password masked: %s", steps)
 	}
-	if out := outputs(res); out["action"] != "obtained" {
+	if out := flowtest.Outputs(res); out["action"] != "obtained" {
 		t.Fatalf("outputs %v", out)
 	}
 }
@@ -244,8 +245,8 @@ func TestDryRunWithAValidTokenChangesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Pending() != 0 || outputs(res)["action"] != "reused" {
-		t.Fatalf("pending %d, outputs %v", res.Pending(), outputs(res))
+	if res.Pending() != 0 || flowtest.Outputs(res)["action"] != "reused" {
+		t.Fatalf("pending %d, outputs %v", res.Pending(), flowtest.Outputs(res))
 	}
 	if e.count(sim.ValidatePath) != 1 || e.sim.Recorder().Writes() != 0 {
 		t.Fatal("the dry-run did not just validate")

@@ -29,11 +29,7 @@ import (
 	"github.com/tokenflow/tokenflow/sdk/simkit"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	flowtest.Cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { flowtest.Main(m) }
 
 // Canary secrets: none of them, in any encoding, may show in a plan, an output, a log, an error
 // or a cassette.
@@ -94,14 +90,6 @@ func (e *env) run(t *testing.T, flow string, mod func(*engine.Options)) (*engine
 	return flowtest.Run(t, flowtest.Flow("turbonomic", flow), opts, "turbonomic")
 }
 
-func outputs(res *engine.Result) map[string]any {
-	m := map[string]any{}
-	for _, o := range res.Outputs {
-		m[o.Name] = o.Value
-	}
-	return m
-}
-
 // canaryForms are the encodings a leaked secret could take.
 func canaryForms(secrets ...string) []string {
 	var out []string
@@ -129,7 +117,7 @@ func TestServiceAccountTwiceCreatesOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := outputs(res)
+	out := flowtest.Outputs(res)
 	u, ok := e.sim.UserByName(account)
 	if !ok || u.RoleName != "OBSERVER" || out["uuid"] != u.UUID || out["created"] != true || out["turbonomic"] != "Turbonomic 8.14.3 (xl)" {
 		t.Fatalf("user %+v, outputs %v", u, out)
@@ -153,7 +141,7 @@ func TestServiceAccountTwiceCreatesOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out2 := outputs(res)
+	out2 := flowtest.Outputs(res)
 	if out2["created"] != false || out2["uuid"] != u.UUID {
 		t.Fatalf("second run outputs %v", out2)
 	}
@@ -245,7 +233,7 @@ func TestInventoryPagesThrough2500Entities(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := outputs(res)
+	out := flowtest.Outputs(res)
 	if fmt.Sprint(out["counts"]) != "map[VirtualMachine:2500]" || fmt.Sprint(out["total"]) != "2500" || fmt.Sprint(out["requests"]) != "25" {
 		t.Fatalf("outputs = %v", out)
 	}
@@ -283,7 +271,7 @@ func TestInventorySurvivesA503WithRetryAfter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := fmt.Sprint(outputs(res)["counts"]); got != "map[PhysicalMachine:6 Storage:8 VirtualMachine:48]" {
+	if got := fmt.Sprint(flowtest.Outputs(res)["counts"]); got != "map[PhysicalMachine:6 Storage:8 VirtualMachine:48]" {
 		t.Fatalf("counts = %s", got)
 	}
 	if n := e.sim.Recorder().Count(http.MethodGet, sim.Base+"/search"); n != 4 {
@@ -380,8 +368,8 @@ func TestVMTConnectCredentialFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if outputs(res)["created"] != true {
-		t.Fatalf("outputs %v", outputs(res))
+	if flowtest.Outputs(res)["created"] != true {
+		t.Fatalf("outputs %v", flowtest.Outputs(res))
 	}
 	assertNoCanary(t, "run log", e.log.String(), adminPassword, accountPassword)
 
@@ -445,7 +433,7 @@ func TestCommittedCassettesReplay(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				b, _ := json.MarshalIndent(outputs(res), "", "  ")
+				b, _ := json.MarshalIndent(flowtest.Outputs(res), "", "  ")
 				if err := os.WriteFile(golden, append(b, '\n'), 0o644); err != nil {
 					t.Fatal(err)
 				}
@@ -467,7 +455,7 @@ func TestCommittedCassettesReplay(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, _ := json.MarshalIndent(outputs(res), "", "  ")
+			got, _ := json.MarshalIndent(flowtest.Outputs(res), "", "  ")
 			var a, b any
 			json.Unmarshal(want, &a)
 			json.Unmarshal(got, &b)

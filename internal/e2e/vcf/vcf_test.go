@@ -20,11 +20,7 @@ import (
 	"github.com/tokenflow/tokenflow/sdk/simkit"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	flowtest.Cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { flowtest.Main(m) }
 
 type env struct {
 	sim    *sim.Sim
@@ -37,21 +33,9 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	ca, err := simkit.NewCA()
-	if err != nil {
-		t.Fatal(err)
-	}
-	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	if err := ca.WriteCertFile(caFile); err != nil {
-		t.Fatal(err)
-	}
 	clock := simkit.NewClock(time.Date(2026, 6, 1, 8, 0, 0, 0, time.UTC))
 	s := sim.New(sim.Config{Clock: clock})
-	srv, err := simkit.Serve(s.Handler(), simkit.ServerOptions{CA: ca})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv, caFile := flowtest.ServeTLS(t, s.Handler())
 	s.SetAdvertisedHost(strings.TrimPrefix(srv.URL, "https://"))
 	return &env{
 		sim: s, srv: srv, caFile: caFile, store: store.NewMemory(clock.Now),
@@ -75,14 +59,6 @@ func (e *env) run(t *testing.T, flow string, mod func(*engine.Options)) (*engine
 		mod(&opts)
 	}
 	return flowtest.Run(t, flowtest.Flow("vcf", flow), opts, "vcf")
-}
-
-func outputs(res *engine.Result) map[string]any {
-	m := map[string]any{}
-	for _, o := range res.Outputs {
-		m[o.Name] = o.Value
-	}
-	return m
 }
 
 func TestOnboardDryRunSendsNoWrite(t *testing.T) {
@@ -134,7 +110,7 @@ func TestOnboardThenRotate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := outputs(res)
+	out := flowtest.Outputs(res)
 	realm := out["realm_id"].(string)
 	clients := e.sim.APIClients(realm)
 	if len(clients) != 1 || clients[0].ClientUUID != out["client_uuid"] {
@@ -157,7 +133,7 @@ func TestOnboardThenRotate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := outputs(res)["rotated"]; len(got.([]any)) != 0 {
+	if got := flowtest.Outputs(res)["rotated"]; len(got.([]any)) != 0 {
 		t.Fatalf("rotated %v on day 0", got)
 	}
 
@@ -166,7 +142,7 @@ func TestOnboardThenRotate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := outputs(res)["rotated"].([]any); len(got) != 1 || got[0] != "ci-bot-main" {
+	if got := flowtest.Outputs(res)["rotated"].([]any); len(got) != 1 || got[0] != "ci-bot-main" {
 		t.Fatalf("rotated = %v", got)
 	}
 	newTok, _ := e.store.Get(t.Context(), "vcf/ci-bot/ci-bot-main")
@@ -199,7 +175,7 @@ func TestRecordThenReplayWithoutSimulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a, b := outputs(recorded), outputs(replayed); a["client_uuid"] != b["client_uuid"] || a["token_id"] != b["token_id"] {
+	if a, b := flowtest.Outputs(recorded), flowtest.Outputs(replayed); a["client_uuid"] != b["client_uuid"] || a["token_id"] != b["token_id"] {
 		t.Fatalf("replay differs: %v vs %v", a, b)
 	}
 
@@ -232,8 +208,8 @@ func TestCommittedCassetteReplays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if outputs(res)["realm_id"] != "9e4b2f7c-0d31-4a58-b6e2-3c7a9d1f5b02" {
-		t.Fatalf("outputs = %v", outputs(res))
+	if flowtest.Outputs(res)["realm_id"] != "9e4b2f7c-0d31-4a58-b6e2-3c7a9d1f5b02" {
+		t.Fatalf("outputs = %v", flowtest.Outputs(res))
 	}
 	if _, err := st.Get(t.Context(), "vcf/ci-bot/ci-bot-main"); err != nil {
 		t.Fatalf("replayed run stored nothing: %v", err)

@@ -22,11 +22,7 @@ import (
 	"github.com/tokenflow/tokenflow/sdk/simkit"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	flowtest.Cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { flowtest.Main(m) }
 
 // The test user's key is a canary: it must never appear in a plan, a
 // cassette, an output or an error, in any encoding.
@@ -92,14 +88,6 @@ func run(t *testing.T, flow string, opts engine.Options) (*engine.Result, error)
 	return flowtest.Run(t, flowtest.Flow("vigiles", flow), opts, "vigiles")
 }
 
-func outputs(res *engine.Result) map[string]any {
-	out := map[string]any{}
-	for _, o := range res.Outputs {
-		out[o.Name] = o.Value
-	}
-	return out
-}
-
 func assertNoCanary(t *testing.T, where, s string) {
 	t.Helper()
 	for _, form := range []string{canaryKey, base64.StdEncoding.EncodeToString([]byte(canaryKey)),
@@ -116,7 +104,7 @@ func TestHeartbeat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out := outputs(res); out["ok"] != true || out["email"] != canaryEmail {
+	if out := flowtest.Outputs(res); out["ok"] != true || out["email"] != canaryEmail {
 		t.Fatalf("outputs = %v", out)
 	}
 	if n := e.sim.SignatureFailures(); n != 0 {
@@ -130,7 +118,7 @@ func TestScanGate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := outputs(res)
+	out := flowtest.Outputs(res)
 	if out["critical"] != int64(2) || out["high"] != int64(6) || out["medium"] != int64(2) || out["fixed"] != int64(1) ||
 		!strings.HasPrefix(out["report_url"].(string), e.url+"/vigiles/reports/") {
 		t.Fatalf("outputs = %v", out)
@@ -152,7 +140,7 @@ func TestScanGate(t *testing.T) {
 	if err != nil {
 		t.Fatalf("fixed build: %v", err)
 	}
-	if out := outputs(res); out["critical"] != int64(0) || out["high"] != int64(2) {
+	if out := flowtest.Outputs(res); out["critical"] != int64(0) || out["high"] != int64(2) {
 		t.Fatalf("fixed build outputs = %v", out)
 	}
 	if n := e.sim.SignatureFailures(); n != 0 {
@@ -173,7 +161,7 @@ func TestScanDryRunShowsTheSignedMessage(t *testing.T) {
 	if n := res.Plan.Pending(); n != 2 {
 		t.Fatalf("%d pending changes, want 2 (the upload and the report that needs its token)", n)
 	}
-	if out := outputs(res); out["critical"] != "(known after apply: latest_report.critical)" {
+	if out := flowtest.Outputs(res); out["critical"] != "(known after apply: latest_report.critical)" {
 		t.Errorf("outputs = %v", out)
 	}
 	if !strings.Contains(log.String(), "the CVE gate (max_critical = 0) is checked when the scan runs") {
@@ -217,8 +205,8 @@ func TestHeartbeatInADryRunIsSent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Plan.Pending() != 0 || outputs(res)["ok"] != true || e.sim.Recorder().Count("POST", "/api/v1/heartbeat") != 1 {
-		t.Fatalf("heartbeat dry-run: pending %d, outputs %v", res.Plan.Pending(), outputs(res))
+	if res.Plan.Pending() != 0 || flowtest.Outputs(res)["ok"] != true || e.sim.Recorder().Count("POST", "/api/v1/heartbeat") != 1 {
+		t.Fatalf("heartbeat dry-run: pending %d, outputs %v", res.Plan.Pending(), flowtest.Outputs(res))
 	}
 	steps := res.Plan.Steps(res.Redactor)
 	if len(steps) != 1 || len(steps[0].Requests) != 1 || steps[0].Requests[0].Notes["hmac_msg"] != "POST/api/v1/heartbeatemail="+canaryEmail {
@@ -290,7 +278,7 @@ func TestReplayCassettes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out := outputs(res)
+			out := flowtest.Outputs(res)
 			for k, v := range c.want {
 				if out[k] != v {
 					t.Errorf("%s = %v, want %v (outputs %v)", k, out[k], v, out)
@@ -337,6 +325,6 @@ func TestRecordCassettes(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
-		t.Logf("recorded %s: %v", c.name, outputs(res))
+		t.Logf("recorded %s: %v", c.name, flowtest.Outputs(res))
 	}
 }
