@@ -1,10 +1,8 @@
 package ops
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -174,38 +172,10 @@ func currentToken(c *sdk.Call) string {
 }
 
 func newRequest(ctx context.Context, c *sdk.Call, method, path string, body any) (*http.Request, error) {
-	base := strings.TrimRight(c.Conn.String("url"), "/")
-	var rd io.Reader = http.NoBody
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return nil, sdk.Errorf(sdk.CodeInternal, "encode request: %v", err)
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
-	if err != nil {
-		return nil, sdk.InvalidArgument("url", "%v", err)
-	}
-	req.Header.Set("Accept", "application/json")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	return req, nil
+	return sdk.NewJSONRequest(ctx, method, c.Conn.String("url"), path, body)
 }
 
-func send(c *sdk.Call, req *http.Request) (*http.Response, []byte, error) {
-	resp, err := c.HTTP.Do(req)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, nil, sdk.Errorf(sdk.CodeUnavailable, "read response: %v", err)
-	}
-	return resp, data, nil
-}
+func send(c *sdk.Call, req *http.Request) (*http.Response, []byte, error) { return c.Send(req) }
 
 // isTokenGone reports whether a response says the auth token does not exist.
 func isTokenGone(resp *http.Response, body []byte) bool {
