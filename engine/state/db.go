@@ -115,7 +115,10 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		}
 		f.Close()
 	}
-	dsn := fmt.Sprintf("file:%s?_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)",
+	// _txlock=immediate: a transaction takes the write lock when it begins,
+	// so a second run waits on busy_timeout instead of failing at once when
+	// its read turns into a write.
+	dsn := fmt.Sprintf("file:%s?_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_txlock=immediate",
 		path, opts.LockTimeout.Milliseconds())
 	if opts.ReadOnly {
 		if !existed {

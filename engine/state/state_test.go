@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tokenflow/tokenflow/engine/store"
 	"github.com/tokenflow/tokenflow/engine/store/storetest"
@@ -124,5 +125,36 @@ func TestCorruptDatabaseIsNotOverwritten(t *testing.T) {
 				t.Fatal("corrupt database was modified")
 			}
 		})
+	}
+}
+
+func TestSecondWriterWaitsThenFailsClearly(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	open(t, dir).Close()
+	holder, err := Open(context.Background(), Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	tx, err := holder.sql.BeginTx(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(`INSERT INTO key_check (id, sealed) VALUES (99, 'x')`); err != nil {
+		t.Fatal(err)
+	}
+	other, err := Open(context.Background(), Options{Dir: dir, LockTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	start := time.Now()
+	err = other.Put(context.Background(), store.Token{Name: "x", Value: "v"})
+	if err == nil || !strings.Contains(err.Error(), "locked by another tokenflow run") {
+		t.Fatalf("got %v", err)
+	}
+	if waited := time.Since(start); waited < 150*time.Millisecond {
+		t.Fatalf("failed after %s without waiting for the lock", waited)
 	}
 }
