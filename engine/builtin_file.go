@@ -222,9 +222,6 @@ func (r *run) sinkFile(thread *starlark.Thread, b *starlark.Builtin, args starla
 	return starlark.None, nil
 }
 
-// WriteFileAtomic is writeFileAtomic for other packages of the engine.
-func WriteFileAtomic(path string, data []byte) error { return writeFileAtomic(path, data) }
-
 // writeFileAtomic writes data to path with mode 0600 through a temporary
 // file and a rename, then syncs the directory so the rename survives a
 // crash.
