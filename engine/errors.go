@@ -33,9 +33,6 @@ func (e *FlowError) Error() string {
 	return b.String()
 }
 
-// ErrStepLimit marks a flow stopped by its step limit.
-var ErrStepLimit = errors.New("step limit exceeded")
-
 // flowError turns Starlark's errors into FlowErrors with the position of
 // the innermost flow line.
 func (r *run) flowError(err error) error {
@@ -72,9 +69,6 @@ func (r *run) flowError(err error) error {
 		for i := n - 2; i >= 0; i-- {
 			fe.Backtrace = append(fe.Backtrace, frames[i])
 		}
-	}
-	if strings.Contains(fe.Msg, "step limit") {
-		fe.Msg = strings.TrimPrefix(fe.Msg, "Starlark computation cancelled: ")
 	}
 	fe.Msg = strings.TrimPrefix(fe.Msg, "Starlark computation cancelled: ")
 	return fe

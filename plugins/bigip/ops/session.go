@@ -56,7 +56,7 @@ func login(ctx context.Context, c *sdk.Call, user, pass, provider string, markSe
 	if markSession {
 		req = sdk.MarkSession(req)
 	}
-	resp, data, err := send(c, req)
+	resp, data, err := c.Send(req)
 	if err != nil {
 		return nil, err
 	}
@@ -175,8 +175,6 @@ func newRequest(ctx context.Context, c *sdk.Call, method, path string, body any)
 	return sdk.NewJSONRequest(ctx, method, c.Conn.String("url"), path, body)
 }
 
-func send(c *sdk.Call, req *http.Request) (*http.Response, []byte, error) { return c.Send(req) }
-
 // isTokenGone reports whether a response says the auth token does not exist.
 func isTokenGone(resp *http.Response, body []byte) bool {
 	if resp.StatusCode != http.StatusUnauthorized {
@@ -216,7 +214,7 @@ func do(ctx context.Context, c *sdk.Call, r request) (*http.Response, []byte, er
 		if r.note != "" {
 			req = sdk.WithNote(req, r.noteKey, r.note)
 		}
-		resp, data, err := send(c, req)
+		resp, data, err := c.Send(req)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -279,7 +277,7 @@ func closeSession(ctx context.Context, c *sdk.Call) error {
 		return err
 	}
 	req.Header.Set(authHeader, tok)
-	resp, data, err := send(c, sdk.MarkSession(req))
+	resp, data, err := c.Send(sdk.MarkSession(req))
 	if err != nil {
 		return err
 	}

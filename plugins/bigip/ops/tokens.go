@@ -209,7 +209,7 @@ func readToken(ctx context.Context, c *sdk.Call, tok string) (*tokenItem, error)
 		return nil, err
 	}
 	req.Header.Set(authHeader, tok)
-	resp, data, err := send(c, req)
+	resp, data, err := c.Send(req)
 	if err != nil {
 		return nil, err
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -289,14 +288,5 @@ func post(ctx context.Context, c *sdk.Call, pathQuery string, body any) (*http.R
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
-	resp, err := c.HTTP.Do(req)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, nil, sdk.Errorf(sdk.CodeUnavailable, "read response: %v", err)
-	}
-	return resp, data, nil
+	return c.Send(req)
 }

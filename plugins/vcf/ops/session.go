@@ -40,7 +40,7 @@ func acquire(ctx context.Context, c *sdk.Call) (*opsToken, *acquireResponse, err
 	if err != nil {
 		return nil, nil, err
 	}
-	resp, data, err := send(c, sdk.MarkSession(req))
+	resp, data, err := c.Send(sdk.MarkSession(req))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -78,8 +78,6 @@ func newRequest(ctx context.Context, c *sdk.Call, method, path string, body any)
 	return sdk.NewJSONRequest(ctx, method, c.Conn.String("url"), path, body)
 }
 
-func send(c *sdk.Call, req *http.Request) (*http.Response, []byte, error) { return c.Send(req) }
-
 // do sends an authenticated IAM request and decodes a 2xx JSON answer into
 // out (when not nil). A 401 on a token this plugin acquired means it
 // expired: log in once more and retry once, never more.
@@ -94,7 +92,7 @@ func do(ctx context.Context, c *sdk.Call, what, method, path string, body, out a
 			return err
 		}
 		req.Header.Set("Authorization", "OpsToken "+tok.token)
-		resp, data, err := send(c, req)
+		resp, data, err := c.Send(req)
 		if err != nil {
 			return err
 		}
@@ -141,7 +139,7 @@ func closeSession(ctx context.Context, c *sdk.Call) error {
 		return err
 	}
 	req.Header.Set("Authorization", "OpsToken "+tok.token)
-	resp, data, err := send(c, sdk.MarkSession(req))
+	resp, data, err := c.Send(sdk.MarkSession(req))
 	if err != nil {
 		return err
 	}

@@ -354,7 +354,7 @@ func verifyTokenOp() sdk.Op {
 			}
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			req.Header.Set("Accept", "application/json")
-			resp, body, err := send(c, req)
+			resp, body, err := c.Send(req)
 			if err != nil {
 				return nil, err
 			}
@@ -375,7 +375,7 @@ func verifyTokenOp() sdk.Op {
 				return nil, err
 			}
 			check.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-			resp, body, err = send(c, check)
+			resp, body, err = c.Send(check)
 			if err != nil {
 				return nil, err
 			}

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -42,14 +41,9 @@ func do(ctx context.Context, c *sdk.Call, what, method, path string, params url.
 	}
 	r := sdk.WithNote(req.Request, "hmac_msg", note(req.Message))
 	r.Header.Set("Accept", "application/json")
-	resp, err := c.HTTP.Do(r)
+	resp, data, err := c.Send(r)
 	if err != nil {
 		return err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return sdk.Errorf(sdk.CodeUnavailable, "%s: read response: %v", what, err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return responseError(what, cr, base, resp, data)
