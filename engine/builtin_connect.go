@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"sort"
 	"strings"
 
@@ -94,8 +95,18 @@ func (r *run) connect(thread *starlark.Thread, b *starlark.Builtin, args starlar
 	rawURL, _ := values["url"].(string)
 	caFile, _ := values["ca_file"].(string)
 	insecure, _ := values["insecure"].(bool)
+	pin := ""
+	if t := r.opts.TargetTLS; t != nil && sameHost(t.URL, rawURL) {
+		// The inventory says how this target's certificate is checked;
+		// what the flow passed explicitly still wins.
+		if caFile == "" {
+			caFile = t.CAFile
+		}
+		insecure = insecure || t.Insecure
+		pin = t.Pin
+	}
 	r.mu.Lock()
-	id := fmt.Sprintf("c%d", len(r.conns)+1)
+	id := fmt.Sprintf("%sc%d", r.prefix, len(r.conns)+1)
 	r.mu.Unlock()
 	var extra []string
 	for _, f := range s.Connection {
@@ -107,6 +118,7 @@ func (r *run) connect(thread *starlark.Thread, b *starlark.Builtin, args starlar
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
 	}
+	netConn.Pin = pin
 	if insecure {
 		r.logger.Warn("TLS certificate verification is off for this connection", "vendor", vendor, "url", netConn.BaseURL.Redacted())
 	}
@@ -121,6 +133,16 @@ func (r *run) connect(thread *starlark.Thread, b *starlark.Builtin, args starlar
 	r.conns = append(r.conns, c)
 	r.mu.Unlock()
 	return c, nil
+}
+
+// sameHost reports whether two URLs name the same scheme and host:port.
+func sameHost(a, b string) bool {
+	ua, err1 := url.Parse(a)
+	ub, err2 := url.Parse(b)
+	if err1 != nil || err2 != nil || ua.Host == "" {
+		return false
+	}
+	return ua.Scheme == ub.Scheme && strings.EqualFold(ua.Host, ub.Host)
 }
 
 func listOrNone(l []string) string {
@@ -182,7 +204,7 @@ func (c *connection) closeSession(ctx context.Context) error {
 		return nil
 	}
 	stepID := c.id + ".close"
-	c.r.transport.Begin(&hostnet.Step{ID: stepID, Call: c.vendor + ".close_session", DryRun: c.r.opts.DryRun, Conn: c.net})
+	c.r.transport.Begin(&hostnet.Step{ID: stepID, Call: c.vendor + ".close_session", DryRun: c.r.opts.DryRun, Conn: c.net, Plan: c.r.plan, PlanStep: stepID})
 	defer c.r.transport.End(stepID)
 	err := c.plugin.CloseConnection(ctx, &pluginmgr.CallRequest{
 		ConnectionID: c.id, Connection: c.connJSON, DryRun: c.r.opts.DryRun, StepID: stepID,

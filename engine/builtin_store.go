@@ -52,7 +52,7 @@ func (r *run) storePut(thread *starlark.Thread, b *starlark.Builtin, args starla
 	if tokenState != store.Current && tokenState != store.Pending {
 		return nil, fmt.Errorf("store.put: state %q: want %q or %q", tokenState, store.Current, store.Pending)
 	}
-	t := store.Token{Name: name, Vendor: vendor, Target: target, RunID: r.id, State: tokenState}
+	t := store.Token{Name: name, Vendor: vendor, Target: r.storeTarget(target), RunID: r.id, State: tokenState}
 	_, unknownValue := v.(*value.Unknown)
 	_, unknownExpiry := expires.(*value.Unknown)
 	unknownLabel := false
@@ -115,7 +115,7 @@ func (r *run) storeGet(thread *starlark.Thread, b *starlark.Builtin, args starla
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name); err != nil {
 		return nil, err
 	}
-	t, err := r.store.Get(r.ctx, name)
+	t, err := r.store.Get(r.ctx, r.storeTarget(""), name)
 	if err == store.ErrNotFound {
 		return starlark.None, nil
 	}
@@ -149,6 +149,17 @@ func (r *run) storeList(thread *starlark.Thread, b *starlark.Builtin, args starl
 	return starlark.NewList(out), nil
 }
 
+// storeTarget is the target a store call is scoped to: the run's target
+// (the inventory target of a fleet run, --target or the url var of a single
+// run), else what the flow passed as target= (flows written before targets
+// existed pass their URL).
+func (r *run) storeTarget(given string) string {
+	if r.opts.Target != "" {
+		return r.opts.Target
+	}
+	return given
+}
+
 func timeOrNone(t time.Time) starlark.Value {
 	if t.IsZero() {
 		return starlark.None
@@ -165,7 +176,7 @@ func (r *run) storeDelete(thread *starlark.Thread, b *starlark.Builtin, args sta
 		r.plan.AddChange(fmt.Sprintf("delete.%s.%d", name, len(r.steps)), "store.delete", thread.CallFrame(1).Pos.String(), fmt.Sprintf("would delete token %q", name))
 		return starlark.None, nil
 	}
-	if err := r.store.Delete(r.ctx, name); err != nil && err != store.ErrNotFound {
+	if err := r.store.Delete(r.ctx, r.storeTarget(""), name); err != nil && err != store.ErrNotFound {
 		return nil, fmt.Errorf("store.delete: %w", err)
 	}
 	return starlark.None, nil
@@ -176,7 +187,7 @@ func (r *run) storeVersions(thread *starlark.Thread, b *starlark.Builtin, args s
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name); err != nil {
 		return nil, err
 	}
-	versions, err := r.store.Versions(r.ctx, name)
+	versions, err := r.store.Versions(r.ctx, r.storeTarget(""), name)
 	if err != nil {
 		return nil, fmt.Errorf("store.versions: %w", err)
 	}
@@ -206,7 +217,7 @@ func (r *run) storePromote(thread *starlark.Thread, b *starlark.Builtin, args st
 		r.plan.AddChange(fmt.Sprintf("promote.%s.%d", name, len(r.steps)), "store.promote", thread.CallFrame(1).Pos.String(), fmt.Sprintf("would make the pending version of %q current", name))
 		return starlark.True, nil
 	}
-	if err := r.store.Promote(r.ctx, name); err != nil {
+	if err := r.store.Promote(r.ctx, r.storeTarget(""), name); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return starlark.False, nil
 		}

@@ -96,10 +96,10 @@ func (r *run) secretFn(thread *starlark.Thread, b *starlark.Builtin, args starla
 			return nil, fmt.Errorf("secret: file %s is empty", arg)
 		}
 	case "store":
-		t, err := r.store.Get(r.ctx, arg)
+		t, err := r.store.Get(r.ctx, r.storeTarget(""), arg)
 		if err != nil {
 			if err == store.ErrNotFound {
-				return nil, fmt.Errorf("secret: no token %q in the store", arg)
+				return nil, fmt.Errorf("secret: no token %q for target %q in the store", arg, r.storeTarget(""))
 			}
 			return nil, fmt.Errorf("secret: %w", err)
 		}

@@ -53,6 +53,7 @@ func (r *run) journalBegin(src []byte) error {
 		r.sources = map[string]string{r.flowAbs: sum}
 		return r.journalErr(r.journal.BeginRun(r.ctx, state.Run{
 			ID: r.id, FlowPath: r.flowAbs, Sources: r.sources, Plugins: map[string]string{}, Vars: r.opts.Vars, StartedAt: r.opts.Now(),
+			Parent: r.opts.Parent, Target: r.opts.Target, TargetInfo: r.opts.TargetInfo,
 		}))
 	}
 	rec := r.resumeRun
@@ -152,11 +153,12 @@ func (r *run) resumeStep(seq int, c *connection, op *schema.Op, call, stepID str
 		if !op.Reconcilable {
 			return nil, true, fmt.Errorf("%s: resume: step %d was sent but its outcome is unknown, and the %s plugin cannot check it; look at the vendor, then start a new run", call, seq, c.vendor)
 		}
-		r.transport.Begin(&hostnet.Step{ID: stepID, Call: call, Conn: c.net})
+		wireStep := r.prefix + stepID
+		r.transport.Begin(&hostnet.Step{ID: wireStep, Call: call, Conn: c.net})
 		res, err := c.plugin.Call(r.ctx, &pluginmgr.CallRequest{
-			Op: op.Name, ConnectionID: c.id, Connection: c.connJSON, Args: argsJSON, StepID: stepID, Reconcile: true,
+			Op: op.Name, ConnectionID: c.id, Connection: c.connJSON, Args: argsJSON, StepID: wireStep, Reconcile: true,
 		})
-		r.transport.End(stepID)
+		r.transport.End(wireStep)
 		if err != nil {
 			return nil, true, fmt.Errorf("%s: reconcile: %w", call, err)
 		}

@@ -16,6 +16,26 @@ import (
 type Options struct {
 	// Vars are the values var() returns (--var k=v, --vars FILE).
 	Vars map[string]string
+	// Target names what the run acts on; the token store is scoped to it
+	// (two targets never share a token name) and the journal records it.
+	// A fleet run sets the inventory target's name. Default: Vars["url"],
+	// which is what flows written before fleets stored as a token's target.
+	Target string
+	// TargetTLS applies a fleet target's TLS settings to every connection
+	// the flow opens to the target's host, unless the flow sets them itself.
+	TargetTLS *TargetTLS
+	// Parent is the journal id of the fleet run this run belongs to.
+	Parent string
+	// TargetInfo is journaled with the run: how to reach the target again,
+	// without secrets (JSON), for `rotate --due`.
+	TargetInfo string
+
+	// Runtime is shared by the runs of one process (the targets of a fleet
+	// run): plugin processes, the host transport, the cassette. When nil
+	// the run makes its own from the plugin and recording options below
+	// and closes it at the end; when set, those options are taken from the
+	// Runtime and the run leaves it open.
+	Runtime *Runtime
 	// DryRun sends reads, holds writes and returns a plan.
 	DryRun bool
 	// Record writes every exchange to this cassette file. Exclusive with
@@ -69,4 +89,18 @@ type Options struct {
 
 	// Retry bounds the host transport's retries.
 	Retry hostnet.RetryPolicy
+}
+
+// TargetTLS is how an inventory target's certificate is checked.
+type TargetTLS struct {
+	// URL is the target's URL; connections to its host:port get the
+	// settings below.
+	URL string
+	// CAFile is a PEM CA to trust besides the system roots.
+	CAFile string
+	// Pin is "sha256:<hex>" of the certificate's SubjectPublicKeyInfo; the
+	// connection refuses any other key.
+	Pin string
+	// Insecure turns verification off (labs only; the run log warns).
+	Insecure bool
 }

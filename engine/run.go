@@ -78,8 +78,14 @@ type run struct {
 	plan      *plan.Plan
 	transport *hostnet.Transport
 	plugins   *pluginmgr.Manager
-	cassette  *hostnet.Cassette
 	store     store.Store
+	// rt is the runtime the run uses; ownRT when the run made it (and so
+	// closes it).
+	rt    *Runtime
+	ownRT bool
+	// prefix makes this run's connection and step ids unique on a runtime
+	// shared with other runs.
+	prefix string
 	log       io.Writer
 	logger    hclog.Logger
 
@@ -112,6 +118,9 @@ type loadEntry struct {
 func Run(ctx context.Context, flowPath string, opts Options) (*Result, error) {
 	if opts.Record != "" && opts.Replay != "" {
 		return nil, errors.New("--record and --replay cannot be combined")
+	}
+	if opts.Runtime != nil && (opts.Record != "" || opts.Replay != "") {
+		return nil, errors.New("engine: Record and Replay belong to the shared Runtime, not to one run")
 	}
 	var resumed state.Run
 	if opts.Resume != "" {
@@ -192,6 +201,9 @@ func newRun(ctx context.Context, flowPath string, opts Options) (*run, error) {
 	if opts.Store == nil {
 		opts.Store = store.NewMemory(opts.Now)
 	}
+	if opts.Target == "" {
+		opts.Target = opts.Vars["url"]
+	}
 	abs, err := filepath.Abs(flowPath)
 	if err != nil {
 		return nil, err
@@ -226,22 +238,22 @@ func newRun(ctx context.Context, flowPath string, opts Options) (*run, error) {
 	if opts.DryRun {
 		r.plan = plan.New()
 	}
-	var cas *hostnet.Cassette
-	switch {
-	case opts.Record != "":
-		cas, err = hostnet.OpenCassette(opts.Record, hostnet.Record, r.red)
-	case opts.Replay != "":
-		cas, err = hostnet.OpenCassette(opts.Replay, hostnet.Replay, r.red)
+	r.rt = opts.Runtime
+	if r.rt == nil {
+		rt, err := NewRuntime(RuntimeOptions{
+			PluginDirs: opts.PluginDirs, SearchPATH: opts.SearchPATH, PluginStartTimeout: opts.PluginStartTimeout,
+			Record: opts.Record, Replay: opts.Replay, Redactor: r.red, Logger: opts.Logger, Retry: opts.Retry,
+		})
+		if err != nil {
+			return nil, err
+		}
+		r.rt, r.ownRT = rt, true
+	} else {
+		// Ids must not collide with the other runs on the runtime.
+		r.prefix = hex.EncodeToString(idb) + "."
 	}
-	if err != nil {
-		return nil, err
-	}
-	r.transport = hostnet.New(hostnet.Options{Redactor: r.red, Plan: r.plan, Cassette: cas, Retry: opts.Retry, Logger: opts.Logger})
-	r.cassette = cas
-	r.plugins = pluginmgr.New(pluginmgr.Config{
-		Dirs: opts.PluginDirs, SearchPATH: opts.SearchPATH, StartTimeout: opts.PluginStartTimeout,
-		Host: r.transport, Logger: opts.Logger.Named("plugin"),
-	})
+	r.transport = r.rt.transport
+	r.plugins = r.rt.plugins
 	return r, nil
 }
 
@@ -369,13 +381,15 @@ func (r *run) close() error {
 			errs = append(errs, err)
 		}
 	}
-	if r.cassette != nil {
-		if err := r.cassette.Save(); err != nil {
-			errs = append(errs, fmt.Errorf("save cassette: %w", err))
+	if r.ownRT {
+		if err := r.rt.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	} else {
+		for _, c := range r.conns {
+			r.transport.Forget(c.net)
 		}
 	}
-	r.plugins.Close()
-	r.transport.Close()
 	if c, ok := r.log.(io.Closer); ok {
 		c.Close()
 	}

@@ -46,19 +46,25 @@ func MarkSession(req *http.Request) *http.Request {
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 
 // hostConn is the plugin's one RoundTrip stream to the engine, opened
-// lazily and reopened after it breaks. Exchanges are serialised: the engine
-// runs one op at a time, and answering on the sending goroutine avoids a
-// thread wake-up per request, the largest cost of a loopback exchange.
+// lazily and reopened after it breaks. Exchanges are multiplexed: each
+// request carries an id and one reader goroutine per stream routes every
+// answer back by that id, so the calls of many targets (a fleet run shares
+// one plugin process) proceed at once and a slow vendor holds up only its
+// own call.
 type hostConn struct {
 	dial func(id uint32) (*grpc.ClientConn, error)
 
-	mu       sync.Mutex // held for a whole exchange
+	mu       sync.Mutex // guards the fields below and stream.Send
 	brokerID uint32
 	conn     *grpc.ClientConn
 	stream   pb.Host_RoundTripClient
 	cancel   context.CancelFunc
 	nextID   uint64
+	waiting  map[uint64]chan *pb.HTTPResponse
 }
+
+// errHostClosed fails the exchanges in flight when the stream breaks.
+var errHostClosed = errors.New("host transport closed during the exchange")
 
 // open returns the stream, dialling the broker on first use. Called with mu
 // held.
@@ -79,10 +85,34 @@ func (h *hostConn) open(brokerID uint32) (pb.Host_RoundTripClient, error) {
 		return nil, fmt.Errorf("open host transport: %w", err)
 	}
 	h.conn, h.stream, h.cancel, h.brokerID = conn, stream, cancel, brokerID
+	h.waiting = map[uint64]chan *pb.HTTPResponse{}
+	go h.read(stream, h.waiting)
 	return stream, nil
 }
 
-// reset drops a broken or cancelled stream. Called with mu held.
+// read routes the stream's answers to their exchanges until it breaks.
+func (h *hostConn) read(stream pb.Host_RoundTripClient, waiting map[uint64]chan *pb.HTTPResponse) {
+	for {
+		resp, err := stream.Recv()
+		h.mu.Lock()
+		if err != nil {
+			if h.stream == stream {
+				h.reset()
+			}
+			h.mu.Unlock()
+			return
+		}
+		if ch := waiting[resp.Id]; ch != nil {
+			delete(waiting, resp.Id)
+			ch <- resp // buffered: never blocks
+		}
+		// else: the answer to an abandoned exchange; dropped.
+		h.mu.Unlock()
+	}
+}
+
+// reset drops the stream and fails every exchange waiting on it. Called
+// with mu held.
 func (h *hostConn) reset() {
 	if h.cancel != nil {
 		h.cancel()
@@ -90,43 +120,47 @@ func (h *hostConn) reset() {
 	if h.conn != nil {
 		h.conn.Close()
 	}
-	h.conn, h.stream, h.cancel = nil, nil, nil
+	for id, ch := range h.waiting {
+		close(ch)
+		delete(h.waiting, id)
+	}
+	h.conn, h.stream, h.cancel, h.waiting = nil, nil, nil, nil
 }
 
 func (h *hostConn) roundTrip(ctx context.Context, brokerID uint32, req *pb.HTTPRequest) (*pb.HTTPResponse, error) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	stream, err := h.open(brokerID)
 	if err != nil {
+		h.mu.Unlock()
 		return nil, err
 	}
 	h.nextID++
 	req.Id = h.nextID
-	// A cancelled call abandons the stream (the answer would arrive out of
-	// turn); the next request opens a new one.
-	cancel := h.cancel
-	stop := context.AfterFunc(ctx, cancel)
-	defer stop()
+	ch := make(chan *pb.HTTPResponse, 1)
+	waiting := h.waiting
+	waiting[req.Id] = ch
 	if err := stream.Send(req); err != nil {
 		h.reset()
+		h.mu.Unlock()
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		return nil, fmt.Errorf("send to host transport: %w", err)
 	}
-	for {
-		resp, err := stream.Recv()
-		if err != nil {
-			h.reset()
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			return nil, fmt.Errorf("host transport: %w", err)
+	h.mu.Unlock()
+	select {
+	case resp, ok := <-ch:
+		if !ok {
+			return nil, errHostClosed
 		}
-		if resp.Id == req.Id {
-			return resp, nil
-		}
-		// An answer to an abandoned request; skip it.
+		return resp, nil
+	case <-ctx.Done():
+		// A cancelled exchange is forgotten; the stream stays open for the
+		// others and its late answer is dropped by the reader.
+		h.mu.Lock()
+		delete(waiting, req.Id)
+		h.mu.Unlock()
+		return nil, ctx.Err()
 	}
 }
 

@@ -1,7 +1,9 @@
 package hostnet
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
+	"encoding/hex"
 	"crypto/x509"
 	"fmt"
 	"net"
@@ -28,6 +30,10 @@ type Conn struct {
 	// Insecure turns certificate verification off. Off by default; the
 	// run log warns when it is on.
 	Insecure bool
+	// Pin, "sha256:<hex>", is the SHA-256 of the server certificate's
+	// SubjectPublicKeyInfo; any other key is refused (on top of the usual
+	// verification, unless Insecure).
+	Pin string
 
 	once   sync.Once
 	client *http.Client
@@ -123,6 +129,19 @@ func (c *Conn) httpClient() (*http.Client, error) {
 			tlsCfg.RootCAs = pool
 		}
 		tlsCfg.InsecureSkipVerify = c.Insecure
+		if c.Pin != "" {
+			want := strings.ToLower(strings.TrimPrefix(c.Pin, "sha256:"))
+			tlsCfg.VerifyConnection = func(cs tls.ConnectionState) error {
+				if len(cs.PeerCertificates) == 0 {
+					return fmt.Errorf("connection %s: the server sent no certificate to check against the pin", c.Vendor)
+				}
+				sum := sha256.Sum256(cs.PeerCertificates[0].RawSubjectPublicKeyInfo)
+				if got := hex.EncodeToString(sum[:]); got != want {
+					return fmt.Errorf("connection %s: the server's key (sha256:%s) does not match the pinned sha256:%s; the appliance's certificate changed, or this is not the appliance", c.Vendor, got, want)
+				}
+				return nil
+			}
+		}
 		tr := &http.Transport{
 			TLSClientConfig:       tlsCfg,
 			DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,

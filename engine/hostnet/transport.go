@@ -23,9 +23,6 @@ type Options struct {
 	// Redactor masks secrets in logs, plans, errors and cassettes; the
 	// transport also adds credentials it sees on the wire. Required.
 	Redactor *redact.Redactor
-	// Plan receives every request of a dry-run step. Nil when not a
-	// dry-run.
-	Plan *plan.Plan
 	// Cassette records or replays exchanges. Nil sends for real.
 	Cassette *Cassette
 	// Retry bounds retries; see RetryPolicy for defaults.
@@ -36,14 +33,22 @@ type Options struct {
 
 // Step is what the transport knows about the op call a request belongs to.
 type Step struct {
+	// ID is unique among the steps in flight on this transport (runs of a
+	// fleet share one transport, so it carries a per-run prefix).
 	ID     string
 	Call   string // "vcf.create_api_client"
 	Write  bool   // the op's effect is write
 	DryRun bool
 	Conn   *Conn
+	// Plan receives the step's requests in a dry-run, under PlanStep (the
+	// step's id in its run's plan). Nil outside a dry-run.
+	Plan     *plan.Plan
+	PlanStep string
 }
 
-// Transport is the engine's side of the Host service for one run.
+// Transport is the engine's side of the Host service. One transport serves
+// every run of a process (a fleet run's targets share it); what differs per
+// run travels with each Step.
 type Transport struct {
 	pb.UnimplementedHostServer
 	opts Options
@@ -84,6 +89,21 @@ func (t *Transport) End(id string) {
 	delete(t.steps, id)
 }
 
+// Forget releases a finished run's connection: its idle keep-alive
+// connections are closed and the transport no longer tracks it, so a
+// long fleet run does not accumulate one client per target.
+func (t *Transport) Forget(c *Conn) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i, x := range t.conns {
+		if x == c {
+			t.conns = append(t.conns[:i], t.conns[i+1:]...)
+			break
+		}
+	}
+	c.close()
+}
+
 // Close releases idle connections. The cassette is saved by its owner.
 func (t *Transport) Close() {
 	t.mu.Lock()
@@ -93,11 +113,27 @@ func (t *Transport) Close() {
 	}
 }
 
-// RoundTrip serves a plugin's request stream. Requests are answered in
-// order on the receiving goroutine: the engine runs one op at a time, and
-// handing each request to a new goroutine costs a thread wake-up per
-// request, which dominates a loopback exchange.
+// RoundTrip serves a plugin's request stream. While a single step is in
+// flight (one run, the common case) requests are answered in order on the
+// receiving goroutine: handing each to a new goroutine costs a thread
+// wake-up per request, which dominates a loopback exchange. When several
+// steps share the plugin (a fleet run), each request is answered on its own
+// goroutine, so a slow vendor holds up only its own target.
 func (t *Transport) RoundTrip(stream pb.Host_RoundTripServer) error {
+	var sendMu sync.Mutex
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	answer := func(req *pb.HTTPRequest) error {
+		resp := t.Do(stream.Context(), req)
+		resp.Id = req.Id
+		sendMu.Lock()
+		defer sendMu.Unlock()
+		if err := stream.Send(resp); err != nil {
+			t.log.Debug("answer to plugin lost", "error", err)
+			return err
+		}
+		return nil
+	}
 	for {
 		req, err := stream.Recv()
 		if err != nil {
@@ -106,12 +142,20 @@ func (t *Transport) RoundTrip(stream pb.Host_RoundTripServer) error {
 			}
 			return err
 		}
-		resp := t.Do(stream.Context(), req)
-		resp.Id = req.Id
-		if err := stream.Send(resp); err != nil {
-			t.log.Debug("answer to plugin lost", "error", err)
-			return err
+		t.mu.Lock()
+		concurrent := len(t.steps) > 1
+		t.mu.Unlock()
+		if !concurrent {
+			if err := answer(req); err != nil {
+				return err
+			}
+			continue
 		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			answer(req)
+		}()
 	}
 }
 
@@ -146,11 +190,11 @@ func (t *Transport) Do(ctx context.Context, req *pb.HTTPRequest) *pb.HTTPRespons
 			step.Call, u.Scheme, u.Host, step.Conn.Allowed())
 	}
 
-	if step.DryRun && t.opts.Plan != nil {
+	if step.DryRun && step.Plan != nil {
 		unknown := plan.HasPlaceholder(req.Url) || plan.HasPlaceholder(string(req.Body)) || headerHasPlaceholder(header)
 		unsafe := req.Method != http.MethodGet && req.Method != http.MethodHead
 		if unknown || (step.Write && unsafe && !req.Session) {
-			t.opts.Plan.AddRequest(step.ID, req.Method, req.Url, header, req.Body, req.Notes, true, 0)
+			step.Plan.AddRequest(step.PlanStep, req.Method, req.Url, header, req.Body, req.Notes, true, 0)
 			t.log.Debug("held by dry-run", "step", step.ID, "method", req.Method, "url", red.String(req.Url))
 			return &pb.HTTPResponse{Held: true}
 		}
@@ -169,8 +213,8 @@ func (t *Transport) Do(ctx context.Context, req *pb.HTTPRequest) *pb.HTTPRespons
 	}
 	registerWireSecrets(red, resp.Header, body)
 	t.log.Debug("exchange", "step", step.ID, "method", req.Method, "url", red.String(req.Url), "status", resp.StatusCode, "duration", time.Since(start))
-	if step.DryRun && t.opts.Plan != nil && !req.Session {
-		t.opts.Plan.AddRequest(step.ID, req.Method, req.Url, header, nil, req.Notes, false, resp.StatusCode)
+	if step.DryRun && step.Plan != nil && !req.Session {
+		step.Plan.AddRequest(step.PlanStep, req.Method, req.Url, header, nil, req.Notes, false, resp.StatusCode)
 	}
 	out := &pb.HTTPResponse{Status: int32(resp.StatusCode), Body: body}
 	for name, values := range resp.Header {

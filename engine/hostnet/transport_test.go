@@ -24,6 +24,7 @@ type fixture struct {
 	tr   *Transport
 	red  *redact.Redactor
 	conn *Conn
+	plan *plan.Plan
 }
 
 func newFixture(t *testing.T, h func(n int32, w http.ResponseWriter, r *http.Request), opts Options) *fixture {
@@ -46,7 +47,7 @@ func newFixture(t *testing.T, h func(n int32, w http.ResponseWriter, r *http.Req
 }
 
 func (f *fixture) do(write, dryRun bool, req *pb.HTTPRequest) *pb.HTTPResponse {
-	f.tr.Begin(&Step{ID: "s1", Call: "acme.op", Write: write, DryRun: dryRun, Conn: f.conn})
+	f.tr.Begin(&Step{ID: "s1", Call: "acme.op", Write: write, DryRun: dryRun, Conn: f.conn, Plan: f.plan, PlanStep: "s1"})
 	defer f.tr.End("s1")
 	req.StepId = "s1"
 	if req.Url == "" {
@@ -111,7 +112,8 @@ func TestAllowlist(t *testing.T) {
 
 func TestDryRunHoldsWritesButSendsSessionsAndReads(t *testing.T) {
 	p := plan.New()
-	f := newFixture(t, func(n int32, w http.ResponseWriter, r *http.Request) {}, Options{Plan: p})
+	f := newFixture(t, func(n int32, w http.ResponseWriter, r *http.Request) {}, Options{})
+	f.plan = p
 	p.AddStep("s1", "acme.op", "f:1:1", "write")
 	if resp := f.do(true, true, &pb.HTTPRequest{Method: "POST", Body: []byte(`{"a":1}`)}); !resp.Held {
 		t.Fatal("write POST not held")

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -16,7 +17,17 @@ type Run struct {
 	Sources    map[string]string `json:"sources"` // path -> sha256 of the flow and every file it loaded
 	Plugins    map[string]string `json:"plugins"` // vendor -> sha256 of the plugin binary
 	Vars       map[string]string `json:"vars"`
-	Status     string            `json:"status"` // running, ok, error
+	// Kind is "run", or "fleet" for the parent of a fleet run's children.
+	Kind string `json:"kind,omitempty"`
+	// Parent is the fleet run a child run belongs to.
+	Parent string `json:"parent,omitempty"`
+	// Target is what the run acted on (the token store's scope).
+	Target string `json:"target,omitempty"`
+	// TargetInfo is how to reach the target again, without secrets (JSON:
+	// the inventory target's vendor, URL, TLS settings and credential
+	// references); fleet runs of the parent record the inventory and limit.
+	TargetInfo string `json:"target_info,omitempty"`
+	Status     string `json:"status"` // running, ok, error, interrupted
 	StartedAt  time.Time         `json:"started_at"`
 	FinishedAt time.Time         `json:"finished_at,omitzero"`
 	Error      string            `json:"error,omitempty"`
@@ -60,8 +71,37 @@ func marshal(v any) string {
 
 // BeginRun records a new run as running.
 func (db *DB) BeginRun(ctx context.Context, r Run) error {
-	return db.exec(ctx, `INSERT INTO runs (id, flow_path, flow_hash, plugins, vars, dry_run, status, started_at) VALUES (?, ?, ?, ?, ?, 0, 'running', ?)`,
-		r.ID, r.FlowPath, marshal(r.Sources), marshal(r.Plugins), marshal(r.Vars), ts(r.StartedAt))
+	if r.Kind == "" {
+		r.Kind = "run"
+	}
+	return db.exec(ctx, `INSERT INTO runs (id, flow_path, flow_hash, plugins, vars, dry_run, status, started_at, kind, parent_id, target, target_info) VALUES (?, ?, ?, ?, ?, 0, 'running', ?, ?, ?, ?, ?)`,
+		r.ID, r.FlowPath, marshal(r.Sources), marshal(r.Plugins), marshal(r.Vars), ts(r.StartedAt), r.Kind, nullString(r.Parent), r.Target, nullString(r.TargetInfo))
+}
+
+// Children returns the runs of a fleet run, oldest first.
+func (db *DB) Children(ctx context.Context, parent string) ([]Run, error) {
+	return db.runs(ctx, `WHERE parent_id = ? ORDER BY started_at, id`, parent)
+}
+
+// RunsByID returns the runs with these ids (those that exist).
+func (db *DB) RunsByID(ctx context.Context, ids []string) (map[string]Run, error) {
+	out := map[string]Run{}
+	for len(ids) > 0 {
+		n := min(len(ids), 500)
+		args := make([]any, n)
+		for i := range n {
+			args[i] = ids[i]
+		}
+		runs, err := db.runs(ctx, `WHERE id IN (?`+strings.Repeat(", ?", n-1)+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range runs {
+			out[r.ID] = r
+		}
+		ids = ids[n:]
+	}
+	return out, nil
 }
 
 // ResumeRun marks an existing run as running again.
@@ -161,13 +201,33 @@ func (db *DB) GetRun(ctx context.Context, id string) (Run, error) {
 	return runs[0], nil
 }
 
-// Runs returns the most recent runs, newest first.
+// Runs returns the most recent runs that are not part of a fleet run,
+// newest first (a fleet run stands for its children).
 func (db *DB) Runs(ctx context.Context, limit int) ([]Run, error) {
-	return db.runs(ctx, `ORDER BY started_at DESC LIMIT ?`, limit)
+	return db.runs(ctx, `WHERE parent_id IS NULL ORDER BY started_at DESC LIMIT ?`, limit)
+}
+
+// ChildCounts counts a fleet run's children by status.
+func (db *DB) ChildCounts(ctx context.Context, parent string) (map[string]int, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT status, COUNT(*) FROM runs WHERE parent_id = ? GROUP BY status`, parent)
+	if err != nil {
+		return nil, classify(db.path, err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, classify(db.path, err)
+		}
+		out[st] = n
+	}
+	return out, rows.Err()
 }
 
 func (db *DB) runs(ctx context.Context, where string, args ...any) ([]Run, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT id, flow_path, flow_hash, plugins, vars, status, started_at, finished_at, error FROM runs `+where, args...)
+	rows, err := db.sql.QueryContext(ctx, `SELECT id, flow_path, flow_hash, plugins, vars, status, started_at, finished_at, error, kind, parent_id, target, target_info FROM runs `+where, args...)
 	if err != nil {
 		return nil, classify(db.path, err)
 	}
@@ -176,10 +236,11 @@ func (db *DB) runs(ctx context.Context, where string, args ...any) ([]Run, error
 	for rows.Next() {
 		var r Run
 		var sources, plugins, vars string
-		var started, finished, errMsg sql.NullString
-		if err := rows.Scan(&r.ID, &r.FlowPath, &sources, &plugins, &vars, &r.Status, &started, &finished, &errMsg); err != nil {
+		var started, finished, errMsg, parent, info sql.NullString
+		if err := rows.Scan(&r.ID, &r.FlowPath, &sources, &plugins, &vars, &r.Status, &started, &finished, &errMsg, &r.Kind, &parent, &r.Target, &info); err != nil {
 			return nil, classify(db.path, err)
 		}
+		r.Parent, r.TargetInfo = parent.String, info.String
 		json.Unmarshal([]byte(sources), &r.Sources)
 		json.Unmarshal([]byte(plugins), &r.Plugins)
 		json.Unmarshal([]byte(vars), &r.Vars)

@@ -57,6 +57,21 @@ var migrations = []string{
 		id INTEGER PRIMARY KEY,
 		sealed TEXT NOT NULL
 	);`,
+	// 2: fleets. A fleet run is a parent run with a child run per target;
+	// a run records its target and what reaching it takes (no secrets), so
+	// `rotate --due` can run a token's rotate flow against its target again.
+	// A token is named per target: the same name on two targets is two
+	// tokens, and the database keeps at most one current version of each.
+	// Tokens stored before carry the URL their flow passed as target, which
+	// is what a single run's target defaults to, so they keep resolving.
+	`ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'run'; -- run, fleet
+	ALTER TABLE runs ADD COLUMN parent_id TEXT;
+	ALTER TABLE runs ADD COLUMN target TEXT NOT NULL DEFAULT '';
+	ALTER TABLE runs ADD COLUMN target_info TEXT;                   -- JSON, no secrets
+	CREATE INDEX runs_parent ON runs (parent_id);
+	DROP INDEX tokens_name_state;
+	CREATE INDEX tokens_target_name_state ON tokens (target, name, state);
+	CREATE UNIQUE INDEX tokens_one_current ON tokens (target, name) WHERE state = 'current';`,
 }
 
 func (db *DB) migrate(ctx context.Context) error {

@@ -54,7 +54,7 @@ func TestSecretsAreEncryptedAtRest(t *testing.T) {
 		}
 	}
 	db = open(t, dir)
-	got, err := db.Get(context.Background(), "x")
+	got, err := db.Get(context.Background(), "", "x")
 	if err != nil || got.Value != canary {
 		t.Fatalf("reopen: %+v %v", got, err)
 	}

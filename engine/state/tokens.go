@@ -68,7 +68,7 @@ func (db *DB) Put(ctx context.Context, t store.Token) error {
 	if t.State == store.Pending {
 		// The same value stored as pending again (a resumed run replays
 		// the put): refresh it rather than queue a duplicate.
-		rows, err := tx.QueryContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE name = ? AND state = ?`, t.Name, store.Pending)
+		rows, err := tx.QueryContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE target = ? AND name = ? AND state = ?`, t.Target, t.Name, store.Pending)
 		if err != nil {
 			return classify(db.path, err)
 		}
@@ -94,7 +94,7 @@ func (db *DB) Put(ctx context.Context, t store.Token) error {
 		}
 	}
 	if t.State == store.Current {
-		row := tx.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE name = ? AND state = ?`, t.Name, store.Current)
+		row := tx.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE target = ? AND name = ? AND state = ?`, t.Target, t.Name, store.Current)
 		old, err := db.scanToken(row, true)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
@@ -132,8 +132,8 @@ func classify2(path string, err error) error {
 }
 
 // Get implements store.Store.
-func (db *DB) Get(ctx context.Context, name string) (store.Token, error) {
-	row := db.sql.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE name = ? AND state = ?`, name, store.Current)
+func (db *DB) Get(ctx context.Context, target, name string) (store.Token, error) {
+	row := db.sql.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE target = ? AND name = ? AND state = ?`, target, name, store.Current)
 	t, err := db.scanToken(row, true)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Token{}, store.ErrNotFound
@@ -147,12 +147,12 @@ func (db *DB) Get(ctx context.Context, name string) (store.Token, error) {
 // List implements store.Store. Values are left empty: listing never needs
 // them (use Get).
 func (db *DB) List(ctx context.Context) ([]store.Token, error) {
-	return db.query(ctx, `SELECT `+tokenCols+` FROM tokens WHERE state = ? ORDER BY name`, store.Current)
+	return db.query(ctx, `SELECT `+tokenCols+` FROM tokens WHERE state = ? ORDER BY target, name`, store.Current)
 }
 
 // Versions implements store.Store, values included.
-func (db *DB) Versions(ctx context.Context, name string) ([]store.Token, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE name = ? ORDER BY created_at DESC, rowid DESC`, name)
+func (db *DB) Versions(ctx context.Context, target, name string) ([]store.Token, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE target = ? AND name = ? ORDER BY created_at DESC, rowid DESC`, target, name)
 	if err != nil {
 		return nil, classify(db.path, err)
 	}
@@ -186,13 +186,13 @@ func (db *DB) query(ctx context.Context, q string, args ...any) ([]store.Token, 
 }
 
 // Promote implements store.Store.
-func (db *DB) Promote(ctx context.Context, name string) error {
+func (db *DB) Promote(ctx context.Context, target, name string) error {
 	tx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return classify(db.path, err)
 	}
 	defer tx.Rollback()
-	pending, err := db.scanToken(tx.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE name = ? AND state = ? ORDER BY created_at DESC, rowid DESC LIMIT 1`, name, store.Pending), true)
+	pending, err := db.scanToken(tx.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE target = ? AND name = ? AND state = ? ORDER BY created_at DESC, rowid DESC LIMIT 1`, target, name, store.Pending), true)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("promote %s: no pending version: %w", name, store.ErrNotFound)
 	}
@@ -200,7 +200,7 @@ func (db *DB) Promote(ctx context.Context, name string) error {
 		return classify(db.path, err)
 	}
 	id := pending.ID
-	cur, err := db.scanToken(tx.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE name = ? AND state = ?`, name, store.Current), true)
+	cur, err := db.scanToken(tx.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE target = ? AND name = ? AND state = ?`, target, name, store.Current), true)
 	if err == nil && cur.Value == pending.Value {
 		// The vendor handed back the same credential: nothing rotated,
 		// nothing to revoke.
@@ -209,7 +209,7 @@ func (db *DB) Promote(ctx context.Context, name string) error {
 		}
 		return classify2(db.path, tx.Commit())
 	}
-	res, err := tx.ExecContext(ctx, `UPDATE tokens SET state = ? WHERE name = ? AND state = ?`, store.Previous, name, store.Current)
+	res, err := tx.ExecContext(ctx, `UPDATE tokens SET state = ? WHERE target = ? AND name = ? AND state = ?`, store.Previous, target, name, store.Current)
 	if err != nil {
 		return classify(db.path, err)
 	}
@@ -236,8 +236,8 @@ func (db *DB) SetState(ctx context.Context, id, state string) error {
 }
 
 // Delete implements store.Store.
-func (db *DB) Delete(ctx context.Context, name string) error {
-	res, err := db.sql.ExecContext(ctx, `DELETE FROM tokens WHERE name = ?`, name)
+func (db *DB) Delete(ctx context.Context, target, name string) error {
+	res, err := db.sql.ExecContext(ctx, `DELETE FROM tokens WHERE target = ? AND name = ?`, target, name)
 	if err != nil {
 		return classify(db.path, err)
 	}
@@ -250,5 +250,5 @@ func (db *DB) Delete(ctx context.Context, name string) error {
 // TokensOfRun returns the live (not revoked) token versions a run stored,
 // without their values.
 func (db *DB) TokensOfRun(ctx context.Context, runID string) ([]store.Token, error) {
-	return db.query(ctx, `SELECT `+tokenCols+` FROM tokens WHERE run_id = ? AND state <> ? ORDER BY name, created_at`, runID, store.Revoked)
+	return db.query(ctx, `SELECT `+tokenCols+` FROM tokens WHERE run_id = ? AND state <> ? ORDER BY target, name, created_at`, runID, store.Revoked)
 }

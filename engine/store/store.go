@@ -1,6 +1,9 @@
 // Package store is the token store behind the store.* builtins.
 //
-// A token name ("vcf/ci-bot/main") has versions; at most one is current.
+// A token is named by its target and its name ("vcf-east-1",
+// "vcf/ci-bot/main"): the same name on two targets is two tokens, so the
+// runs of a fleet can never overwrite each other's credentials. A token has
+// versions; at most one is current.
 // Rotation writes the new value as pending, verifies it, promotes it (the
 // old current becomes previous) and finally marks the previous one revoked,
 // so the last valid credential is never lost.
@@ -34,7 +37,7 @@ type Token struct {
 	Name      string
 	Value     string
 	Vendor    string
-	Target    string // the connection URL the token is for
+	Target    string // the target the token belongs to (inventory name, or the connection URL of a single run)
 	ExpiresAt time.Time
 	Labels    map[string]string
 	CreatedAt time.Time
@@ -53,19 +56,20 @@ type Store interface {
 	// case only its metadata changes); Pending stores it beside the current
 	// one.
 	Put(ctx context.Context, t Token) error
-	// Get returns the current version of name.
-	Get(ctx context.Context, name string) (Token, error)
-	// List returns the current version of every name.
+	// Get returns the current version of the target's name.
+	Get(ctx context.Context, target, name string) (Token, error)
+	// List returns the current version of every name of every target.
 	List(ctx context.Context) ([]Token, error)
-	// Versions returns every version of name, newest first.
-	Versions(ctx context.Context, name string) ([]Token, error)
-	// Promote makes the newest pending version of name current. A pending
-	// value equal to the current one is dropped instead: nothing rotated.
-	Promote(ctx context.Context, name string) error
+	// Versions returns every version of the target's name, newest first.
+	Versions(ctx context.Context, target, name string) ([]Token, error)
+	// Promote makes the newest pending version of the target's name
+	// current. A pending value equal to the current one is dropped instead:
+	// nothing rotated.
+	Promote(ctx context.Context, target, name string) error
 	// SetState changes the state of one version (previous -> revoked).
 	SetState(ctx context.Context, id, state string) error
-	// Delete forgets every version of name.
-	Delete(ctx context.Context, name string) error
+	// Delete forgets every version of the target's name.
+	Delete(ctx context.Context, target, name string) error
 }
 
 // Memory is a Store in process memory. Safe for concurrent use.
@@ -84,9 +88,11 @@ func NewMemory(now func() time.Time) *Memory {
 	return &Memory{now: now}
 }
 
-func (m *Memory) current(name string) int {
+func (t *Token) is(target, name string) bool { return t.Target == target && t.Name == name }
+
+func (m *Memory) current(target, name string) int {
 	for i := len(m.versions) - 1; i >= 0; i-- {
-		if m.versions[i].Name == name && m.versions[i].State == Current {
+		if m.versions[i].is(target, name) && m.versions[i].State == Current {
 			return i
 		}
 	}
@@ -108,7 +114,7 @@ func (m *Memory) Put(_ context.Context, t Token) error {
 		// The same value stored as pending again (a resumed run replays
 		// the put): refresh it rather than queue a duplicate.
 		for i := range m.versions {
-			if v := &m.versions[i]; v.Name == t.Name && v.State == Pending && v.Value == t.Value {
+			if v := &m.versions[i]; v.is(t.Target, t.Name) && v.State == Pending && v.Value == t.Value {
 				t.ID, t.CreatedAt = v.ID, v.CreatedAt
 				*v = t
 				return nil
@@ -116,7 +122,7 @@ func (m *Memory) Put(_ context.Context, t Token) error {
 		}
 	}
 	if t.State == Current {
-		if i := m.current(t.Name); i >= 0 {
+		if i := m.current(t.Target, t.Name); i >= 0 {
 			old := &m.versions[i]
 			if old.Value == t.Value {
 				t.ID, t.CreatedAt, t.RotatedAt = old.ID, old.CreatedAt, old.RotatedAt
@@ -129,14 +135,17 @@ func (m *Memory) Put(_ context.Context, t Token) error {
 	}
 	m.seq++
 	t.ID = fmt.Sprintf("%s#%d", t.Name, m.seq)
+	if t.Target != "" {
+		t.ID = t.Target + "/" + t.ID
+	}
 	m.versions = append(m.versions, t)
 	return nil
 }
 
-func (m *Memory) Get(_ context.Context, name string) (Token, error) {
+func (m *Memory) Get(_ context.Context, target, name string) (Token, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if i := m.current(name); i >= 0 {
+	if i := m.current(target, name); i >= 0 {
 		return m.versions[i], nil
 	}
 	return Token{}, ErrNotFound
@@ -151,35 +160,40 @@ func (m *Memory) List(_ context.Context) ([]Token, error) {
 			out = append(out, t)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Target != out[j].Target {
+			return out[i].Target < out[j].Target
+		}
+		return out[i].Name < out[j].Name
+	})
 	return out, nil
 }
 
-func (m *Memory) Versions(_ context.Context, name string) ([]Token, error) {
+func (m *Memory) Versions(_ context.Context, target, name string) ([]Token, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []Token
 	for i := len(m.versions) - 1; i >= 0; i-- {
-		if m.versions[i].Name == name {
+		if m.versions[i].is(target, name) {
 			out = append(out, m.versions[i])
 		}
 	}
 	return out, nil
 }
 
-func (m *Memory) Promote(_ context.Context, name string) error {
+func (m *Memory) Promote(_ context.Context, target, name string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for i := len(m.versions) - 1; i >= 0; i-- {
-		if m.versions[i].Name == name && m.versions[i].State == Pending {
+		if m.versions[i].is(target, name) && m.versions[i].State == Pending {
 			now := m.now()
-			if c := m.current(name); c >= 0 && m.versions[c].Value == m.versions[i].Value {
+			if c := m.current(target, name); c >= 0 && m.versions[c].Value == m.versions[i].Value {
 				// The vendor handed back the same credential: nothing
 				// rotated, nothing to revoke.
 				m.versions = append(m.versions[:i], m.versions[i+1:]...)
 				return nil
 			}
-			if c := m.current(name); c >= 0 {
+			if c := m.current(target, name); c >= 0 {
 				m.versions[c].State = Previous
 				m.versions[i].RotatedAt = now
 			}
@@ -202,13 +216,13 @@ func (m *Memory) SetState(_ context.Context, id, state string) error {
 	return ErrNotFound
 }
 
-func (m *Memory) Delete(_ context.Context, name string) error {
+func (m *Memory) Delete(_ context.Context, target, name string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	kept := m.versions[:0]
 	found := false
 	for _, t := range m.versions {
-		if t.Name == name {
+		if t.is(target, name) {
 			found = true
 			continue
 		}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -81,9 +82,9 @@ func NewCmdTokens(f *Factory) *cobra.Command {
 			return nil
 		}
 		tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tVENDOR\tTARGET\tEXPIRES\tLAST ROTATION")
+		fmt.Fprintln(tw, "TARGET\tNAME\tVENDOR\tEXPIRES\tLAST ROTATION")
 		for _, t := range tokens {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.Name, t.Vendor, t.Target, fmtTime(t.ExpiresAt), fmtTime(t.RotatedAt))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.Target, t.Name, t.Vendor, fmtTime(t.ExpiresAt), fmtTime(t.RotatedAt))
 		}
 		return tw.Flush()
 	}
@@ -99,8 +100,9 @@ func NewCmdTokens(f *Factory) *cobra.Command {
 	listCmd.Flags().StringVar(&expiring, "expiring", "", "only tokens expiring within this duration (e.g. 7d)")
 
 	var reveal bool
+	var target string
 	show := &cobra.Command{
-		Use:   "show NAME",
+		Use:   "show NAME [--target TARGET]",
 		Short: "Show a token's versions; --reveal prints the current value",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -111,7 +113,11 @@ func NewCmdTokens(f *Factory) *cobra.Command {
 			if st == nil {
 				return fmt.Errorf("tokens needs the state database (drop --no-state)")
 			}
-			versions, err := st.Versions(cmd.Context(), args[0])
+			target, err := tokenTarget(cmd.Context(), st, args[0], target, cmd.Flags().Changed("target"))
+			if err != nil {
+				return err
+			}
+			versions, err := st.Versions(cmd.Context(), target, args[0])
 			if err != nil {
 				return err
 			}
@@ -119,7 +125,7 @@ func NewCmdTokens(f *Factory) *cobra.Command {
 				return fmt.Errorf("no token %q", args[0])
 			}
 			if reveal {
-				cur, err := st.Get(cmd.Context(), args[0])
+				cur, err := st.Get(cmd.Context(), target, args[0])
 				if err != nil {
 					return fmt.Errorf("%q has no current version", args[0])
 				}
@@ -145,8 +151,34 @@ func NewCmdTokens(f *Factory) *cobra.Command {
 		},
 	}
 	show.Flags().BoolVar(&reveal, "reveal", false, "print the current value (asks for confirmation on a terminal)")
+	show.Flags().StringVar(&target, "target", "", "the target the token belongs to (needed when several targets hold the name)")
 	cmd.AddCommand(listCmd, show)
 	return cmd
+}
+
+// tokenTarget finds the target of a token name when --target was not given:
+// the one target whose current tokens include the name.
+func tokenTarget(ctx context.Context, st store.Store, name, target string, given bool) (string, error) {
+	if given {
+		return target, nil
+	}
+	tokens, err := st.List(ctx)
+	if err != nil {
+		return "", err
+	}
+	var targets []string
+	for _, t := range tokens {
+		if t.Name == name {
+			targets = append(targets, t.Target)
+		}
+	}
+	switch len(targets) {
+	case 0:
+		return "", nil // the versions lookup says "no token"
+	case 1:
+		return targets[0], nil
+	}
+	return "", fmt.Errorf("%d targets hold a token %q (%s); pick one with --target", len(targets), name, strings.Join(targets, ", "))
 }
 
 // confirmReveal asks a person at a terminal to type the token's name; a

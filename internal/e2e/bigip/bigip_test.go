@@ -95,7 +95,7 @@ func (e *env) mustRun(t *testing.T, flow string, mod func(*engine.Options)) map[
 
 func (e *env) stored(t *testing.T) string {
 	t.Helper()
-	tok, err := e.store.Get(context.Background(), storeName)
+	tok, err := e.store.Get(context.Background(), e.srv.URL, storeName)
 	if err != nil {
 		t.Fatalf("store: %v", err)
 	}
@@ -120,7 +120,7 @@ func TestSessionStoresAnExtendedToken(t *testing.T) {
 	if out["expires_at"] != "2026-06-01T16:00:00Z" || num(out["timeout"]) != "28800" || out["user"] != sim.DefaultUser || out["store_name"] != storeName {
 		t.Fatalf("outputs = %v", out)
 	}
-	tok, _ := e.store.Get(context.Background(), storeName)
+	tok, _ := e.store.Get(context.Background(), e.srv.URL, storeName)
 	if !e.sim.TokenValid(tok.Value) || !tok.ExpiresAt.Equal(start.Add(8*time.Hour)) || tok.Vendor != "bigip" || tok.Labels["user"] != sim.DefaultUser {
 		t.Fatalf("stored %+v", tok)
 	}
@@ -139,7 +139,7 @@ func TestLifetimeAboveTheMaximumFailsBeforeAnyRequest(t *testing.T) {
 	e.vars["lifetime"] = "11h"
 	for _, flow := range []string{"session.star", "rotate.star"} {
 		if flow == "rotate.star" {
-			e.store.Put(context.Background(), store.Token{Name: storeName, Value: "FZ42XIKJMI6UGXDD7I3VU52EUY"})
+			e.store.Put(context.Background(), store.Token{Target: e.srv.URL, Name: storeName, Value: "FZ42XIKJMI6UGXDD7I3VU52EUY"})
 		}
 		_, err := e.run(t, flow, nil)
 		if err == nil || !strings.Contains(err.Error(), "36000 seconds") {
@@ -276,7 +276,7 @@ func TestRotateReplacesTheStoredTokenThenRevokesTheOld(t *testing.T) {
 	if num(out["revoked"]) != "1" || num(out["already_gone"]) != "0" || out["expires_at"] != "2026-06-02T03:00:00Z" {
 		t.Fatalf("outputs = %v", out)
 	}
-	st, _ := e.store.Get(context.Background(), storeName)
+	st, _ := e.store.Get(context.Background(), e.srv.URL, storeName)
 	if st.RotatedAt.IsZero() || !st.ExpiresAt.Equal(start.Add(19*time.Hour)) {
 		t.Fatalf("stored %+v", st)
 	}
@@ -377,7 +377,7 @@ func TestRotateFailingAtEachStepLeavesAValidStoredToken(t *testing.T) {
 				if want := map[bool]string{true: "2", false: "1"}[st.name == "revoke"]; num(out["revoked"]) != want {
 					t.Fatalf("revoked = %v, want %s", out["revoked"], want)
 				}
-				versions, _ := e.store.Versions(context.Background(), storeName)
+				versions, _ := e.store.Versions(context.Background(), e.srv.URL, storeName)
 				for _, v := range versions {
 					if v.State == store.Previous {
 						t.Fatalf("a replaced token is left unrevoked in the store")
@@ -568,7 +568,7 @@ func TestCommittedCassettesReplay(t *testing.T) {
 					e.vars[k] = v
 				}
 				if !c.stored {
-					e.store.Delete(context.Background(), storeName)
+					e.store.Delete(context.Background(), e.srv.URL, storeName)
 				}
 				if _, err := e.run(t, c.flow, func(o *engine.Options) { o.Record = path }); err != nil {
 					t.Fatal(err)
@@ -588,7 +588,7 @@ func TestCommittedCassettesReplay(t *testing.T) {
 			const seed = "REPLAYOLDTOKENREPLAYOLDTOK"
 			st := store.NewMemory(nil)
 			if c.stored {
-				st.Put(context.Background(), store.Token{Name: storeName, Value: seed})
+				st.Put(context.Background(), store.Token{Target: vars["url"], Name: storeName, Value: seed})
 			}
 			res, err := flowtest.Run(t, flowtest.Flow("bigip", c.flow), engine.Options{
 				Vars: vars, Replay: path, Store: st,
@@ -604,7 +604,7 @@ func TestCommittedCassettesReplay(t *testing.T) {
 				}
 			}
 			if c.stored {
-				if tok, err := st.Get(context.Background(), storeName); err != nil || tok.Value == seed {
+				if tok, err := st.Get(context.Background(), vars["url"], storeName); err != nil || tok.Value == seed {
 					t.Errorf("the replayed run stored nothing new: %v", err)
 				}
 			}

@@ -65,7 +65,7 @@ func (c *cli) versions() (current store.Token, all []store.Token) {
 	c.t.Helper()
 	db := c.db()
 	defer db.Close()
-	all, err := db.Versions(context.Background(), storeName)
+	all, err := db.Versions(context.Background(), c.e.srv.URL, storeName)
 	if err != nil {
 		c.t.Fatal(err)
 	}

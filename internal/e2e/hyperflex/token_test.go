@@ -54,11 +54,11 @@ func TestTokenFlowLogsInOnceAndReusesTheToken(t *testing.T) {
 	if !bytes.Equal(before, after) {
 		t.Fatal("reusing the token rewrote the file")
 	}
-	tok, err := e.store.Get(context.Background(), "hyperflex/"+strings.TrimPrefix(e.url, "https://")+"/admin")
+	tok, err := e.store.Get(context.Background(), e.url, "hyperflex/"+strings.TrimPrefix(e.url, "https://")+"/admin")
 	if err != nil || tok.Value != f.AccessToken || tok.Vendor != "hyperflex" || !tok.ExpiresAt.Equal(start.Add(18*24*time.Hour)) {
 		t.Fatalf("store: %+v, %v", tok, err)
 	}
-	rt, err := e.store.Get(context.Background(), "hyperflex/"+strings.TrimPrefix(e.url, "https://")+"/admin/refresh_token")
+	rt, err := e.store.Get(context.Background(), e.url, "hyperflex/"+strings.TrimPrefix(e.url, "https://")+"/admin/refresh_token")
 	if err != nil || rt.Value != f.RefreshToken {
 		t.Fatalf("stored refresh token: %v", err)
 	}
@@ -90,7 +90,7 @@ func TestTokenFlowRefreshesAnExpiredToken(t *testing.T) {
 	if neu.Human != "Saturday, June 20, 2026 at 08:00:00 AM UTC" {
 		t.Fatalf("creation time %q, want the refresh time", neu.Human)
 	}
-	tok, _ := e.store.Get(context.Background(), "hyperflex/"+strings.TrimPrefix(e.url, "https://")+"/admin")
+	tok, _ := e.store.Get(context.Background(), e.url, "hyperflex/"+strings.TrimPrefix(e.url, "https://")+"/admin")
 	if tok.Value != neu.AccessToken || tok.RotatedAt.IsZero() {
 		t.Fatalf("store not rotated: %+v", tok)
 	}

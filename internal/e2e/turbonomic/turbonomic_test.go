@@ -125,7 +125,7 @@ func TestServiceAccountTwiceCreatesOnce(t *testing.T) {
 	if !e.sim.CheckPassword(account, accountPassword) {
 		t.Fatal("the account does not have the password")
 	}
-	tok, err := e.store.Get(t.Context(), "turbonomic/"+strings.TrimPrefix(e.srv.URL, "https://")+"/"+account)
+	tok, err := e.store.Get(t.Context(), e.srv.URL, "turbonomic/"+strings.TrimPrefix(e.srv.URL, "https://")+"/"+account)
 	if err != nil || tok.Value != accountPassword || tok.Vendor != "turbonomic" || tok.Labels["uuid"] != u.UUID || tok.Labels["role"] != "OBSERVER" {
 		t.Fatalf("stored %+v, %v", tok, err)
 	}
@@ -175,7 +175,7 @@ func TestServiceAccountWrongStoredPasswordFails(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `"svc-tokenflow" cannot log in`) {
 		t.Fatalf("got %v", err)
 	}
-	if _, err := e.store.Get(t.Context(), "turbonomic/"+strings.TrimPrefix(e.srv.URL, "https://")+"/"+account); err == nil {
+	if _, err := e.store.Get(t.Context(), e.srv.URL, "turbonomic/"+strings.TrimPrefix(e.srv.URL, "https://")+"/"+account); err == nil {
 		t.Fatal("a password that does not log in was stored")
 	}
 }

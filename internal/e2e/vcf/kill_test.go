@@ -69,7 +69,7 @@ func (c *cli) versions(name string) []store.Token {
 		c.t.Fatal(err)
 	}
 	defer db.Close()
-	v, err := db.Versions(context.Background(), name)
+	v, err := db.Versions(context.Background(), c.e.srv.URL, name)
 	if err != nil {
 		c.t.Fatal(err)
 	}

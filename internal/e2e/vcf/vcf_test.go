@@ -116,7 +116,7 @@ func TestOnboardThenRotate(t *testing.T) {
 	if len(clients) != 1 || clients[0].ClientUUID != out["client_uuid"] {
 		t.Fatalf("clients = %+v, outputs = %v", clients, out)
 	}
-	tok, err := e.store.Get(t.Context(), "vcf/ci-bot/ci-bot-main")
+	tok, err := e.store.Get(t.Context(), e.srv.URL, "vcf/ci-bot/ci-bot-main")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func TestOnboardThenRotate(t *testing.T) {
 	if got := flowtest.Outputs(res)["rotated"].([]any); len(got) != 1 || got[0] != "ci-bot-main" {
 		t.Fatalf("rotated = %v", got)
 	}
-	newTok, _ := e.store.Get(t.Context(), "vcf/ci-bot/ci-bot-main")
+	newTok, _ := e.store.Get(t.Context(), e.srv.URL, "vcf/ci-bot/ci-bot-main")
 	if newTok.Value == tok.Value || !e.sim.TokenSecretValid(newTok.Value) || e.sim.TokenSecretValid(tok.Value) {
 		t.Fatal("rotation did not store the new live token")
 	}
@@ -211,7 +211,7 @@ func TestCommittedCassetteReplays(t *testing.T) {
 	if flowtest.Outputs(res)["realm_id"] != "9e4b2f7c-0d31-4a58-b6e2-3c7a9d1f5b02" {
 		t.Fatalf("outputs = %v", flowtest.Outputs(res))
 	}
-	if _, err := st.Get(t.Context(), "vcf/ci-bot/ci-bot-main"); err != nil {
+	if _, err := st.Get(t.Context(), "https://vcf-ops.example.test", "vcf/ci-bot/ci-bot-main"); err != nil {
 		t.Fatalf("replayed run stored nothing: %v", err)
 	}
 	data, _ := os.ReadFile(cassette)

@@ -1,0 +1,99 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/tokenflow/tokenflow/engine/hostnet"
+	"github.com/tokenflow/tokenflow/engine/pluginmgr"
+	"github.com/tokenflow/tokenflow/engine/redact"
+)
+
+// Runtime is what the runs of one process share: one plugin process per
+// vendor and the host transport those plugins reach the network through.
+// A fleet run makes one Runtime and runs every target on it, so plugin
+// launches do not grow with the number of targets; each call carries its
+// run's connection id and step id, so the runs stay apart.
+type Runtime struct {
+	red       *redact.Redactor
+	transport *hostnet.Transport
+	plugins   *pluginmgr.Manager
+	cassette  *hostnet.Cassette
+	logger    hclog.Logger
+
+	mu     sync.Mutex
+	closed bool
+}
+
+// RuntimeOptions configures NewRuntime; the fields mean what the Options
+// fields of the same names mean.
+type RuntimeOptions struct {
+	PluginDirs         []string
+	SearchPATH         bool
+	PluginStartTimeout time.Duration
+	Record, Replay     string
+	Redactor           *redact.Redactor
+	Logger             hclog.Logger
+	Retry              hostnet.RetryPolicy
+}
+
+// NewRuntime starts nothing yet: plugins launch on a run's first connect().
+func NewRuntime(o RuntimeOptions) (*Runtime, error) {
+	if o.Record != "" && o.Replay != "" {
+		return nil, errors.New("--record and --replay cannot be combined")
+	}
+	if o.Redactor == nil {
+		o.Redactor = redact.New()
+	}
+	if o.Logger == nil {
+		o.Logger = hclog.NewNullLogger()
+	}
+	var cas *hostnet.Cassette
+	var err error
+	switch {
+	case o.Record != "":
+		cas, err = hostnet.OpenCassette(o.Record, hostnet.Record, o.Redactor)
+	case o.Replay != "":
+		cas, err = hostnet.OpenCassette(o.Replay, hostnet.Replay, o.Redactor)
+	}
+	if err != nil {
+		return nil, err
+	}
+	tr := hostnet.New(hostnet.Options{Redactor: o.Redactor, Cassette: cas, Retry: o.Retry, Logger: o.Logger})
+	return &Runtime{
+		red:       o.Redactor,
+		transport: tr,
+		cassette:  cas,
+		logger:    o.Logger,
+		plugins: pluginmgr.New(pluginmgr.Config{
+			Dirs: o.PluginDirs, SearchPATH: o.SearchPATH, StartTimeout: o.PluginStartTimeout,
+			Host: tr, Logger: o.Logger.Named("plugin"),
+		}),
+	}, nil
+}
+
+// Plugins is the runtime's plugin manager.
+func (rt *Runtime) Plugins() *pluginmgr.Manager { return rt.plugins }
+
+// Close saves the cassette and stops every plugin process. It is safe to
+// call twice.
+func (rt *Runtime) Close() error {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.closed {
+		return nil
+	}
+	rt.closed = true
+	var errs []error
+	if rt.cassette != nil {
+		if err := rt.cassette.Save(); err != nil {
+			errs = append(errs, fmt.Errorf("save cassette: %w", err))
+		}
+	}
+	rt.plugins.Close()
+	rt.transport.Close()
+	return errors.Join(errs...)
+}
