@@ -86,8 +86,8 @@ type run struct {
 	// prefix makes this run's connection and step ids unique on a runtime
 	// shared with other runs.
 	prefix string
-	log       io.Writer
-	logger    hclog.Logger
+	log    io.Writer
+	logger hclog.Logger
 
 	// journal is the state database when this run is journaled (applied
 	// runs with a state); resume holds the steps of the run being resumed.

@@ -3,8 +3,8 @@ package hostnet
 import (
 	"crypto/sha256"
 	"crypto/tls"
-	"encoding/hex"
 	"crypto/x509"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"net/http"

@@ -12,11 +12,11 @@ import (
 
 // Run is one journaled run.
 type Run struct {
-	ID         string            `json:"id"`
-	FlowPath   string            `json:"flow"`
-	Sources    map[string]string `json:"sources"` // path -> sha256 of the flow and every file it loaded
-	Plugins    map[string]string `json:"plugins"` // vendor -> sha256 of the plugin binary
-	Vars       map[string]string `json:"vars"`
+	ID       string            `json:"id"`
+	FlowPath string            `json:"flow"`
+	Sources  map[string]string `json:"sources"` // path -> sha256 of the flow and every file it loaded
+	Plugins  map[string]string `json:"plugins"` // vendor -> sha256 of the plugin binary
+	Vars     map[string]string `json:"vars"`
 	// Kind is "run", or "fleet" for the parent of a fleet run's children.
 	Kind string `json:"kind,omitempty"`
 	// Parent is the fleet run a child run belongs to.
@@ -26,11 +26,11 @@ type Run struct {
 	// TargetInfo is how to reach the target again, without secrets (JSON:
 	// the inventory target's vendor, URL, TLS settings and credential
 	// references); fleet runs of the parent record the inventory and limit.
-	TargetInfo string `json:"target_info,omitempty"`
-	Status     string `json:"status"` // running, ok, error, interrupted
-	StartedAt  time.Time         `json:"started_at"`
-	FinishedAt time.Time         `json:"finished_at,omitzero"`
-	Error      string            `json:"error,omitempty"`
+	TargetInfo string    `json:"target_info,omitempty"`
+	Status     string    `json:"status"` // running, ok, error, interrupted
+	StartedAt  time.Time `json:"started_at"`
+	FinishedAt time.Time `json:"finished_at,omitzero"`
+	Error      string    `json:"error,omitempty"`
 }
 
 // Step is one journaled op call. Args and Result are JSON with secrets
