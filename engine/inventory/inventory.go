@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -160,13 +161,33 @@ func (p *parser) decode(data []byte) (*yaml.Node, error) {
 	return doc.Content[0], nil
 }
 
+// parserProblems are the messages of yaml.v3's parser (as opposed to its
+// scanner): it reports their line 0-based, one less than the editor shows.
+var parserProblems = map[string]bool{
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected <document start>": true,
+	"did not find expected <stream-start>":   true,
+	"did not find expected key":              true,
+	"did not find expected node content":     true,
+	"found duplicate %TAG directive":         true,
+	"found duplicate %YAML directive":        true,
+	"found incompatible YAML document":       true,
+	"found undefined tag handle":             true,
+}
+
 func (p *parser) yamlError(err error) error {
+	line, msg := 1, strings.TrimPrefix(err.Error(), "yaml: ")
 	if m := yamlErrRE.FindStringSubmatch(err.Error()); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return &Error{Pos: p.path + ":" + m[1], line: line, Msg: "invalid YAML: " + m[2]}
+		line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+		if parserProblems[msg] {
+			line++
+		}
 	}
-	// yaml.v3 gives a few errors (bad encoding, control characters) no line.
-	return &Error{Pos: p.path, Msg: "invalid YAML: " + err.Error()}
+	// Without a line, yaml.v3 means the first one (its line 0).
+	return &Error{Pos: p.path + ":" + strconv.Itoa(line), line: line, Msg: "invalid YAML: " + msg}
 }
 
 func (p *parser) root(n *yaml.Node) {
