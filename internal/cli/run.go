@@ -33,6 +33,14 @@ type RunOptions struct {
 	// Store backs store.* (the demo shares one across runs). Default: a
 	// fresh in-memory store.
 	Store store.Store
+
+	// Fleet runs: the flow once per inventory target.
+	Targets     string
+	Limit       string
+	Parallel    int
+	MaxFailures int
+	FailFast    bool
+	Verbose     bool
 }
 
 // NewCmdRun builds `tokenflow run`.
@@ -59,6 +67,26 @@ to change and 2 when changes are pending.`,
 			if opts.Record != "" && opts.Replay != "" {
 				return fmt.Errorf("--record and --replay cannot be combined")
 			}
+			if opts.Targets == "" {
+				for _, name := range []string{"limit", "parallel", "max-failures", "fail-fast", "verbose"} {
+					if cmd.Flags().Changed(name) {
+						return fmt.Errorf("--%s goes with --targets FILE", name)
+					}
+				}
+			} else {
+				if opts.Flow == "" {
+					return fmt.Errorf("run --targets needs the FLOW file (also with --resume)")
+				}
+				if opts.Record != "" || opts.Replay != "" {
+					return fmt.Errorf("--record and --replay work on single runs; record one target with --var url=... instead of --targets")
+				}
+				if opts.Parallel < 1 {
+					return fmt.Errorf("--parallel %d: want 1 or more", opts.Parallel)
+				}
+				if opts.FailFast {
+					opts.MaxFailures = 1
+				}
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -75,6 +103,12 @@ to change and 2 when changes are pending.`,
 	fl.StringVar(&opts.LibDir, "lib", "", "directory load() searches after the flow's own (default: flows/lib beside the flow's directory)")
 	fl.Uint64Var(&opts.MaxSteps, "max-steps", 0, "Starlark execution step limit (default 10,000,000)")
 	fl.StringVar(&opts.Resume, "resume", "", "continue an interrupted run (see `tokenflow runs`): completed steps are not sent again")
+	fl.StringVar(&opts.Targets, "targets", "", "run the flow once per target of this inventory file (see docs/inventory.md)")
+	fl.StringVar(&opts.Limit, "limit", "", "with --targets: only these groups, targets or globs (comma-separated; !x excludes)")
+	fl.IntVar(&opts.Parallel, "parallel", 16, "with --targets: how many targets run at once")
+	fl.IntVar(&opts.MaxFailures, "max-failures", 0, "with --targets: start no new target once this many failed (0: no limit)")
+	fl.BoolVar(&opts.FailFast, "fail-fast", false, "with --targets: start no new target after the first failure (--max-failures 1)")
+	fl.BoolVar(&opts.Verbose, "verbose", false, "with --targets --dry-run: print each target's full plan")
 	fl.StringVar(&opts.Failpoint, "failpoint", "", "crash at a step boundary (tests only)")
 	fl.MarkHidden("failpoint")
 	return cmd
@@ -129,6 +163,9 @@ func runRun(cmd *cobra.Command, opts *RunOptions) error {
 	vars, err := parseVars(opts.VarsFile, opts.VarArgs)
 	if err != nil {
 		return err
+	}
+	if opts.Targets != "" {
+		return runFleet(cmd.Context(), opts, vars)
 	}
 	st, err := f.State(cmd.Context())
 	if err != nil {

@@ -1,0 +1,316 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tokenflow/tokenflow/engine"
+	"github.com/tokenflow/tokenflow/engine/fleet"
+	"github.com/tokenflow/tokenflow/engine/inventory"
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
+)
+
+// fleetTargets loads the inventory and applies --limit. Nothing runs when
+// the inventory is bad: every problem is reported at FILE:LINE.
+func fleetTargets(f *Factory, path, limit string) (*inventory.Inventory, []*inventory.Target, error) {
+	var vendors []string
+	for _, in := range f.Plugins().Installed() {
+		vendors = append(vendors, in.Vendor)
+	}
+	inv, err := inventory.Load(path, inventory.Options{KnownVendors: vendors})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w\nnothing was run", err)
+	}
+	targets, err := inv.Select(limit)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--limit: %w\nnothing was run", err)
+	}
+	return inv, targets, nil
+}
+
+// targetInfo is what a run journals about its target: how to reach it
+// again, never a secret.
+type targetInfo struct {
+	Inventory   string            `json:"inventory,omitempty"`
+	Vendor      string            `json:"vendor"`
+	URL         string            `json:"url"`
+	CAFile      string            `json:"ca_file,omitempty"`
+	Pin         string            `json:"pin,omitempty"`
+	Insecure    bool              `json:"insecure,omitempty"`
+	Credentials map[string]string `json:"credentials,omitempty"` // name -> reference
+	Labels      map[string]string `json:"labels,omitempty"`
+}
+
+// toFleetTarget adapts an inventory target to the engine's fleet runner.
+func toFleetTarget(f *Factory, invPath string, t *inventory.Target) fleet.Target {
+	refs := map[string]string{}
+	for name, r := range t.Credentials {
+		refs[name] = r.String()
+	}
+	info, _ := json.Marshal(targetInfo{Inventory: invPath, Vendor: t.Vendor, URL: t.URL, CAFile: t.CAFile, Pin: t.Pin,
+		Insecure: t.Insecure, Credentials: refs, Labels: t.Labels})
+	return fleet.Target{
+		Name: t.Name, Vendor: t.Vendor, URL: t.URL, Vars: t.Vars,
+		TLS:         engine.TargetTLS{CAFile: t.CAFile, Pin: t.Pin, Insecure: t.Insecure},
+		Credentials: func() (map[string]string, error) { return t.Resolve(f.Getenv) },
+		Info:        string(info),
+	}
+}
+
+// targetLine is the --json object printed for each finished target.
+type targetLine struct {
+	Target     string         `json:"target"`
+	Status     string         `json:"status"`
+	RunID      string         `json:"run_id,omitempty"`
+	DurationMS int64          `json:"duration_ms"`
+	Pending    int            `json:"pending_changes,omitempty"`
+	Outputs    map[string]any `json:"outputs,omitempty"`
+	Plan       any            `json:"plan,omitempty"`
+	Error      string         `json:"error,omitempty"`
+	ErrorCode  string         `json:"error_code,omitempty"`
+}
+
+// fleetSummary is the --json object that ends a fleet run.
+type fleetSummary struct {
+	Summary struct {
+		RunID     string         `json:"run_id,omitempty"`
+		Flow      string         `json:"flow"`
+		Targets   int            `json:"targets"`
+		Counts    map[string]int `json:"counts"`
+		ElapsedMS int64          `json:"elapsed_ms"`
+		Failed    []targetLine   `json:"failed,omitempty"`
+	} `json:"summary"`
+}
+
+// fleetPrinter reports a fleet run as it goes: a live progress display on a
+// terminal, one line per finished target otherwise, JSON lines with --json.
+type fleetPrinter struct {
+	opts  *RunOptions
+	out   io.Writer
+	mu    sync.Mutex
+	total int
+	start time.Time
+
+	progress *mpb.Progress
+	bar      *mpb.Bar
+	running  int
+	failed   int
+}
+
+func newFleetPrinter(ctx context.Context, opts *RunOptions, total int) *fleetPrinter {
+	p := &fleetPrinter{opts: opts, out: opts.IO.Out, total: total, start: time.Now()}
+	if opts.IO.OutTTY && !opts.JSON {
+		p.progress = mpb.NewWithContext(ctx, mpb.WithOutput(opts.IO.Out), mpb.WithWidth(40), mpb.WithRefreshRate(150*time.Millisecond))
+		p.bar = p.progress.AddBar(int64(total),
+			mpb.PrependDecorators(
+				decor.Name("targets "),
+				decor.CountersNoUnit("%d/%d"),
+			),
+			mpb.AppendDecorators(
+				decor.Any(func(decor.Statistics) string {
+					p.mu.Lock()
+					defer p.mu.Unlock()
+					return fmt.Sprintf(" running %d  failed %d ", p.running, p.failed)
+				}),
+				decor.AverageSpeed(0, "%.1f/s "),
+				decor.AverageETA(decor.ET_STYLE_GO),
+			),
+		)
+	}
+	return p
+}
+
+func (p *fleetPrinter) started(string) {
+	p.mu.Lock()
+	p.running++
+	p.mu.Unlock()
+}
+
+func (p *fleetPrinter) finished(tr fleet.TargetResult) {
+	red := p.opts.Factory.Redactor
+	line := p.line(tr)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if tr.Status != fleet.Skipped && tr.Status != fleet.Completed {
+		p.running--
+	}
+	if tr.Status == fleet.Failed {
+		p.failed++
+	}
+	switch {
+	case p.bar != nil:
+		p.bar.Increment()
+		if tr.Status == fleet.Failed {
+			// Failures stay on screen above the bar.
+			fmt.Fprintf(p.progress, "%s\n", red.String(p.text(line)))
+		}
+	case p.opts.JSON:
+		b, _ := json.Marshal(line)
+		fmt.Fprintln(p.out, red.String(string(b)))
+	default:
+		fmt.Fprintln(p.out, red.String(p.text(line)))
+		if p.opts.Verbose && tr.Result != nil && tr.Result.Plan != nil {
+			var buf bytes.Buffer
+			tr.Result.Plan.WriteText(&buf, red)
+			for _, l := range strings.Split(strings.TrimRight(buf.String(), "\n"), "\n") {
+				fmt.Fprintln(p.out, "    "+l)
+			}
+		}
+	}
+}
+
+func (p *fleetPrinter) line(tr fleet.TargetResult) targetLine {
+	l := targetLine{Target: tr.Target, Status: tr.Status, RunID: tr.RunID, DurationMS: tr.Duration.Milliseconds()}
+	if tr.Err != nil {
+		l.Error = p.opts.Factory.Redactor.String(tr.Err.Error())
+		l.ErrorCode = fleet.ErrorCode(tr.Err)
+	}
+	if r := tr.Result; r != nil {
+		l.Pending = r.Pending()
+		if len(r.Outputs) > 0 {
+			l.Outputs = map[string]any{}
+			for _, o := range r.Outputs {
+				l.Outputs[o.Name] = o.Value
+			}
+		}
+		if p.opts.Verbose && r.Plan != nil {
+			l.Plan = r.Plan.Steps(p.opts.Factory.Redactor)
+		}
+	}
+	return l
+}
+
+// text is the one-line form of a finished target.
+func (p *fleetPrinter) text(l targetLine) string {
+	var detail string
+	switch l.Status {
+	case fleet.Failed:
+		detail = firstLine(l.Error)
+	case fleet.Pending:
+		detail = fmt.Sprintf("%d change(s) pending", l.Pending)
+	case fleet.OK:
+		if p.opts.DryRun {
+			detail = "no changes"
+		} else {
+			detail = "done"
+		}
+	case fleet.Completed:
+		detail = "finished in the run being resumed"
+	case fleet.Skipped:
+		detail = "not started"
+	}
+	s := fmt.Sprintf("%-8s %-24s %s", l.Status, l.Target, detail)
+	if l.RunID != "" && l.Status != fleet.Skipped {
+		s += fmt.Sprintf("  (%dms, run %s)", l.DurationMS, l.RunID)
+	}
+	return s
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// summary ends the report and returns the error that sets the exit code.
+func (p *fleetPrinter) summary(res *fleet.Result) error {
+	if p.progress != nil {
+		p.progress.Wait()
+	}
+	red := p.opts.Factory.Redactor
+	failed := res.Failed()
+	if p.opts.JSON {
+		var s fleetSummary
+		s.Summary.RunID, s.Summary.Flow, s.Summary.Targets = res.ID, p.opts.Flow, len(res.Targets)
+		s.Summary.Counts, s.Summary.ElapsedMS = res.Counts, res.Elapsed.Milliseconds()
+		for _, t := range failed {
+			s.Summary.Failed = append(s.Summary.Failed, p.line(t))
+		}
+		b, _ := json.Marshal(s)
+		fmt.Fprintln(p.out, red.String(string(b)))
+	} else {
+		var parts []string
+		for _, st := range []string{fleet.OK, fleet.Pending, fleet.Completed, fleet.Failed, fleet.Skipped} {
+			if n := res.Counts[st]; n > 0 {
+				parts = append(parts, fmt.Sprintf("%d %s", n, st))
+			}
+		}
+		rate := float64(len(res.Targets)) / max(res.Elapsed.Seconds(), 1e-3)
+		id := ""
+		if res.ID != "" {
+			id = " " + res.ID
+		}
+		fmt.Fprintf(p.out, "\nFleet run%s: %d target(s) in %s (%.0f/s): %s.\n", id, len(res.Targets), res.Elapsed.Round(time.Millisecond), rate, strings.Join(parts, ", "))
+		if len(failed) > 0 {
+			fmt.Fprintln(p.out, "Failed:")
+			sort.Slice(failed, func(i, j int) bool { return failed[i].Target < failed[j].Target })
+			for _, t := range failed {
+				fmt.Fprintf(p.out, "  %-24s %s\n", t.Target, red.String(firstLine(t.Err.Error())))
+			}
+		}
+		if res.ID != "" && (len(failed) > 0 || res.Counts[fleet.Skipped] > 0) {
+			fmt.Fprintf(p.out, "Once the causes are fixed, continue the targets that did not finish with:\n  tokenflow run %s --targets %s --resume %s\n", p.opts.Flow, p.opts.Targets, res.ID)
+		}
+	}
+	switch {
+	case len(failed) > 0 || res.Counts[fleet.Skipped] > 0:
+		return &SilentError{fmt.Errorf("%d target(s) failed, %d skipped", len(failed), res.Counts[fleet.Skipped])}
+	case res.Counts[fleet.Pending] > 0:
+		return &PendingError{Changes: res.Counts[fleet.Pending]}
+	}
+	return nil
+}
+
+// runFleet is `tokenflow run FLOW --targets FILE`.
+func runFleet(ctx context.Context, opts *RunOptions, vars map[string]string) error {
+	f := opts.Factory
+	invPath, _ := filepath.Abs(opts.Targets)
+	_, targets, err := fleetTargets(f, opts.Targets, opts.Limit)
+	if err != nil {
+		return err
+	}
+	st, err := f.State(ctx)
+	if err != nil {
+		return err
+	}
+	logger := f.Logger()
+	rt, err := engine.NewRuntime(engine.RuntimeOptions{
+		PluginDirs: f.PluginSearchDirs(), SearchPATH: true, Redactor: f.Redactor, Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	ft := make([]fleet.Target, 0, len(targets))
+	for _, t := range targets {
+		ft = append(ft, toFleetTarget(f, invPath, t))
+	}
+	p := newFleetPrinter(ctx, opts, len(ft))
+	res, err := fleet.Run(ctx, opts.Flow, ft, fleet.Options{
+		Engine: engine.Options{
+			State: st, Vars: vars, DryRun: opts.DryRun, Failpoint: opts.Failpoint,
+			LibDir: opts.LibDir, MaxSteps: opts.MaxSteps, Store: opts.Store,
+			Getenv: f.Getenv, Log: f.IO.ErrOut, Logger: logger, Redactor: f.Redactor,
+		},
+		Runtime: rt, Parallel: opts.Parallel, MaxFailures: opts.MaxFailures, Resume: opts.Resume,
+		Meta:    fleet.MetaJSON(invPath, opts.Limit),
+		OnStart: p.started, OnFinish: p.finished,
+	})
+	if err != nil {
+		if p.progress != nil {
+			p.progress.Wait()
+		}
+		return err
+	}
+	return p.summary(res)
+}
