@@ -59,8 +59,10 @@ var vendorNeeds = map[string]flowNeeds{
 	"bigip": {groupVars: map[string]string{"username": bigipsim.DefaultUser}},
 	// hyperflex/token.star writes the token file; one per instance.
 	"hyperflex": {
-		groupVars:  map[string]string{"user": hxsim.DefaultUser},
-		targetVars: func(dir string) map[string]string { return map[string]string{"token_file": filepath.Join(dir, "hx_token.xml")} },
+		groupVars: map[string]string{"user": hxsim.DefaultUser},
+		targetVars: func(dir string) map[string]string {
+			return map[string]string{"token_file": filepath.Join(dir, "hx_token.xml")}
+		},
 	},
 	// turbonomic/service_account.star creates this account with the
 	// password in TURBO_SA_PASSWORD.
