@@ -116,7 +116,9 @@ func TestWriteInventoryElsewhere(t *testing.T) {
 	var doc struct {
 		Groups map[string]struct {
 			Targets map[string]struct {
-				TLS         struct{ CAFile string `yaml:"ca_file"` }
+				TLS struct {
+					CAFile string `yaml:"ca_file"`
+				}
 				Credentials map[string]string
 			}
 		}
