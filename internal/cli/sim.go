@@ -17,20 +17,33 @@ type SimOptions struct {
 	Vendors []string
 	Plain   bool
 	Dir     string
-	// ready, when set, is called with the running set instead of waiting
-	// for Ctrl-C (tests).
-	ready func(*simulators.Set) error
+	// Targets, when positive, starts a fleet of that many instances per
+	// vendor and writes its inventory to Inventory.
+	Targets   int
+	Inventory string
+	// TurboEntities and HXLoginRate tune every Turbonomic and HyperFlex
+	// instance (0: the simulator's default).
+	TurboEntities int
+	HXLoginRate   int
+	// ready (readyFleet with --targets), when set, is called with the
+	// running simulators instead of waiting for Ctrl-C (tests).
+	ready      func(*simulators.Set) error
+	readyFleet func(*simulators.Fleet) error
 }
 
 // NewCmdSim builds `tokenflow sim`.
 func NewCmdSim(f *Factory, runF func(*SimOptions) error) *cobra.Command {
 	opts := &SimOptions{IO: f.IO}
 	cmd := &cobra.Command{
-		Use:   "sim [VENDOR...]",
+		Use:   "sim [--targets N] [VENDOR...]",
 		Short: "Serve the vendor simulators on loopback until Ctrl-C",
 		Long: `Serve the vendor simulators on loopback (HTTPS with a freshly generated CA
 by default) and print their URLs, default accounts and the CA file, so flows
-and the clients operators use today can run with no appliance.`,
+and the clients operators use today can run with no appliance.
+
+With --targets N, serve a fleet instead: N independent instances of each
+vendor (vcf-001, vcf-002, ...), each on its own port, and write an inventory
+(targets file) describing them for 'tokenflow run FLOW --targets FILE'.`,
 		ValidArgs: simulators.Vendors(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Vendors = args
@@ -42,6 +55,10 @@ and the clients operators use today can run with no appliance.`,
 	}
 	cmd.Flags().BoolVar(&opts.Plain, "plain-http", false, "serve plain HTTP instead of HTTPS")
 	cmd.Flags().StringVar(&opts.Dir, "dir", "", "directory for the CA certificate (default: a new temporary directory)")
+	cmd.Flags().IntVar(&opts.Targets, "targets", 0, "serve a fleet of N instances per vendor and write its inventory")
+	cmd.Flags().StringVar(&opts.Inventory, "inventory", "", "with --targets: where to write the inventory (default: DIR/inventory.yaml)")
+	cmd.Flags().IntVar(&opts.TurboEntities, "turbo-entities", 0, "VirtualMachine entities per Turbonomic simulator (default: the simulator's 48)")
+	cmd.Flags().IntVar(&opts.HXLoginRate, "hx-login-rate", 0, "HyperFlex logins accepted per 15 minutes (default 5; -1: unlimited)")
 	return cmd
 }
 
@@ -56,11 +73,20 @@ func simRun(cmd *cobra.Command, opts *SimOptions) error {
 		dir = d
 	}
 	dir, _ = filepath.Abs(dir)
+	if opts.Targets != 0 {
+		return simFleetRun(cmd, opts, dir)
+	}
+	if opts.Inventory != "" {
+		return fmt.Errorf("--inventory needs --targets N: only a fleet has an inventory")
+	}
 	set, err := simulators.Start(opts.Vendors, !opts.Plain, dir, nil)
 	if err != nil {
 		return err
 	}
 	defer set.Close()
+	if err := tuneSims(opts, set.Sims); err != nil {
+		return err
+	}
 	w := opts.IO.Out
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "VENDOR\tURL\tUSER\tPASSWORD\tFLOW FLAGS")

@@ -19,6 +19,10 @@ type ServerOptions struct {
 	Addr     string      // listen address; default "127.0.0.1:0" (a free loopback port)
 	Hosts    []string    // names the certificate covers; default DefaultHosts
 	ErrorLog *log.Logger // the http.Server's error log; nil discards it (TLS handshake noise)
+	// TLSConfig, when set with CA, is served instead of a fresh leaf certificate (Serve clones
+	// it), so many servers can share one certificate: minting one per server is the main
+	// cost of starting a large fleet of them.
+	TLSConfig *tls.Config
 }
 
 // Server is a simulator handler served on a listener.
@@ -42,7 +46,10 @@ func Serve(h http.Handler, opts ServerOptions) (*Server, error) {
 		addr = "127.0.0.1:0"
 	}
 	var tlsCfg *tls.Config
-	if opts.CA != nil {
+	switch {
+	case opts.CA != nil && opts.TLSConfig != nil:
+		tlsCfg = opts.TLSConfig.Clone()
+	case opts.CA != nil:
 		var err error
 		if tlsCfg, err = opts.CA.ServerTLSConfig(opts.Hosts...); err != nil {
 			return nil, err

@@ -57,3 +57,36 @@ func TestServeBadAddr(t *testing.T) {
 		t.Fatal("Serve on an invalid address succeeded")
 	}
 }
+
+// Servers given one TLSConfig present the same leaf, and Serve does not modify the shared config.
+func TestServeSharedTLSConfig(t *testing.T) {
+	ca, err := NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := ca.ServerTLSConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	var leaves [][]byte
+	for i := 0; i < 2; i++ {
+		srv, err := Serve(h, ServerOptions{CA: ca, TLSConfig: cfg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer srv.Close()
+		resp, err := srv.Client().Get(srv.URL + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		leaves = append(leaves, resp.TLS.PeerCertificates[0].Raw)
+	}
+	if string(leaves[0]) != string(leaves[1]) || string(leaves[0]) != string(cfg.Certificates[0].Certificate[0]) {
+		t.Fatal("servers sharing a TLSConfig presented different certificates")
+	}
+	if len(cfg.NextProtos) != 0 {
+		t.Fatalf("Serve modified the shared config: NextProtos = %v", cfg.NextProtos)
+	}
+}
