@@ -212,3 +212,37 @@ func TestNotTakenForSecrets(t *testing.T) {
 		t.Errorf("token_name = %q", got)
 	}
 }
+
+// YAML aliases can build cycles; they are errors, not a hang.
+func TestAliasCycles(t *testing.T) {
+	for _, tc := range []struct{ src, want string }{
+		{"targets:\n  a: &x {vendor: vcf, url: https://a.example, <<: *x}\n",
+			`f.yaml:2: target "a" (merged with <<): a merge key (<<) refers to the mapping it is in; remove it`},
+		{ok + "groups:\n  g: &x {groups: {h: *x}}\n",
+			`f.yaml:4: duplicate group "h" (first defined at f.yaml:4); group names must be unique in the whole file`},
+	} {
+		_, err := Parse("f.yaml", []byte(tc.src), Options{})
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("error:\n%v\nwant:\n%s", err, tc.want)
+		}
+	}
+}
+
+func TestAliasBomb(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(ok + "  l0: &l0 {vendor: vcf, url: https://a.example}\n")
+	for i := 1; i <= 9; i++ {
+		fmt.Fprintf(&b, "  l%d: &l%d {<<: [", i, i)
+		for j := range 10 {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "*l%d", i-1)
+		}
+		b.WriteString("]}\n")
+	}
+	_, err := Parse("f.yaml", []byte(b.String()), Options{})
+	if err == nil || !strings.Contains(err.Error(), "expands to more than 1000000 entries through YAML aliases") {
+		t.Errorf("error = %v, want the alias expansion refused", err)
+	}
+}

@@ -89,10 +89,12 @@ func Parse(path string, data []byte, opts Options) (*Inventory, error) {
 		return nil, fmt.Errorf("inventory %s: %w", path, err)
 	}
 	p := &parser{
-		path:  path,
-		opts:  opts,
-		names: map[string]nameDef{},
-		inv:   &Inventory{Path: path, Dir: dir, Groups: map[string][]string{}},
+		path:    path,
+		opts:    opts,
+		names:   map[string]nameDef{},
+		merging: map[*yaml.Node]bool{},
+		budget:  maxEntries,
+		inv:     &Inventory{Path: path, Dir: dir, Groups: map[string][]string{}},
 	}
 	root, err := p.decode(data)
 	if err != nil {
@@ -118,7 +120,13 @@ type parser struct {
 	errs        ErrorList
 	names       map[string]nameDef // target and group names share one namespace
 	targetsSeen int
+	merging     map[*yaml.Node]bool // mappings whose merge keys are being expanded
+	budget      int                 // mapping entries left to walk
+	overBudget  bool
 }
+
+// maxEntries bounds the mapping entries walked, far above any real fleet.
+const maxEntries = 1_000_000
 
 type nameDef struct {
 	group bool
@@ -242,12 +250,12 @@ func (p *parser) targets(n *yaml.Node, sc scope) {
 func (p *parser) groups(n *yaml.Node, sc scope) {
 	ps, _ := p.mapping(n, "groups (group name: {vars, labels, targets, groups})", true)
 	for _, e := range ps {
+		// A group whose name is refused is not walked: a YAML alias can make
+		// a group contain itself, and it then comes back as a duplicate.
 		if p.declare(e, true) {
-			if _, ok := p.inv.Groups[e.key]; !ok {
-				p.inv.Groups[e.key] = []string{} // an empty group is still a group --limit may name
-			}
+			p.inv.Groups[e.key] = []string{} // an empty group is still a group --limit may name
+			p.group(e, sc)
 		}
-		p.group(e, sc)
 	}
 }
 

@@ -55,12 +55,27 @@ func (p *parser) mapping(n *yaml.Node, what string, names bool) ([]pair, bool) {
 		p.errorf(n, "%s must be a mapping; got %s", what, kindName(n))
 		return nil, false
 	}
+	// Aliases let a small file stand for a huge tree (merges of merges of
+	// ...); walking it is bounded rather than trusted.
+	if p.budget -= len(n.Content) / 2; p.budget < 0 {
+		if !p.overBudget {
+			p.overBudget = true
+			p.errorf(n, "the inventory expands to more than %d entries through YAML aliases; write it out with fewer aliases", maxEntries)
+		}
+		return nil, false
+	}
+	if p.merging[n] {
+		p.errorf(n, "%s: a merge key (<<) refers to the mapping it is in; remove it", what)
+		return nil, false
+	}
 	var out, merged []pair
 	seen := map[string]*yaml.Node{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := deref(n.Content[i]), n.Content[i+1]
 		if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
+			p.merging[n] = true // an alias can make a mapping merge itself
 			merged = append(merged, p.mergeSources(v, what)...)
+			delete(p.merging, n)
 			continue
 		}
 		if k.Kind != yaml.ScalarNode || k.Value == "" {
