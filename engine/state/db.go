@@ -35,6 +35,8 @@ type DB struct {
 	dir  string
 	path string
 	now  func() time.Time
+	// writes batches concurrent journal writes into shared commits.
+	writes *committer
 }
 
 // Sentinel errors.
@@ -138,8 +140,9 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		sqldb.Close()
 		return nil, classify(path, err)
 	}
+	db.writes = newCommitter(sqldb, path)
 	if err := db.checkKey(ctx); err != nil {
-		sqldb.Close()
+		db.Close()
 		return nil, err
 	}
 	return db, nil
@@ -183,14 +186,35 @@ func (db *DB) Dir() string { return db.dir }
 func (db *DB) Path() string { return db.path }
 
 // Close closes the database.
-func (db *DB) Close() error { return db.sql.Close() }
-
-// exec runs a statement and classifies failures (locked, read-only, full).
-func (db *DB) exec(ctx context.Context, q string, args ...any) error {
-	if _, err := db.sql.ExecContext(ctx, q, args...); err != nil {
-		return classify(db.path, err)
+func (db *DB) Close() error {
+	if db.writes != nil {
+		db.writes.close()
 	}
-	return nil
+	return db.sql.Close()
+}
+
+// exec runs a statement in the next group commit (commit.go) and returns
+// once it is durable; failures are classified (locked, read-only, full).
+func (db *DB) exec(ctx context.Context, q string, args ...any) error {
+	if db.writes == nil {
+		if _, err := db.sql.ExecContext(ctx, q, args...); err != nil {
+			return classify(db.path, err)
+		}
+		return nil
+	}
+	return db.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return classify(db.path, err)
+		}
+		return nil
+	})
+}
+
+// write runs fn in the next group commit: every write of the database goes
+// through the one committer, so writers never wait on SQLite's busy
+// handler (which sleeps) for each other.
+func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return db.writes.do(ctx, fn)
 }
 
 func ts(t time.Time) any {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/tokenflow/tokenflow/engine/store"
 )
@@ -60,11 +61,10 @@ func (db *DB) Put(ctx context.Context, t store.Token) error {
 	}
 	labels, _ := json.Marshal(t.Labels)
 	now := db.now()
-	tx, err := db.sql.BeginTx(ctx, nil)
-	if err != nil {
-		return classify(db.path, err)
-	}
-	defer tx.Rollback()
+	return db.write(ctx, func(tx *sql.Tx) error { return db.put(ctx, tx, t, sealed, string(labels), now) })
+}
+
+func (db *DB) put(ctx context.Context, tx *sql.Tx, t store.Token, sealed, labels string, now time.Time) error {
 	if t.State == store.Pending {
 		// The same value stored as pending again (a resumed run replays
 		// the put): refresh it rather than queue a duplicate.
@@ -90,7 +90,7 @@ func (db *DB) Put(ctx context.Context, t store.Token) error {
 			if err != nil {
 				return classify(db.path, err)
 			}
-			return classify2(db.path, tx.Commit())
+			return nil
 		}
 	}
 	if t.State == store.Current {
@@ -108,7 +108,7 @@ func (db *DB) Put(ctx context.Context, t store.Token) error {
 			if err != nil {
 				return classify(db.path, err)
 			}
-			return classify2(db.path, tx.Commit())
+			return nil
 		default:
 			if _, err := tx.ExecContext(ctx, `UPDATE tokens SET state = ? WHERE id = ?`, store.Previous, old.ID); err != nil {
 				return classify(db.path, err)
@@ -116,12 +116,12 @@ func (db *DB) Put(ctx context.Context, t store.Token) error {
 			t.RotatedAt = now
 		}
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		newID(), t.Name, t.Vendor, t.Target, string(labels), sealed, ts(t.ExpiresAt), ts(now), ts(t.RotatedAt), t.RunID, t.State)
+	_, err := tx.ExecContext(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		newID(), t.Name, t.Vendor, t.Target, labels, sealed, ts(t.ExpiresAt), ts(now), ts(t.RotatedAt), t.RunID, t.State)
 	if err != nil {
 		return classify(db.path, err)
 	}
-	return classify2(db.path, tx.Commit())
+	return nil
 }
 
 func classify2(path string, err error) error {
@@ -187,11 +187,10 @@ func (db *DB) query(ctx context.Context, q string, args ...any) ([]store.Token, 
 
 // Promote implements store.Store.
 func (db *DB) Promote(ctx context.Context, target, name string) error {
-	tx, err := db.sql.BeginTx(ctx, nil)
-	if err != nil {
-		return classify(db.path, err)
-	}
-	defer tx.Rollback()
+	return db.write(ctx, func(tx *sql.Tx) error { return db.promote(ctx, tx, target, name) })
+}
+
+func (db *DB) promote(ctx context.Context, tx *sql.Tx, target, name string) error {
 	pending, err := db.scanToken(tx.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE target = ? AND name = ? AND state = ? ORDER BY created_at DESC, rowid DESC LIMIT 1`, target, name, store.Pending), true)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("promote %s: no pending version: %w", name, store.ErrNotFound)
@@ -207,7 +206,7 @@ func (db *DB) Promote(ctx context.Context, target, name string) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE id = ?`, id); err != nil {
 			return classify(db.path, err)
 		}
-		return classify2(db.path, tx.Commit())
+		return nil
 	}
 	res, err := tx.ExecContext(ctx, `UPDATE tokens SET state = ? WHERE target = ? AND name = ? AND state = ?`, store.Previous, target, name, store.Current)
 	if err != nil {
@@ -220,31 +219,31 @@ func (db *DB) Promote(ctx context.Context, target, name string) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE tokens SET state = ?, rotated_at = ? WHERE id = ?`, store.Current, rotated, id); err != nil {
 		return classify(db.path, err)
 	}
-	return classify2(db.path, tx.Commit())
+	return nil
 }
 
 // SetState implements store.Store.
 func (db *DB) SetState(ctx context.Context, id, state string) error {
-	res, err := db.sql.ExecContext(ctx, `UPDATE tokens SET state = ? WHERE id = ?`, state, id)
-	if err != nil {
-		return classify(db.path, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return store.ErrNotFound
-	}
-	return nil
+	return db.execOne(ctx, `UPDATE tokens SET state = ? WHERE id = ?`, state, id)
+}
+
+// execOne runs a statement that must change a row; none is ErrNotFound.
+func (db *DB) execOne(ctx context.Context, q string, args ...any) error {
+	return db.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, q, args...)
+		if err != nil {
+			return classify(db.path, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return store.ErrNotFound
+		}
+		return nil
+	})
 }
 
 // Delete implements store.Store.
 func (db *DB) Delete(ctx context.Context, target, name string) error {
-	res, err := db.sql.ExecContext(ctx, `DELETE FROM tokens WHERE target = ? AND name = ?`, target, name)
-	if err != nil {
-		return classify(db.path, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return store.ErrNotFound
-	}
-	return nil
+	return db.execOne(ctx, `DELETE FROM tokens WHERE target = ? AND name = ?`, target, name)
 }
 
 // TokensOfRun returns the live (not revoked) token versions a run stored,
