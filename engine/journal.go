@@ -118,7 +118,7 @@ func (r *run) journalPlugin(vendor string) error {
 		return nil
 	}
 	path := r.plugins.Path(vendor)
-	sum, err := fileSHA(path)
+	sum, err := r.rt.pluginHash(path)
 	if err != nil {
 		return fmt.Errorf("hash plugin %s: %w", vendor, err)
 	}

@@ -28,41 +28,80 @@ const MinLen = 4
 // Redactor masks registered secrets. The zero value is not usable; call New.
 // It is safe for concurrent use.
 type Redactor struct {
-	mu       sync.RWMutex
-	secrets  map[string]bool
-	forms    []string // every form of every secret, longest first
-	replacer *strings.Replacer
+	mu      sync.RWMutex
+	secrets map[string]bool
+	// byPrefix indexes every form of every secret by its first MinLen
+	// bytes, longest form first within a bucket. Adding a secret is cheap
+	// (a fleet run adds thousands) and masking scans the text once,
+	// looking each position up by its prefix; lead is a quick filter on
+	// the first two bytes.
+	byPrefix map[string][]string
+	lead     [1 << 16]bool
 }
 
 // New returns an empty redactor.
-func New() *Redactor { return &Redactor{secrets: map[string]bool{}} }
+func New() *Redactor { return &Redactor{secrets: map[string]bool{}, byPrefix: map[string][]string{}} }
 
 // Add registers secret values. Values shorter than MinLen are ignored.
 func (r *Redactor) Add(values ...string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	changed := false
 	for _, v := range values {
 		if len(v) < MinLen || r.secrets[v] {
 			continue
 		}
 		r.secrets[v] = true
-		changed = true
 		for _, f := range Forms(v) {
-			if len(f) >= MinLen {
-				r.forms = append(r.forms, f)
+			if len(f) < MinLen {
+				continue
 			}
+			key := f[:MinLen]
+			bucket := append(r.byPrefix[key], f)
+			sort.SliceStable(bucket, func(i, j int) bool { return len(bucket[i]) > len(bucket[j]) })
+			r.byPrefix[key] = bucket
+			r.lead[uint16(f[0])<<8|uint16(f[1])] = true
 		}
 	}
-	if !changed {
-		return
+}
+
+// replace masks every form in s: at each position the longest form that
+// starts there wins, and matches do not overlap (strings.Replacer's rule).
+// Called with mu held for reading.
+func (r *Redactor) replace(s string) string {
+	if len(r.byPrefix) == 0 {
+		return s
 	}
-	sort.Slice(r.forms, func(i, j int) bool { return len(r.forms[i]) > len(r.forms[j]) })
-	pairs := make([]string, 0, 2*len(r.forms))
-	for _, f := range r.forms {
-		pairs = append(pairs, f, Mask)
+	var b strings.Builder
+	last := 0
+	for i := 0; i+MinLen <= len(s); {
+		if r.lead[uint16(s[i])<<8|uint16(s[i+1])] {
+			if f := longestAt(r.byPrefix[s[i:i+MinLen]], s[i:]); f != "" {
+				if last == 0 {
+					b.Grow(len(s))
+				}
+				b.WriteString(s[last:i])
+				b.WriteString(Mask)
+				i += len(f)
+				last = i
+				continue
+			}
+		}
+		i++
 	}
-	r.replacer = strings.NewReplacer(pairs...)
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+func longestAt(forms []string, s string) string {
+	for _, f := range forms {
+		if strings.HasPrefix(s, f) {
+			return f
+		}
+	}
+	return ""
 }
 
 // Secrets returns the registered secret values (not their encoded forms).
@@ -122,12 +161,8 @@ func (r *Redactor) String(s string) string {
 		return s
 	}
 	r.mu.RLock()
-	rep := r.replacer
-	r.mu.RUnlock()
-	if rep == nil {
-		return s
-	}
-	return rep.Replace(s)
+	defer r.mu.RUnlock()
+	return r.replace(s)
 }
 
 // ReplaceEach replaces every form of every registered secret in s with

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -17,6 +18,14 @@ import (
 func Main() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// TOKENFLOW_CPUPROFILE=FILE writes a CPU profile of the command, for
+	// finding where a slow run spends its time (go tool pprof FILE).
+	if path := os.Getenv("TOKENFLOW_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			pprof.StartCPUProfile(f)
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
+	}
 	return Run(ctx, os.Args[1:], System())
 }
 
