@@ -258,10 +258,24 @@ func extendTokenOp() sdk.Op {
 			if timeout < 1 {
 				return nil, sdk.InvalidArgument("timeout", "%d: want 1 to %d seconds", timeout, MaxTimeout)
 			}
+			// The token authenticates its own PATCH, as F5's clients do
+			// right after a login: no session login for the connection, so
+			// a flow that logs in for a token logs in once.
 			const what = "extend auth token"
-			_, data, err := do(ctx, c, request{what: what, method: http.MethodPatch, path: tokenPath(tok), body: map[string]int64{"timeout": timeout}})
+			req, err := newRequest(ctx, c, http.MethodPatch, tokenPath(tok), map[string]int64{"timeout": timeout})
 			if err != nil {
 				return nil, err
+			}
+			req.Header.Set(authHeader, tok)
+			resp, data, err := c.Send(req)
+			if err != nil {
+				return nil, err
+			}
+			if isTokenGone(resp, data) {
+				return nil, sdk.NotFound("%s: the token does not exist on BIG-IP (expired, revoked or never issued)", what)
+			}
+			if resp.StatusCode != http.StatusOK {
+				return nil, sdk.FromResponse(what, resp, data)
 			}
 			var it tokenItem
 			if err := decode(what, data, &it); err != nil {
