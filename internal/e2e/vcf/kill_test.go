@@ -128,9 +128,10 @@ func TestKillRotationAtEveryStepBoundary(t *testing.T) {
 }
 
 // TestResumeOnboardingDoesNotCreateASecondClient kills onboarding around
-// create_api_client (step 2) and resumes.
+// create_api_client and resumes. onboard.star on a fresh realm: 1 find_realm,
+// 2 find_api_client, 3 create_api_client, 4 assign_roles, 5 issue_token.
 func TestResumeOnboardingDoesNotCreateASecondClient(t *testing.T) {
-	for _, fp := range []string{"inflight:2", "after:2", "inflight:4", "after:3"} {
+	for _, fp := range []string{"inflight:3", "after:3", "inflight:5", "after:4"} {
 		t.Run(fp, func(t *testing.T) {
 			e := newEnv(t)
 			c := newCLI(t, e)

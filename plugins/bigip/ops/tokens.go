@@ -183,19 +183,27 @@ func getTokenOp() sdk.Op {
 		Doc:  "Read a token, authenticating with that token itself: success proves it works",
 		// It sends the token as its own X-F5-Auth-Token rather than the
 		// connection's, so it needs no login and verifies the token.
-		Effect:  sdk.Read,
-		Params:  []sdk.Field{tokenParam},
-		Results: tokenFields,
+		Effect: sdk.Read,
+		Params: []sdk.Field{tokenParam,
+			{Name: "missing_ok", Type: sdk.Bool, Default: false, Doc: "answer exists = False, instead of failing, when BIG-IP no longer has the token (expired, revoked or never issued)"}},
+		Results: append([]sdk.Field{
+			{Name: "exists", Type: sdk.Bool, Doc: "False when missing_ok and BIG-IP no longer has the token (the other fields are then None)"},
+		}, tokenFields...),
 		Handler: func(ctx context.Context, c *sdk.Call) (any, error) {
 			tok, err := tokenArg(c)
 			if err != nil {
 				return nil, err
 			}
 			it, err := readToken(ctx, c, tok)
+			if sdk.IsCode(err, sdk.CodeUnauthenticated) && c.Args.Bool("missing_ok") {
+				return map[string]any{"exists": false}, nil
+			}
 			if err != nil {
 				return nil, err
 			}
-			return it.result(currentToken(c)), nil
+			r := it.result(currentToken(c))
+			r["exists"] = true
+			return r, nil
 		},
 	}
 }
@@ -250,10 +258,24 @@ func extendTokenOp() sdk.Op {
 			if timeout < 1 {
 				return nil, sdk.InvalidArgument("timeout", "%d: want 1 to %d seconds", timeout, MaxTimeout)
 			}
+			// The token authenticates its own PATCH, as F5's clients do
+			// right after a login: no session login for the connection, so
+			// a flow that logs in for a token logs in once.
 			const what = "extend auth token"
-			_, data, err := do(ctx, c, request{what: what, method: http.MethodPatch, path: tokenPath(tok), body: map[string]int64{"timeout": timeout}})
+			req, err := newRequest(ctx, c, http.MethodPatch, tokenPath(tok), map[string]int64{"timeout": timeout})
 			if err != nil {
 				return nil, err
+			}
+			req.Header.Set(authHeader, tok)
+			resp, data, err := c.Send(req)
+			if err != nil {
+				return nil, err
+			}
+			if isTokenGone(resp, data) {
+				return nil, sdk.NotFound("%s: the token does not exist on BIG-IP (expired, revoked or never issued)", what)
+			}
+			if resp.StatusCode != http.StatusOK {
+				return nil, sdk.FromResponse(what, resp, data)
 			}
 			var it tokenItem
 			if err := decode(what, data, &it); err != nil {

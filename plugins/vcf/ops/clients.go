@@ -97,24 +97,72 @@ func getAPIClientOp() sdk.Op {
 	}
 }
 
+// findAPIClientOp looks a client up without failing when it is absent, so a
+// flow can find-or-create. It uses the query (POST .../api-clients/query with
+// CLIENT_ID EQUALS) rather than GET .../api-clients/{clientId}: the answer
+// carries the roles too, and an absent client is an empty page, not a 404
+// that could also mean a wrong realm.
+func findAPIClientOp() sdk.Op {
+	return sdk.Op{
+		Name:   "find_api_client",
+		Doc:    "Find an API client by client_id, with its role assignments; found = False when there is none",
+		Effect: sdk.Read, // a POST, but it changes nothing
+		Params: []sdk.Field{realmParam, {Name: "client_id", Type: sdk.String, Required: true}},
+		Results: append([]sdk.Field{
+			{Name: "found", Type: sdk.Bool, Doc: "False when the realm has no client with this client_id (the other fields are then None)"},
+		}, clientFields...),
+		Handler: func(ctx context.Context, c *sdk.Call) (any, error) {
+			id := c.Args.String("client_id")
+			if id == "" {
+				return nil, sdk.InvalidArgument("client_id", "empty client_id")
+			}
+			query := map[string]any{"searchTerms": map[string]any{
+				"allOf": []searchTerm{{Field: "CLIENT_ID", Operator: "EQUALS", Terms: []string{id}}},
+			}}
+			var out struct {
+				APIClients []apiClient `json:"apiClients"`
+			}
+			path := realmPath(c) + "/api-clients/query?page=0&pageSize=50"
+			if err := do(ctx, c, "query API clients", http.MethodPost, path, query, &out, http.StatusOK); err != nil {
+				return nil, err
+			}
+			// Match exactly here too: the vendor's EQUALS may ignore case.
+			for _, a := range out.APIClients {
+				if a.ClientID == id {
+					r := a.result()
+					r["found"] = true
+					return r, nil
+				}
+			}
+			return map[string]any{"found": false}, nil
+		},
+	}
+}
+
 func deleteAPIClientOp() sdk.Op {
 	return sdk.Op{
 		Name:   "delete_api_client",
 		Doc:    "Delete an API client and its tokens",
 		Effect: sdk.Write,
-		Params: []sdk.Field{realmParam, {Name: "client_id", Type: sdk.String, Required: true}},
+		Params: []sdk.Field{realmParam, {Name: "client_id", Type: sdk.String, Required: true},
+			{Name: "missing_ok", Type: sdk.Bool, Default: false, Doc: "a client that is already gone counts as deleted"}},
+		Results: []sdk.Field{{Name: "deleted", Type: sdk.Bool, Doc: "False when missing_ok and the client was already gone"}},
 		Handler: func(ctx context.Context, c *sdk.Call) (any, error) {
 			path := realmPath(c) + "/api-clients/" + url.PathEscape(c.Args.String("client_id"))
-			if err := do(ctx, c, "delete API client", http.MethodDelete, path, nil, nil, http.StatusNoContent, http.StatusOK); err != nil {
+			err := do(ctx, c, "delete API client", http.MethodDelete, path, nil, nil, http.StatusNoContent, http.StatusOK)
+			if sdk.IsCode(err, sdk.CodeNotFound) && c.Args.Bool("missing_ok") {
+				return map[string]any{"deleted": false}, nil
+			}
+			if err != nil {
 				return nil, err
 			}
-			return map[string]any{}, nil
+			return map[string]any{"deleted": true}, nil
 		},
 		// An interrupted delete took effect when the client is gone.
 		Reconcile: func(ctx context.Context, c *sdk.Call) (any, bool, error) {
 			_, err := getClient(ctx, c)
 			if sdk.IsCode(err, sdk.CodeNotFound) {
-				return map[string]any{}, true, nil
+				return map[string]any{"deleted": true}, true, nil
 			}
 			return nil, false, err
 		},

@@ -114,3 +114,26 @@ func assignRolesOp() sdk.Op {
 		Reconcile: sdk.Resend,
 	}
 }
+
+func deleteRolesOp() sdk.Op {
+	return sdk.Op{
+		Name:   "delete_roles",
+		Doc:    "Remove every role assignment of a principal: DELETE .../principals/{principal_id}/roles",
+		Effect: sdk.Write,
+		Params: []sdk.Field{realmParam, principalParam,
+			{Name: "missing_ok", Type: sdk.Bool, Default: false, Doc: "a principal that is already gone counts as done"}},
+		Results: []sdk.Field{{Name: "deleted", Type: sdk.Bool, Doc: "False when missing_ok and the principal was already gone"}},
+		Handler: func(ctx context.Context, c *sdk.Call) (any, error) {
+			err := do(ctx, c, "delete role assignments", http.MethodDelete, principalPath(c), nil, nil, http.StatusNoContent, http.StatusOK)
+			if sdk.IsCode(err, sdk.CodeNotFound) && c.Args.Bool("missing_ok") {
+				return map[string]any{"deleted": false}, nil
+			}
+			if err != nil {
+				return nil, err
+			}
+			return map[string]any{"deleted": true}, nil
+		},
+		// Removing every assignment again leaves the same state.
+		Reconcile: sdk.Resend,
+	}
+}
