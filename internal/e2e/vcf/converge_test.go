@@ -83,7 +83,7 @@ func TestOnboardTwiceSendsNoWriteAndPlansNothing(t *testing.T) {
 	if first["client_created"] != true || first["token_action"] != "issued" || !slices.Equal(first["roles_added"].([]any), []any{"vcf_viewer"}) {
 		t.Fatalf("first run outputs = %v", first)
 	}
-	stored, _ := e.store.Get(t.Context(), storeName)
+	stored, _ := e.store.Get(t.Context(), e.srv.URL, storeName)
 
 	second := e.applyNoWrite(t, "onboard.star")
 	if second["client_created"] != false || second["token_action"] != "kept" || len(second["roles_added"].([]any)) != 0 {
@@ -92,7 +92,7 @@ func TestOnboardTwiceSendsNoWriteAndPlansNothing(t *testing.T) {
 	if second["client_uuid"] != first["client_uuid"] || second["token_id"] != first["token_id"] || second["expires_at"] != first["expires_at"] {
 		t.Fatalf("second run reports other objects: %v vs %v", second, first)
 	}
-	versions, _ := e.store.Versions(t.Context(), storeName)
+	versions, _ := e.store.Versions(t.Context(), e.srv.URL, storeName)
 	if len(versions) != 1 || versions[0].Value != stored.Value || !e.sim.TokenSecretValid(stored.Value) {
 		t.Fatalf("the store changed: %d versions", len(versions))
 	}
@@ -192,7 +192,7 @@ func TestOnboardRegeneratesATokenWhoseSecretIsLost(t *testing.T) {
 	e := newEnv(t)
 	var log bytes.Buffer
 	first := e.mustRun(t, "onboard.star", nil)
-	if err := e.store.Delete(t.Context(), storeName); err != nil {
+	if err := e.store.Delete(t.Context(), e.srv.URL, storeName); err != nil {
 		t.Fatal(err)
 	}
 	e.sim.Recorder().Reset()
@@ -207,7 +207,7 @@ func TestOnboardRegeneratesATokenWhoseSecretIsLost(t *testing.T) {
 	if !strings.Contains(log.String(), "secret only once") {
 		t.Fatalf("the run did not say why it regenerated:\n%s", log.String())
 	}
-	tok, err := e.store.Get(t.Context(), storeName)
+	tok, err := e.store.Get(t.Context(), e.srv.URL, storeName)
 	if err != nil || !e.sim.TokenSecretValid(tok.Value) {
 		t.Fatalf("stored token not live: %v", err)
 	}
@@ -220,7 +220,7 @@ func TestOnboardRegeneratesATokenWhoseSecretIsLost(t *testing.T) {
 func TestOnboardRenewsATokenExpiringWithinTheWindow(t *testing.T) {
 	e := newEnv(t)
 	e.mustRun(t, "onboard.star", nil)
-	old, _ := e.store.Get(t.Context(), storeName)
+	old, _ := e.store.Get(t.Context(), e.srv.URL, storeName)
 
 	e.sim.Clock().Advance(22 * 24 * time.Hour) // 8 days left: outside the 7-day window
 	e.applyNoWrite(t, "onboard.star")
@@ -231,7 +231,7 @@ func TestOnboardRenewsATokenExpiringWithinTheWindow(t *testing.T) {
 	if got := changes(e); len(got) != 1 || !strings.HasSuffix(got[0], "/regenerate") {
 		t.Fatalf("writes = %v, want one regenerate", got)
 	}
-	cur, _ := e.store.Get(t.Context(), storeName)
+	cur, _ := e.store.Get(t.Context(), e.srv.URL, storeName)
 	if out["token_action"] != "regenerated" || cur.Value == old.Value || !e.sim.TokenSecretValid(cur.Value) {
 		t.Fatalf("outputs = %v; stored token replaced: %v", out, cur.Value != old.Value)
 	}
@@ -272,7 +272,7 @@ func TestOnboardIssuesAgainWhenTheVendorDroppedTheToken(t *testing.T) {
 	if got := changes(e); len(got) != 1 || !strings.HasSuffix(got[0], "/api-tokens") {
 		t.Fatalf("writes = %v, want one token POST", got)
 	}
-	tok, _ := e.store.Get(t.Context(), storeName)
+	tok, _ := e.store.Get(t.Context(), e.srv.URL, storeName)
 	if out["token_action"] != "issued" || out["token_id"] == first["token_id"] || !e.sim.TokenSecretValid(tok.Value) {
 		t.Fatalf("outputs = %v", out)
 	}
@@ -316,7 +316,7 @@ func TestOffboardPlansThenRemovesAndConverges(t *testing.T) {
 	if len(e.sim.APIClients(realmID)) != 0 || len(e.sim.Tokens(realmID)) != 0 {
 		t.Fatal("the client or its tokens are still on the simulator")
 	}
-	versions, _ := e.store.Versions(t.Context(), storeName)
+	versions, _ := e.store.Versions(t.Context(), e.srv.URL, storeName)
 	if len(versions) != 1 || versions[0].State != store.Revoked {
 		t.Fatalf("stored versions after offboard: %+v", states(versions))
 	}
