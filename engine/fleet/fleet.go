@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -45,9 +46,10 @@ type Target struct {
 // Options configures a fleet run.
 type Options struct {
 	// Engine holds what every child run shares: State, DryRun, plugin
-	// search, Getenv, Redactor, Logger, Log, LibDir, MaxSteps, Now. Its
-	// Vars are the base vars under each target's; its Runtime, Target,
-	// TargetTLS, Parent and Resume are set per child.
+	// search, Getenv, Redactor, Logger, LibDir, MaxSteps, Now. Its Vars
+	// are the base vars under each target's; its Runtime, Target,
+	// TargetTLS, Parent, Resume and Log are set per child (a target's
+	// print() output is kept in its TargetResult.Log, not interleaved).
 	Engine engine.Options
 	// Runtime is shared by every child run. Required.
 	Runtime *engine.Runtime
@@ -87,6 +89,8 @@ type TargetResult struct {
 	Err      error
 	Result   *engine.Result
 	Duration time.Duration
+	// Log is what the target's flow printed (redacted).
+	Log string
 }
 
 // Result is how the fleet run ended.
@@ -262,8 +266,10 @@ func Run(ctx context.Context, flow string, targets []Target, opts Options) (*Res
 func runTarget(ctx context.Context, flow string, t Target, base engine.Options, rt *engine.Runtime, parent, resume string) TargetResult {
 	start := time.Now()
 	out := TargetResult{Target: t.Name}
+	var log strings.Builder
 	done := func(r *engine.Result, err error) TargetResult {
 		out.Duration = time.Since(start)
+		out.Log = log.String()
 		out.Result = r
 		if r != nil {
 			out.RunID = r.RunID
@@ -279,6 +285,7 @@ func runTarget(ctx context.Context, flow string, t Target, base engine.Options, 
 		return out
 	}
 	opts := base
+	opts.Log = &lockedWriter{w: &log}
 	opts.Runtime = rt
 	opts.Target = t.Name
 	opts.TargetInfo = t.Info
@@ -326,6 +333,19 @@ func runTarget(ctx context.Context, flow string, t Target, base engine.Options, 
 	}
 	r, err := engine.Run(ctx, flow, opts)
 	return done(r, err)
+}
+
+// lockedWriter serialises writes: a run's print() and its plugin's log
+// lines may arrive from different goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // hostKey is the scheme://host:port a target's URL reaches; two targets on

@@ -77,6 +77,8 @@ type targetLine struct {
 	Plan       any            `json:"plan,omitempty"`
 	Error      string         `json:"error,omitempty"`
 	ErrorCode  string         `json:"error_code,omitempty"`
+	// Log is what the flow printed for this target.
+	Log string `json:"log,omitempty"`
 }
 
 // fleetSummary is the --json object that ends a fleet run.
@@ -149,15 +151,17 @@ func (p *fleetPrinter) finished(tr fleet.TargetResult) {
 	switch {
 	case p.bar != nil:
 		p.bar.Increment()
-		if tr.Status == fleet.Failed {
+		if tr.Status == fleet.Failed || p.opts.Verbose {
 			// Failures stay on screen above the bar.
 			fmt.Fprintf(p.progress, "%s\n", red.String(p.text(line)))
+			p.writeLog(p.progress, line)
 		}
 	case p.opts.JSON:
 		b, _ := json.Marshal(line)
 		fmt.Fprintln(p.out, red.String(string(b)))
 	default:
 		fmt.Fprintln(p.out, red.String(p.text(line)))
+		p.writeLog(p.out, line)
 		if p.opts.Verbose && tr.Result != nil && tr.Result.Plan != nil {
 			var buf bytes.Buffer
 			tr.Result.Plan.WriteText(&buf, red)
@@ -168,8 +172,19 @@ func (p *fleetPrinter) finished(tr fleet.TargetResult) {
 	}
 }
 
+// writeLog shows what a target's flow printed: for a failed target always
+// (it may say why), for the others with --verbose.
+func (p *fleetPrinter) writeLog(w io.Writer, l targetLine) {
+	if l.Log == "" || (l.Status != fleet.Failed && !p.opts.Verbose) {
+		return
+	}
+	for _, s := range strings.Split(strings.TrimRight(l.Log, "\n"), "\n") {
+		fmt.Fprintln(w, "    | "+p.opts.Factory.Redactor.String(s))
+	}
+}
+
 func (p *fleetPrinter) line(tr fleet.TargetResult) targetLine {
-	l := targetLine{Target: tr.Target, Status: tr.Status, RunID: tr.RunID, DurationMS: tr.Duration.Milliseconds()}
+	l := targetLine{Target: tr.Target, Status: tr.Status, RunID: tr.RunID, DurationMS: tr.Duration.Milliseconds(), Log: tr.Log}
 	if tr.Err != nil {
 		l.Error = p.opts.Factory.Redactor.String(tr.Err.Error())
 		l.ErrorCode = fleet.ErrorCode(tr.Err)
