@@ -1,7 +1,10 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
+	"sort"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -32,17 +35,27 @@ func NewCmdRuns(f *Factory) *cobra.Command {
 		if err != nil {
 			return err
 		}
+		out := make([]runListJSON, 0, len(runs))
+		for _, r := range runs {
+			j := runListJSON{Run: r}
+			if r.Kind == "fleet" {
+				if j.Targets, err = st.ChildCounts(cmd.Context(), r.ID); err != nil {
+					return err
+				}
+			}
+			out = append(out, j)
+		}
 		if asJSON {
-			return writeJSON(f, runs)
+			return writeJSON(f, out)
 		}
 		if len(runs) == 0 {
 			fmt.Fprintln(f.IO.Out, "No runs yet.")
 			return nil
 		}
 		tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "RUN\tSTATUS\tSTARTED\tFLOW")
-		for _, r := range runs {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.ID, r.Status, fmtTime(r.StartedAt), r.FlowPath)
+		fmt.Fprintln(tw, "RUN\tSTATUS\tSTARTED\tTARGET\tFLOW")
+		for _, r := range out {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Status, fmtTime(r.StartedAt), runTargets(r), r.FlowPath)
 		}
 		return tw.Flush()
 	}
@@ -72,7 +85,13 @@ func NewCmdRuns(f *Factory) *cobra.Command {
 				return writeJSON(f, map[string]any{"run": run, "steps": steps})
 			}
 			w := f.IO.Out
+			if run.Kind == "fleet" {
+				return showFleetRun(cmd, f, st, run, asJSON)
+			}
 			fmt.Fprintf(w, "run %s  %s  %s\n  flow %s\n", run.ID, run.Status, fmtTime(run.StartedAt), run.FlowPath)
+			if run.Target != "" {
+				fmt.Fprintf(w, "  target %s\n", run.Target)
+			}
 			if run.Error != "" {
 				fmt.Fprintf(w, "  error: %s\n", run.Error)
 			}
@@ -85,7 +104,9 @@ func NewCmdRuns(f *Factory) *cobra.Command {
 					fmt.Fprintf(w, "     error:  %s\n", s.Error)
 				}
 			}
-			if run.Status != "ok" {
+			if run.Status != "ok" && run.Parent != "" {
+				fmt.Fprintf(w, "\nThis run belongs to fleet run %s; continue the fleet with: %s\n", run.Parent, fleetResumeHint(cmd, st, run.Parent))
+			} else if run.Status != "ok" {
 				fmt.Fprintf(w, "\nContinue it with: tokenflow run --resume %s\n", run.ID)
 			}
 			return nil
@@ -93,4 +114,75 @@ func NewCmdRuns(f *Factory) *cobra.Command {
 	}
 	cmd.AddCommand(listCmd, show)
 	return cmd
+}
+
+// runListJSON is a run in `runs --json`: a fleet run adds its targets'
+// counts by status.
+type runListJSON struct {
+	state.Run
+	Targets map[string]int `json:"targets,omitempty"`
+}
+
+// runTargets is the TARGET column: a single run's target, or a fleet run's
+// counts ("20: 18 ok, 2 error").
+func runTargets(r runListJSON) string {
+	if r.Kind != "fleet" {
+		if r.Target == "" {
+			return "-"
+		}
+		return r.Target
+	}
+	total := 0
+	statuses := make([]string, 0, len(r.Targets))
+	for st, n := range r.Targets {
+		total += n
+		statuses = append(statuses, st)
+	}
+	sort.Strings(statuses)
+	parts := make([]string, 0, len(statuses))
+	for _, st := range statuses {
+		parts = append(parts, fmt.Sprintf("%d %s", r.Targets[st], st))
+	}
+	return fmt.Sprintf("fleet of %d: %s", total, strings.Join(parts, ", "))
+}
+
+// fleetResumeHint is the command that continues a fleet run.
+func fleetResumeHint(cmd *cobra.Command, st *state.DB, id string) string {
+	run, err := st.GetRun(cmd.Context(), id)
+	if err != nil {
+		return "tokenflow run FLOW --targets FILE --resume " + id
+	}
+	var meta struct{ Inventory string }
+	json.Unmarshal([]byte(run.TargetInfo), &meta)
+	if meta.Inventory == "" {
+		meta.Inventory = "FILE"
+	}
+	return fmt.Sprintf("tokenflow run %s --targets %s --resume %s", run.FlowPath, meta.Inventory, id)
+}
+
+// showFleetRun prints a fleet run and its targets' runs.
+func showFleetRun(cmd *cobra.Command, f *Factory, st *state.DB, run state.Run, asJSON bool) error {
+	children, err := st.Children(cmd.Context(), run.ID)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return writeJSON(f, map[string]any{"run": run, "targets": children})
+	}
+	w := f.IO.Out
+	fmt.Fprintf(w, "fleet run %s  %s  %s\n  flow %s\n", run.ID, run.Status, fmtTime(run.StartedAt), run.FlowPath)
+	if run.Error != "" {
+		fmt.Fprintf(w, "  %s\n", run.Error)
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TARGET\tSTATUS\tRUN\tERROR")
+	for _, c := range children {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.Target, c.Status, c.ID, firstLine(c.Error))
+	}
+	tw.Flush()
+	if run.Status != "ok" {
+		fmt.Fprintf(w, "\nContinue the targets that did not finish with: %s\n", fleetResumeHint(cmd, st, run.ID))
+	}
+	return nil
 }
