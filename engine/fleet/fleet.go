@@ -41,6 +41,9 @@ type Target struct {
 	// Info describes the target without secrets (JSON), journaled with its
 	// run so `rotate --due` can reach it again.
 	Info string
+	// Flow, when set, is run for this target instead of the fleet's flow
+	// (`rotate --due` runs each vendor's rotate flow).
+	Flow string
 }
 
 // Options configures a fleet run.
@@ -123,6 +126,11 @@ func Run(ctx context.Context, flow string, targets []Target, opts Options) (*Res
 	if len(targets) == 0 {
 		return nil, errors.New("fleet: no targets")
 	}
+	for _, t := range targets {
+		if flow == "" && t.Flow == "" {
+			return nil, fmt.Errorf("fleet: target %s has no flow to run", t.Name)
+		}
+	}
 	if opts.Parallel <= 0 {
 		opts.Parallel = 16
 	}
@@ -147,7 +155,7 @@ func Run(ctx context.Context, flow string, targets []Target, opts Options) (*Res
 		if parent.Kind != "fleet" {
 			return nil, fmt.Errorf("run %s is not a fleet run; resume it without --targets", parent.ID)
 		}
-		if abs, _ := filepath.Abs(flow); abs != parent.FlowPath {
+		if abs, _ := filepath.Abs(flow); flow != "" && abs != parent.FlowPath {
 			return nil, fmt.Errorf("fleet run %s ran %s, not %s", parent.ID, parent.FlowPath, flow)
 		}
 		children, err := base.State.Children(ctx, parent.ID)
@@ -163,7 +171,10 @@ func Run(ctx context.Context, flow string, targets []Target, opts Options) (*Res
 		}
 	} else if journal {
 		res.ID = newID()
-		abs, _ := filepath.Abs(flow)
+		abs := ""
+		if flow != "" {
+			abs, _ = filepath.Abs(flow)
+		}
 		if err := base.State.BeginRun(ctx, state.Run{
 			ID: res.ID, Kind: "fleet", FlowPath: abs, Vars: base.Vars, StartedAt: base.Now(), TargetInfo: opts.Meta,
 			Sources: map[string]string{}, Plugins: map[string]string{},
@@ -327,6 +338,9 @@ func runTarget(ctx context.Context, flow string, t Target, base engine.Options, 
 			return getenv(name)
 		}
 		return "", false
+	}
+	if t.Flow != "" {
+		flow = t.Flow
 	}
 	if resume != "" {
 		flow = ""

@@ -274,7 +274,11 @@ func (p *fleetPrinter) summary(res *fleet.Result) error {
 			}
 		}
 		if res.ID != "" && (len(failed) > 0 || res.Counts[fleet.Skipped] > 0) {
-			fmt.Fprintf(p.out, "Once the causes are fixed, continue the targets that did not finish with:\n  tokenflow run %s --targets %s --resume %s\n", p.opts.Flow, p.opts.Targets, res.ID)
+			hint := fmt.Sprintf("tokenflow run %s --targets %s --resume %s", p.opts.Flow, p.opts.Targets, res.ID)
+			if p.opts.resumeHint != nil {
+				hint = p.opts.resumeHint(res.ID)
+			}
+			fmt.Fprintf(p.out, "Once the causes are fixed, continue the targets that did not finish with:\n  %s\n", hint)
 		}
 	}
 	switch {
@@ -294,6 +298,17 @@ func runFleet(ctx context.Context, opts *RunOptions, vars map[string]string) err
 	if err != nil {
 		return err
 	}
+	ft := make([]fleet.Target, 0, len(targets))
+	for _, t := range targets {
+		ft = append(ft, toFleetTarget(f, invPath, t))
+	}
+	return runFleetTargets(ctx, opts, opts.Flow, ft, vars, fleet.MetaJSON(invPath, opts.Limit))
+}
+
+// runFleetTargets runs flow (or each target's own Flow) on targets with
+// one shared runtime, reporting as it goes.
+func runFleetTargets(ctx context.Context, opts *RunOptions, flow string, targets []fleet.Target, vars map[string]string, meta string) error {
+	f := opts.Factory
 	st, err := f.State(ctx)
 	if err != nil {
 		return err
@@ -306,19 +321,15 @@ func runFleet(ctx context.Context, opts *RunOptions, vars map[string]string) err
 		return err
 	}
 	defer rt.Close()
-	ft := make([]fleet.Target, 0, len(targets))
-	for _, t := range targets {
-		ft = append(ft, toFleetTarget(f, invPath, t))
-	}
-	p := newFleetPrinter(ctx, opts, len(ft))
-	res, err := fleet.Run(ctx, opts.Flow, ft, fleet.Options{
+	p := newFleetPrinter(ctx, opts, len(targets))
+	res, err := fleet.Run(ctx, flow, targets, fleet.Options{
 		Engine: engine.Options{
 			State: st, Vars: vars, DryRun: opts.DryRun, Failpoint: opts.Failpoint,
 			LibDir: opts.LibDir, MaxSteps: opts.MaxSteps, Store: opts.Store,
-			Getenv: f.Getenv, Log: f.IO.ErrOut, Logger: logger, Redactor: f.Redactor,
+			Getenv: f.Getenv, Logger: logger, Redactor: f.Redactor,
 		},
 		Runtime: rt, Parallel: opts.Parallel, MaxFailures: opts.MaxFailures, Resume: opts.Resume,
-		Meta:    fleet.MetaJSON(invPath, opts.Limit),
+		Meta:    meta,
 		OnStart: p.started, OnFinish: p.finished,
 	})
 	if err != nil {

@@ -64,6 +64,7 @@ vendor exchange recorded and replayed, and every vendor has a simulator.`,
 	root.PersistentFlags().BoolVar(&f.NoState, "no-state", false, "run without the state database: no journal, an empty in-memory token store")
 	root.AddCommand(
 		NewCmdRun(f, nil),
+		NewCmdRotate(f),
 		NewCmdPlugins(f),
 		NewCmdSim(f, nil),
 		NewCmdTokens(f),

@@ -41,6 +41,9 @@ type RunOptions struct {
 	MaxFailures int
 	FailFast    bool
 	Verbose     bool
+	// resumeHint, when set, is the command a fleet summary suggests for
+	// continuing the run (rotate has its own).
+	resumeHint func(id string) string
 }
 
 // NewCmdRun builds `tokenflow run`.
