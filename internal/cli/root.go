@@ -65,6 +65,7 @@ vendor exchange recorded and replayed, and every vendor has a simulator.`,
 	root.AddCommand(
 		NewCmdRun(f, nil),
 		NewCmdRotate(f),
+		NewCmdTargets(f),
 		NewCmdPlugins(f),
 		NewCmdSim(f, nil),
 		NewCmdTokens(f),

@@ -55,7 +55,11 @@ func NewCmdRuns(f *Factory) *cobra.Command {
 		tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "RUN\tSTATUS\tSTARTED\tTARGET\tFLOW")
 		for _, r := range out {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Status, fmtTime(r.StartedAt), runTargets(r), r.FlowPath)
+			flow := r.FlowPath
+			if flow == "" && r.Kind == "fleet" {
+				flow = "(each target's rotate flow)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Status, fmtTime(r.StartedAt), runTargets(r), flow)
 		}
 		return tw.Flush()
 	}
