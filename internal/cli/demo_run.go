@@ -1,8 +1,12 @@
 package cli
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/tokenflow/tokenflow/internal/demo"
@@ -23,5 +27,46 @@ func demoRun(cmd *cobra.Command, opts *DemoOptions) error {
 	return demo.Run(cmd.Context(), demo.Options{
 		Out: f.IO.Out, FlowsDir: flows, PluginDirs: f.PluginSearchDirs(), Vendors: opts.Vendors,
 		Logger: f.Logger(), Redactor: f.Redactor, Log: f.IO.ErrOut,
+		CLI: func(ctx context.Context, env map[string]string, flowsDir string, args ...string) int {
+			return demoCLI(ctx, f, env, flowsDir, args)
+		},
 	})
+}
+
+// demoCLI runs one tokenflow command for the demo, in-process, as an
+// operator would type it: same streams and redactor, the demo's simulator
+// credentials overlaid on the environment, flow paths resolved against the
+// flows directory.
+func demoCLI(ctx context.Context, parent *Factory, env map[string]string, flowsDir string, args []string) int {
+	f := newFactory(parent.IO)
+	f.Redactor = parent.Redactor
+	f.Executable = parent.Executable
+	f.PluginDirs = parent.PluginDirs
+	f.LogLevel = parent.LogLevel
+	f.Getenv = func(k string) (string, bool) {
+		if v, ok := env[k]; ok {
+			return v, true
+		}
+		return parent.Getenv(k)
+	}
+	for _, v := range env {
+		f.Redactor.Add(v)
+	}
+	defer f.Close()
+	abs := make([]string, len(args))
+	for i, a := range args {
+		if strings.HasPrefix(a, "flows/") {
+			a = filepath.Join(filepath.Dir(flowsDir), a)
+		}
+		abs[i] = a
+	}
+	root := NewCmdRoot(f)
+	root.SetArgs(abs)
+	err := root.ExecuteContext(ctx)
+	var silent *SilentError
+	var pending *PendingError
+	if err != nil && !errors.As(err, &silent) && !errors.As(err, &pending) {
+		fmt.Fprintf(f.IO.ErrOut, "Error: %s\n", f.Redactor.String(err.Error()))
+	}
+	return exitCode(err)
 }

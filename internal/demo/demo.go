@@ -45,6 +45,11 @@ type Options struct {
 	Logger     hclog.Logger
 	Redactor   *redact.Redactor
 	Log        io.Writer // print() output of the flows
+	// CLI runs a tokenflow command in-process with env overlaid on the
+	// environment and flow paths relative to the flows directory's parent
+	// (the fleet part of the demo is driven through the CLI); it returns the
+	// exit code. Nil skips the fleet part.
+	CLI func(ctx context.Context, env map[string]string, flowsDir string, args ...string) int
 }
 
 // Env is what a scenario uses.
@@ -180,7 +185,16 @@ func Run(ctx context.Context, opts Options) error {
 			return fmt.Errorf("%s scenario: %w", s.Vendor, err)
 		}
 	}
-	return summary(ctx, e)
+	if err := summary(ctx, e); err != nil {
+		return err
+	}
+	if len(opts.Vendors) == 0 {
+		if err := runFleet(ctx, opts, dir); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(opts.Out, "\nDemo complete.\n")
+	return nil
 }
 
 func summary(ctx context.Context, e *Env) error {
@@ -204,7 +218,6 @@ func summary(ctx context.Context, e *Env) error {
 		}
 		fmt.Fprintf(e.Out, "  %-*s  %-10s expires %s  rotated %s\n", width, t.Name, t.Vendor, exp, rot)
 	}
-	fmt.Fprintf(e.Out, "\nDemo complete.\n")
 	return nil
 }
 
