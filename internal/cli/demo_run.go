@@ -41,8 +41,6 @@ func demoCLI(ctx context.Context, parent *Factory, env map[string]string, flowsD
 	f := newFactory(parent.IO)
 	f.Redactor = parent.Redactor
 	f.Executable = parent.Executable
-	f.PluginDirs = parent.PluginDirs
-	f.LogLevel = parent.LogLevel
 	f.Getenv = func(k string) (string, bool) {
 		if v, ok := env[k]; ok {
 			return v, true
@@ -53,12 +51,16 @@ func demoCLI(ctx context.Context, parent *Factory, env map[string]string, flowsD
 		f.Redactor.Add(v)
 	}
 	defer f.Close()
-	abs := make([]string, len(args))
-	for i, a := range args {
+	// Global flags are parsed again by the new command tree: pass them on.
+	abs := []string{"--log-level", parent.LogLevel}
+	for _, d := range parent.PluginDirs {
+		abs = append(abs, "--plugin-dir", d)
+	}
+	for _, a := range args {
 		if strings.HasPrefix(a, "flows/") {
-			a = filepath.Join(filepath.Dir(flowsDir), a)
+			a = filepath.Join(flowsDir, strings.TrimPrefix(a, "flows/"))
 		}
-		abs[i] = a
+		abs = append(abs, a)
 	}
 	root := NewCmdRoot(f)
 	root.SetArgs(abs)
