@@ -10,6 +10,9 @@
 // connection (x-direct) and on a new connection per request (x-cold), with
 // the absolute times.
 //
+// BenchmarkFleet (fleet_test.go): cost per target of a fleet onboarding
+// against one single-target run of the same flow (x-single).
+//
 // BenchmarkPluginColdStart: launching the VCF plugin with go-plugin
 // (AutoMTLS handshake and Describe) against merely executing the same
 // binary. Reports x-exec and ms/start.
