@@ -66,6 +66,68 @@ func toFleetTarget(f *Factory, invPath string, t *inventory.Target) fleet.Target
 	}
 }
 
+// checkFlowVendor refuses to run a shipped vendor's flow (flows/<vendor>/)
+// on targets of other vendors: every one of them would fail at connect().
+// A flow outside a vendor's directory may serve any target.
+func checkFlowVendor(flow string, targets []*inventory.Target) error {
+	dir := filepath.Base(filepath.Dir(flow))
+	vendors := map[string]bool{}
+	for _, t := range targets {
+		vendors[t.Vendor] = true
+	}
+	if !vendors[dir] {
+		return nil // not a vendor's directory (or no target of it)
+	}
+	var others []string
+	for _, t := range targets {
+		if t.Vendor != dir {
+			others = append(others, t.Name)
+		}
+	}
+	if len(others) == 0 {
+		return nil
+	}
+	sample := others
+	if len(sample) > 5 {
+		sample = append(sample[:5:5], "...")
+	}
+	return fmt.Errorf("%s is a %s flow, but %d selected target(s) are of other vendors (%s); select the %s targets with --limit GROUP|NAME|GLOB\nnothing was run",
+		flow, dir, len(others), strings.Join(sample, ", "), dir)
+}
+
+// resolveCredentials reads every target's credentials before anything runs,
+// so a reference that cannot be resolved (an unset variable, a missing or
+// too readable file) stops the whole run with every such reference named,
+// rather than failing those targets halfway through.
+func resolveCredentials(f *Factory, targets []fleet.Target) error {
+	var problems []string
+	for i := range targets {
+		t := &targets[i]
+		if t.Credentials == nil {
+			continue
+		}
+		values, err := t.Credentials()
+		if err != nil {
+			problems = append(problems, f.Redactor.String(err.Error()))
+			continue
+		}
+		for _, v := range values {
+			f.Redactor.Add(v)
+		}
+		t.Credentials = func() (map[string]string, error) { return values, nil }
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	const most = 20
+	more := ""
+	if len(problems) > most {
+		more = fmt.Sprintf("\n  ... and %d more", len(problems)-most)
+		problems = problems[:most]
+	}
+	return fmt.Errorf("%d credential reference(s) cannot be resolved:\n  %s%s\nnothing was run", len(problems), strings.Join(problems, "\n  "), more)
+}
+
 // targetLine is the --json object printed for each finished target.
 type targetLine struct {
 	Target     string         `json:"target"`
@@ -298,6 +360,9 @@ func runFleet(ctx context.Context, opts *RunOptions, vars map[string]string) err
 	if err != nil {
 		return err
 	}
+	if err := checkFlowVendor(opts.Flow, targets); err != nil {
+		return err
+	}
 	ft := make([]fleet.Target, 0, len(targets))
 	for _, t := range targets {
 		ft = append(ft, toFleetTarget(f, invPath, t))
@@ -309,6 +374,9 @@ func runFleet(ctx context.Context, opts *RunOptions, vars map[string]string) err
 // one shared runtime, reporting as it goes.
 func runFleetTargets(ctx context.Context, opts *RunOptions, flow string, targets []fleet.Target, vars map[string]string, meta string) error {
 	f := opts.Factory
+	if err := resolveCredentials(f, targets); err != nil {
+		return err
+	}
 	st, err := f.State(ctx)
 	if err != nil {
 		return err
