@@ -75,9 +75,9 @@ func TestFleetBadInventories(t *testing.T) {
 			not:   "Var-Canary-5512",
 		},
 		{
-			name:  "unset environment variable",
-			yaml:  head + "targets:\n" + strings.Replace(target("vcf-1", url1, ""), "env:VCF_PASSWORD", "env:TOKENFLOW_E2E_UNSET_PW", 1),
-			line:  "TOKENFLOW_E2E_UNSET_PW",
+			name: "unset environment variable",
+			yaml: head + "targets:\n" + strings.Replace(target("vcf-1", url1, ""), "env:VCF_PASSWORD", "env:TOKENFLOW_E2E_UNSET_PW", 1),
+			line: "TOKENFLOW_E2E_UNSET_PW",
 			// Credentials are resolved when a target starts (docs/inventory.md):
 			// the target fails, before any request, naming the reference.
 			words: []string{"failed   vcf-1", "credential VCF_PASSWORD (env:TOKENFLOW_E2E_UNSET_PW)", "not set"},
