@@ -22,13 +22,15 @@ type faultCase struct {
 	kind simulators.FaultKind
 	// words: the error must contain at least one (case-insensitive).
 	words []string
+	// code is the plugin's error class in the --json line.
+	code string
 }
 
 var faultCases = map[string]faultCase{
-	"vcf-1": {simulators.FaultError500, []string{"HTTP 500", "500"}},
-	"vcf-2": {simulators.FaultWrongPassword, []string{"unauthenticated", "401"}},
-	"vcf-3": {simulators.FaultUnreachable, []string{"connection refused"}},
-	"vcf-4": {simulators.FaultHang, []string{"timeout", "deadline", "timed out"}},
+	"vcf-1": {simulators.FaultError500, []string{"HTTP 500", "500"}, "internal"},
+	"vcf-2": {simulators.FaultWrongPassword, []string{"unauthenticated", "401"}, "unauthenticated"},
+	"vcf-3": {simulators.FaultUnreachable, []string{"connection refused"}, "unavailable"},
+	"vcf-4": {simulators.FaultHang, []string{"timeout", "deadline", "timed out"}, "unavailable"},
 }
 
 // TestFleetFaults runs onboarding on 8 VCF targets of which 4 misbehave:
@@ -115,8 +117,8 @@ func TestFleetFaults(t *testing.T) {
 	}
 	for n, c := range cases {
 		l := lines[n]
-		if l.Status != "failed" || !hasAny(l.Error, c.words) {
-			t.Errorf("json line of %s (%s): %+v, want an error saying %q", n, c.kind, l, c.words)
+		if l.Status != "failed" || !hasAny(l.Error, c.words) || l.ErrorCode != c.code {
+			t.Errorf("json line of %s (%s): %+v, want an error saying %q, error_code %q", n, c.kind, l, c.words, c.code)
 		}
 		if s := inSummary[n]; s.Status != "failed" || !hasAny(s.Error, c.words) {
 			t.Errorf("summary entry of %s (%s): %+v", n, c.kind, s)
