@@ -166,7 +166,8 @@ func (r *run) opResult(c *connection, op *schema.Op, call, sig string, res *plug
 		if res.Err.Code == "invalid_argument" && res.Err.Param != "" {
 			return nil, fmt.Errorf("%s: for parameter %s: %s\n  signature: %s", call, res.Err.Param, res.Err.Message, sig)
 		}
-		return nil, fmt.Errorf("%s: %s", call, res.Err.Error())
+		// %w keeps the plugin's error class for callers (a fleet run's error_code).
+		return nil, fmt.Errorf("%s: %w", call, res.Err)
 	}
 	v, err := r.fromWire(call, res.Result, op.Results)
 	if err != nil {

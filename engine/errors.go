@@ -17,7 +17,12 @@ type FlowError struct {
 	// Plan is set when a dry-run stopped because the flow needed a value
 	// only apply knows.
 	Plan bool
+
+	cause error // what Starlark reported, for errors.As (a plugin's OpError)
 }
+
+// Unwrap returns the error the flow failed with.
+func (e *FlowError) Unwrap() error { return e.cause }
 
 func (e *FlowError) Error() string {
 	var b strings.Builder
@@ -47,7 +52,7 @@ func (r *run) flowError(err error) error {
 	if !errors.As(err, &evalErr) {
 		return err
 	}
-	fe := &FlowError{Msg: evalErr.Msg}
+	fe := &FlowError{Msg: evalErr.Msg, cause: evalErr}
 	var frames []string
 	for _, fr := range evalErr.CallStack {
 		if fr.Pos.Filename() == "<builtin>" || !fr.Pos.IsValid() {
