@@ -78,9 +78,9 @@ func TestFleetBadInventories(t *testing.T) {
 			name: "unset environment variable",
 			yaml: head + "targets:\n" + strings.Replace(target("vcf-1", url1, ""), "env:VCF_PASSWORD", "env:TOKENFLOW_E2E_UNSET_PW", 1),
 			line: "TOKENFLOW_E2E_UNSET_PW",
-			// Credentials are resolved when a target starts (docs/inventory.md):
-			// the target fails, before any request, naming the reference.
-			words: []string{"failed   vcf-1", "credential VCF_PASSWORD (env:TOKENFLOW_E2E_UNSET_PW)", "not set"},
+			// Every target's credentials are resolved before anything runs:
+			// the run stops naming each reference that cannot be resolved.
+			words: []string{"cannot be resolved", "bad.yaml:7: target vcf-1", "credential VCF_PASSWORD (env:TOKENFLOW_E2E_UNSET_PW)", "not set", "nothing was run"},
 		},
 		{
 			name:  "limit matching nothing",
