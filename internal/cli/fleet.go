@@ -322,12 +322,14 @@ func (p *fleetPrinter) summary(res *fleet.Result) error {
 				parts = append(parts, fmt.Sprintf("%d %s", n, st))
 			}
 		}
-		rate := float64(len(res.Targets)) / max(res.Elapsed.Seconds(), 1e-3)
-		id := ""
+		id, rate := "", ""
 		if res.ID != "" {
 			id = " " + res.ID
 		}
-		fmt.Fprintf(p.out, "\nFleet run%s: %d target(s) in %s (%.0f/s): %s.\n", id, len(res.Targets), res.Elapsed.Round(time.Millisecond), rate, strings.Join(parts, ", "))
+		if res.Elapsed >= 100*time.Millisecond {
+			rate = fmt.Sprintf(" (%.0f/s)", float64(len(res.Targets))/res.Elapsed.Seconds())
+		}
+		fmt.Fprintf(p.out, "\nFleet run%s: %d target(s) in %s%s: %s.\n", id, len(res.Targets), res.Elapsed.Round(time.Millisecond), rate, strings.Join(parts, ", "))
 		if len(failed) > 0 {
 			fmt.Fprintln(p.out, "Failed:")
 			sort.Slice(failed, func(i, j int) bool { return failed[i].Target < failed[j].Target })
