@@ -162,10 +162,12 @@ func (r *run) opResult(c *connection, op *schema.Op, call, sig string, res *plug
 		return nil, errHeldStep
 	}
 	if res.Err != nil {
+		// The *pluginmgr.OpError stays reachable (errors.As) so callers
+		// see its code, retryable flag and retry-after.
 		if res.Err.Code == "invalid_argument" && res.Err.Param != "" {
-			return nil, fmt.Errorf("%s: for parameter %s: %s\n  signature: %s", call, res.Err.Param, res.Err.Message, sig)
+			return nil, &causeError{fmt.Sprintf("%s: for parameter %s: %s\n  signature: %s", call, res.Err.Param, res.Err.Message, sig), res.Err}
 		}
-		return nil, fmt.Errorf("%s: %s", call, res.Err.Error())
+		return nil, fmt.Errorf("%s: %w", call, res.Err)
 	}
 	v, err := r.fromWire(call, res.Result, op.Results)
 	if err != nil {
