@@ -11,6 +11,8 @@ import (
 	"github.com/tokenflow/tokenflow/engine/schema"
 	pb "github.com/tokenflow/tokenflow/sdk/proto/tokenflow/plugin/v1"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // clientPlugin is the engine's half of the go-plugin GRPCPlugin: it only
@@ -143,7 +145,9 @@ func (p *grpcPlugin) transportError(ctx, cctx context.Context, op string, err er
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	if errors.Is(cctx.Err(), context.DeadlineExceeded) {
+	// gRPC can report the deadline (sent to the plugin as grpc-timeout) a
+	// moment before cctx's own timer fires.
+	if errors.Is(cctx.Err(), context.DeadlineExceeded) || status.Code(err) == codes.DeadlineExceeded {
 		if p.kill != nil {
 			p.kill()
 		}
