@@ -50,10 +50,11 @@ type Manager struct {
 }
 
 type instance struct {
-	client *goplugin.Client
-	cmd    *exec.Cmd
-	plugin *grpcPlugin
-	path   string
+	client   *goplugin.Client
+	cmd      *exec.Cmd
+	killProc context.CancelFunc
+	plugin   *grpcPlugin
+	path     string
 }
 
 // DefaultCallTimeout is Config.CallTimeout's default.
@@ -96,7 +97,7 @@ func (m *Manager) live(ctx context.Context, vendor string) (*instance, error) {
 		if !inst.client.Exited() {
 			return inst, nil
 		}
-		inst.client.Kill()
+		inst.kill()
 		delete(m.running, vendor)
 	}
 	inst, err := m.launch(ctx, vendor)
@@ -132,7 +133,10 @@ func (m *Manager) launch(ctx context.Context, vendor string) (*instance, error) 
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(path)
+	// Cancelling procCtx kills the process (os/exec does it, safely from
+	// any goroutine, even while go-plugin is still starting it).
+	procCtx, killProc := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(procCtx, path)
 	client := goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig:  goplugin.HandshakeConfig{ProtocolVersion: pb.ProtocolVersion, MagicCookieKey: pb.MagicCookieKey, MagicCookieValue: pb.MagicCookieValue},
 		Plugins:          goplugin.PluginSet{pb.PluginName: clientPlugin{}},
@@ -153,7 +157,7 @@ func (m *Manager) launch(ctx context.Context, vendor string) (*instance, error) 
 		// Managed is false: Close kills what this manager started, no
 		// process-global cleanup list is involved.
 	})
-	inst := &instance{client: client, cmd: cmd, path: path}
+	inst := &instance{client: client, cmd: cmd, killProc: killProc, path: path}
 	fail := func(err error) (*instance, error) {
 		inst.kill()
 		return nil, fmt.Errorf("start plugin %s (%s): %w; its process was killed", vendor, path, err)
@@ -210,9 +214,7 @@ func (m *Manager) launch(ctx context.Context, vendor string) (*instance, error) 
 // first matters for a plugin that stopped answering: go-plugin's own Kill
 // first asks it over gRPC to exit, and waits.
 func (inst *instance) kill() {
-	if inst.cmd.Process != nil {
-		inst.cmd.Process.Kill()
-	}
+	inst.killProc()
 	inst.client.Kill()
 }
 
@@ -223,7 +225,8 @@ func (m *Manager) Close() {
 	defer m.mu.Unlock()
 	m.closed = true
 	for vendor, inst := range m.running {
-		inst.client.Kill()
+		inst.client.Kill() // graceful first: the plugin may end sessions
+		inst.killProc()
 		delete(m.running, vendor)
 	}
 }
