@@ -8,7 +8,7 @@ LDFLAGS := -X github.com/tokenflow/tokenflow/internal/cli.Version=$(VERSION)
 # Every folder under plugins/ with a main.go is a plugin binary.
 PLUGINS := $(patsubst plugins/%/main.go,%,$(wildcard plugins/*/main.go))
 
-.PHONY: build demo test vet fmt-check bench fuzz proto clean
+.PHONY: build demo test race vet fmt-check bench fuzz proto clean
 
 build:
 	@mkdir -p $(BIN)
@@ -33,6 +33,10 @@ fmt-check:
 # included). Plugin binaries are built by the tests themselves.
 test: fmt-check vet
 	$(GO) test -count=1 -timeout 15m ./...
+
+# The test suite under the race detector. Slower, so not part of `make test`.
+race:
+	$(GO) test -race -count=1 -timeout 30m ./...
 
 # Benchmarks report ratios against a baseline measured in the same run.
 bench:

@@ -90,11 +90,10 @@ func (r *run) callOp(thread *starlark.Thread, c *connection, op *schema.Op, args
 			}
 		}
 	}
-	wireStep := r.prefix + stepID
-	r.transport.Begin(&hostnet.Step{ID: wireStep, Call: call, Write: op.Effect == schema.Write, DryRun: r.opts.DryRun, Conn: c.net, Plan: r.plan, PlanStep: stepID})
-	defer r.transport.End(wireStep)
+	r.transport.Begin(&hostnet.Step{ID: stepID, Call: call, Write: op.Effect == schema.Write, DryRun: r.opts.DryRun, Conn: c.net})
+	defer r.transport.End(stepID)
 	res, err := c.plugin.Call(r.ctx, &pluginmgr.CallRequest{
-		Op: op.Name, ConnectionID: c.id, Connection: c.connJSON, Args: argsJSON, DryRun: r.opts.DryRun, StepID: wireStep,
+		Op: op.Name, ConnectionID: c.id, Connection: c.connJSON, Args: argsJSON, DryRun: r.opts.DryRun, StepID: stepID,
 	})
 	r.failpoint("inflight", seq)
 	v, err := r.opResult(c, op, call, sig, res, err)
@@ -163,10 +162,11 @@ func (r *run) opResult(c *connection, op *schema.Op, call, sig string, res *plug
 		return nil, errHeldStep
 	}
 	if res.Err != nil {
+		// The *pluginmgr.OpError stays reachable (errors.As) so callers
+		// see its code, retryable flag and retry-after.
 		if res.Err.Code == "invalid_argument" && res.Err.Param != "" {
-			return nil, fmt.Errorf("%s: for parameter %s: %s\n  signature: %s", call, res.Err.Param, res.Err.Message, sig)
+			return nil, &causeError{fmt.Sprintf("%s: for parameter %s: %s\n  signature: %s", call, res.Err.Param, res.Err.Message, sig), res.Err}
 		}
-		// %w keeps the plugin's error class for callers (a fleet run's error_code).
 		return nil, fmt.Errorf("%s: %w", call, res.Err)
 	}
 	v, err := r.fromWire(call, res.Result, op.Results)

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -17,12 +18,44 @@ type FlowError struct {
 	// Plan is set when a dry-run stopped because the flow needed a value
 	// only apply knows.
 	Plan bool
-
-	cause error // what Starlark reported, for errors.As (a plugin's OpError)
+	// Err is the cause, when the error came from a builtin (an op's
+	// *pluginmgr.OpError, say): errors.As reaches it through FlowError.
+	Err error
+	// Interrupted is set when the run's context was cancelled (Ctrl-C,
+	// SIGTERM); errors.Is(err, ErrInterrupted) reports it.
+	Interrupted bool
 }
 
-// Unwrap returns the error the flow failed with.
-func (e *FlowError) Unwrap() error { return e.cause }
+// ErrInterrupted marks a run stopped because its context was cancelled. A
+// journaled run so stopped is recorded as "interrupted" and can be resumed.
+var ErrInterrupted = errors.New("run interrupted")
+
+// Unwrap exposes the cause and, for an interrupted run, ErrInterrupted.
+func (e *FlowError) Unwrap() []error {
+	var errs []error
+	if e.Err != nil {
+		errs = append(errs, e.Err)
+	}
+	if e.Interrupted {
+		errs = append(errs, ErrInterrupted)
+	}
+	return errs
+}
+
+// causeError gives an error its own message while keeping the cause
+// reachable with errors.Is and errors.As.
+type causeError struct {
+	msg string
+	err error
+}
+
+func (e *causeError) Error() string { return e.msg }
+func (e *causeError) Unwrap() error { return e.err }
+
+// interrupted reports whether err ended the run because ctx was cancelled.
+func interrupted(ctx context.Context, err error) bool {
+	return err != nil && (ctx.Err() != nil || errors.Is(err, context.Canceled))
+}
 
 func (e *FlowError) Error() string {
 	var b strings.Builder
@@ -50,9 +83,12 @@ func (r *run) flowError(err error) error {
 	}
 	var evalErr *starlark.EvalError
 	if !errors.As(err, &evalErr) {
+		if interrupted(r.ctx, err) && !errors.Is(err, ErrInterrupted) {
+			return fmt.Errorf("%w: %w", ErrInterrupted, err)
+		}
 		return err
 	}
-	fe := &FlowError{Msg: evalErr.Msg, cause: evalErr}
+	fe := &FlowError{Msg: evalErr.Msg, Err: evalErr.Unwrap(), Interrupted: interrupted(r.ctx, err)}
 	var frames []string
 	for _, fr := range evalErr.CallStack {
 		if fr.Pos.Filename() == "<builtin>" || !fr.Pos.IsValid() {

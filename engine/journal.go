@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/tokenflow/tokenflow/engine/hostnet"
 	"github.com/tokenflow/tokenflow/engine/pluginmgr"
@@ -88,8 +90,15 @@ func (r *run) journalFinish(runErr error) {
 	status, msg := "ok", ""
 	if runErr != nil {
 		status, msg = "error", r.red.String(runErr.Error())
+		if interrupted(r.ctx, runErr) {
+			status = "interrupted"
+		}
 	}
-	if err := r.journal.FinishRun(r.ctx, r.id, status, msg); err != nil {
+	// An interrupted run's context is cancelled: record its end anyway,
+	// or the journal says "running" forever.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), 10*time.Second)
+	defer cancel()
+	if err := r.journal.FinishRun(ctx, r.id, status, msg); err != nil {
 		r.logger.Error("journal: could not record the end of the run", "error", err)
 	}
 }

@@ -34,10 +34,36 @@ type Conn struct {
 	// SubjectPublicKeyInfo; any other key is refused (on top of the usual
 	// verification, unless Insecure).
 	Pin string
+	// Timeout bounds one attempt of an exchange, from dialling to the last
+	// byte of the response body, so a vendor that sends its headers and
+	// then trickles the body cannot hold a run. Zero: DefaultTimeout. Set
+	// before the connection's first request.
+	Timeout time.Duration
+	// TotalTimeout bounds one exchange across all its attempts and the
+	// backoff between them. Zero: three times Timeout (90s by default).
+	TotalTimeout time.Duration
 
 	once   sync.Once
 	client *http.Client
 	err    error
+}
+
+// DefaultTimeout is a connection's per-attempt deadline when none is set:
+// long enough for a slow appliance's token endpoint, short enough that an
+// operator does not wait minutes on a dead one.
+const DefaultTimeout = 30 * time.Second
+
+// Deadlines returns the per-attempt and total deadlines in force.
+func (c *Conn) Deadlines() (attempt, total time.Duration) {
+	attempt = c.Timeout
+	if attempt <= 0 {
+		attempt = DefaultTimeout
+	}
+	total = c.TotalTimeout
+	if total <= 0 {
+		total = 3 * attempt
+	}
+	return attempt, total
 }
 
 // NewConn validates a connection's URL and its extra endpoints.
@@ -142,11 +168,13 @@ func (c *Conn) httpClient() (*http.Client, error) {
 				return nil
 			}
 		}
+		attempt, _ := c.Deadlines()
+		step := min(attempt, 10*time.Second)
 		tr := &http.Transport{
 			TLSClientConfig:       tlsCfg,
-			DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			TLSHandshakeTimeout:   10 * time.Second,
-			ResponseHeaderTimeout: 60 * time.Second,
+			DialContext:           (&net.Dialer{Timeout: step, KeepAlive: 30 * time.Second}).DialContext,
+			TLSHandshakeTimeout:   step,
+			ResponseHeaderTimeout: attempt,
 			MaxIdleConnsPerHost:   8,
 			IdleConnTimeout:       90 * time.Second,
 			ForceAttemptHTTP2:     true,
@@ -154,6 +182,9 @@ func (c *Conn) httpClient() (*http.Client, error) {
 		}
 		c.client = &http.Client{
 			Transport: tr,
+			// Client.Timeout keeps running while the body is read, which
+			// ResponseHeaderTimeout alone does not cover.
+			Timeout: attempt,
 			// Redirects are the plugin's business: following one here
 			// could leave the allowlisted host.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },

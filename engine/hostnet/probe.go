@@ -28,7 +28,7 @@ func Probe(ctx context.Context, c *Conn, timeout time.Duration) (int, time.Durat
 		if ctx.Err() != nil {
 			return 0, time.Since(start), fmt.Errorf("no answer within %s", timeout)
 		}
-		return 0, time.Since(start), describeNetError(&Step{Call: "probe"}, http.MethodGet, c.BaseURL, err)
+		return 0, time.Since(start), describeNetError(ctx, ctx, &Step{Call: "probe"}, http.MethodGet, c.BaseURL, err)
 	}
 	resp.Body.Close()
 	return resp.StatusCode, time.Since(start), nil

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -238,7 +239,8 @@ func headerHasPlaceholder(h http.Header) bool {
 const maxResponse = 32 << 20
 
 // send performs the exchange through the cassette (when set) and the retry
-// policy.
+// policy, within the connection's deadlines: each attempt (headers and
+// body) within its Timeout, all attempts within its TotalTimeout.
 func (t *Transport) send(ctx context.Context, step *Step, method string, u *url.URL, header http.Header, body []byte) (*http.Response, []byte, error) {
 	var rt http.RoundTripper
 	if t.opts.Cassette != nil {
@@ -250,7 +252,10 @@ func (t *Transport) send(ctx context.Context, step *Step, method string, u *url.
 		}
 		rt = r
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(body))
+	_, total := step.Conn.Deadlines()
+	tctx, cancel := context.WithTimeout(ctx, total)
+	defer cancel()
+	req, err := http.NewRequestWithContext(tctx, method, u.String(), bytes.NewReader(body))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -265,11 +270,14 @@ func (t *Transport) send(ctx context.Context, step *Step, method string, u *url.
 	}
 	resp, err := rt.RoundTrip(req)
 	if err != nil {
-		return nil, nil, describeNetError(step, method, u, err)
+		return nil, nil, describeNetError(ctx, tctx, step, method, u, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
 	if err != nil {
+		if derr := deadlineError(ctx, tctx, step, method, u, err); derr != nil {
+			return nil, nil, derr
+		}
 		return nil, nil, fmt.Errorf("%s %s: reading response: %w", method, u.Redacted(), err)
 	}
 	if len(b) > maxResponse {
@@ -278,12 +286,40 @@ func (t *Transport) send(ctx context.Context, step *Step, method string, u *url.
 	return resp, b, nil
 }
 
+// ErrDeadline marks an exchange that ran out of time: one attempt took
+// longer than the connection's timeout, or all attempts together took
+// longer than its total deadline.
+var ErrDeadline = errors.New("vendor did not answer in time")
+
+// deadlineError describes err when it is a deadline of the exchange (nil
+// otherwise), naming the host and the deadline that expired. A cancelled
+// run (ctx done) is not a deadline: its cause is returned as is.
+func deadlineError(ctx, tctx context.Context, step *Step, method string, u *url.URL, err error) error {
+	where := fmt.Sprintf("%s %s://%s%s", method, u.Scheme, u.Host, u.EscapedPath())
+	attempt, total := step.Conn.Deadlines()
+	var nerr net.Error
+	switch {
+	case ctx.Err() != nil:
+		return fmt.Errorf("%s: %w", where, ctx.Err())
+	case errors.Is(tctx.Err(), context.DeadlineExceeded):
+		return fmt.Errorf("%s: %w: no complete answer from %s within %s, the connection's total deadline across retries (is the vendor up and reachable? a slow one needs a longer timeout)",
+			where, ErrDeadline, u.Host, total)
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &nerr) && nerr.Timeout():
+		return fmt.Errorf("%s: %w: no complete answer from %s within %s, the connection's timeout for one attempt (is the vendor up and reachable? a slow one needs a longer timeout)",
+			where, ErrDeadline, u.Host, attempt)
+	}
+	return nil
+}
+
 // describeNetError turns transport failures into messages an operator can
 // act on.
-func describeNetError(step *Step, method string, u *url.URL, err error) error {
+func describeNetError(ctx, tctx context.Context, step *Step, method string, u *url.URL, err error) error {
 	var miss *ReplayMissError
 	if errors.As(err, &miss) {
 		return err
+	}
+	if derr := deadlineError(ctx, tctx, step, method, u, err); derr != nil {
+		return derr
 	}
 	msg := err.Error()
 	var uerr *url.Error

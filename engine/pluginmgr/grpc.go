@@ -11,6 +11,8 @@ import (
 	"github.com/tokenflow/tokenflow/engine/schema"
 	pb "github.com/tokenflow/tokenflow/sdk/proto/tokenflow/plugin/v1"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // clientPlugin is the engine's half of the go-plugin GRPCPlugin: it only
@@ -34,8 +36,11 @@ type grpcPlugin struct {
 	hostID   uint32
 	schema   *schema.Schema
 	exited   func() bool
+	kill     func()
 	vendor   string
 	hostOnce sync.Once
+	// callTimeout bounds each Call and CloseConnection.
+	callTimeout time.Duration
 }
 
 // serveHost starts the host transport on the plugin's broker, once per
@@ -97,12 +102,14 @@ func callMode(req *CallRequest) pb.Mode {
 }
 
 func (p *grpcPlugin) Call(ctx context.Context, req *CallRequest) (*CallResult, error) {
-	resp, err := p.client.Call(ctx, &pb.CallRequest{
+	cctx, cancel := p.deadline(ctx)
+	defer cancel()
+	resp, err := p.client.Call(cctx, &pb.CallRequest{
 		Op: req.Op, ConnectionId: req.ConnectionID, ConnectionJson: req.Connection, ArgsJson: req.Args,
 		Mode: callMode(req), StepId: req.StepID, HostBrokerId: p.hostID,
 	})
 	if err != nil {
-		return nil, p.transportError(ctx, err)
+		return nil, p.transportError(ctx, cctx, req.Op, err)
 	}
 	out := &CallResult{Result: resp.ResultJson, Held: resp.Held, NotApplied: resp.NotApplied}
 	if resp.Error != nil {
@@ -112,20 +119,40 @@ func (p *grpcPlugin) Call(ctx context.Context, req *CallRequest) (*CallResult, e
 }
 
 func (p *grpcPlugin) CloseConnection(ctx context.Context, req *CallRequest) error {
-	_, err := p.client.CloseConnection(ctx, &pb.CloseConnectionRequest{
+	cctx, cancel := p.deadline(ctx)
+	defer cancel()
+	_, err := p.client.CloseConnection(cctx, &pb.CloseConnectionRequest{
 		ConnectionId: req.ConnectionID, ConnectionJson: req.Connection, Mode: mode(req.DryRun),
 		StepId: req.StepID, HostBrokerId: p.hostID,
 	})
 	if err != nil {
-		return p.transportError(ctx, err)
+		return p.transportError(ctx, cctx, "close_connection", err)
 	}
 	return nil
 }
 
-// transportError tells a crash from a cancellation.
-func (p *grpcPlugin) transportError(ctx context.Context, err error) error {
+func (p *grpcPlugin) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	if p.callTimeout <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, p.callTimeout)
+}
+
+// transportError tells a crash from a cancellation and from a plugin that
+// missed its deadline. The last is killed: a plugin that does not answer
+// in minutes is wedged, and the next call gets a fresh process.
+func (p *grpcPlugin) transportError(ctx, cctx context.Context, op string, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
+	}
+	// gRPC can report the deadline (sent to the plugin as grpc-timeout) a
+	// moment before cctx's own timer fires.
+	if errors.Is(cctx.Err(), context.DeadlineExceeded) || status.Code(err) == codes.DeadlineExceeded {
+		if p.kill != nil {
+			p.kill()
+		}
+		return fmt.Errorf("%w: tokenflow-plugin-%s did not answer %s within %s, so its process was killed; it will be restarted for the next call (a vendor that slow needs a longer plugin call timeout)",
+			ErrTimeout, p.vendor, op, p.callTimeout)
 	}
 	// The gRPC error can arrive a moment before go-plugin notices the
 	// process is gone; wait briefly so a crash is reported as one.

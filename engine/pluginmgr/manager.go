@@ -22,8 +22,14 @@ type Config struct {
 	// SearchPATH adds $PATH after Dirs.
 	SearchPATH bool
 	// StartTimeout bounds how long a plugin may take to complete the
-	// go-plugin handshake. Default 10s.
+	// go-plugin handshake, and again to answer Describe. A plugin that
+	// misses it is killed. Default 10s.
 	StartTimeout time.Duration
+	// CallTimeout bounds one Call or CloseConnection. Generous by default
+	// (5 minutes) because a call includes the host transport's retries and
+	// their backoff; a plugin that misses it is killed, and started afresh
+	// for the next call.
+	CallTimeout time.Duration
 	// Host is served on every plugin's broker: the only network door a
 	// plugin has. Required before the first Get.
 	Host pb.HostServer
@@ -44,15 +50,23 @@ type Manager struct {
 }
 
 type instance struct {
-	client *goplugin.Client
-	plugin *grpcPlugin
-	path   string
+	client   *goplugin.Client
+	cmd      *exec.Cmd
+	killProc context.CancelFunc
+	plugin   *grpcPlugin
+	path     string
 }
+
+// DefaultCallTimeout is Config.CallTimeout's default.
+const DefaultCallTimeout = 5 * time.Minute
 
 // New returns a manager.
 func New(cfg Config) *Manager {
 	if cfg.StartTimeout == 0 {
 		cfg.StartTimeout = 10 * time.Second
+	}
+	if cfg.CallTimeout == 0 {
+		cfg.CallTimeout = DefaultCallTimeout
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = hclog.NewNullLogger()
@@ -60,9 +74,20 @@ func New(cfg Config) *Manager {
 	return &Manager{cfg: cfg, running: map[string]*instance{}}
 }
 
-// Get returns the vendor's running plugin, launching it when it is not
-// running or has exited since.
+// Get returns the vendor's plugin, launching it when it is not running or
+// has exited since. The Plugin it returns outlives the process: each Call
+// goes to the running process, started afresh when the previous one died
+// between two calls, so a connection made before a crash keeps working.
 func (m *Manager) Get(ctx context.Context, vendor string) (Plugin, error) {
+	inst, err := m.live(ctx, vendor)
+	if err != nil {
+		return nil, err
+	}
+	return &handle{m: m, vendor: vendor, schema: inst.plugin.schema}, nil
+}
+
+// live returns the vendor's running instance, launching one if needed.
+func (m *Manager) live(ctx context.Context, vendor string) (*instance, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
@@ -70,9 +95,9 @@ func (m *Manager) Get(ctx context.Context, vendor string) (Plugin, error) {
 	}
 	if inst := m.running[vendor]; inst != nil {
 		if !inst.client.Exited() {
-			return inst.plugin, nil
+			return inst, nil
 		}
-		inst.client.Kill()
+		inst.kill()
 		delete(m.running, vendor)
 	}
 	inst, err := m.launch(ctx, vendor)
@@ -80,7 +105,17 @@ func (m *Manager) Get(ctx context.Context, vendor string) (Plugin, error) {
 		return nil, err
 	}
 	m.running[vendor] = inst
-	return inst.plugin, nil
+	return inst, nil
+}
+
+// current returns the vendor's instance if it is still running.
+func (m *Manager) current(vendor string) *instance {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if inst := m.running[vendor]; inst != nil && !inst.client.Exited() {
+		return inst
+	}
+	return nil
 }
 
 // Path returns the binary path of a launched plugin ("" if not launched).
@@ -98,10 +133,14 @@ func (m *Manager) launch(ctx context.Context, vendor string) (*instance, error) 
 	if err != nil {
 		return nil, err
 	}
+	// Cancelling procCtx kills the process (os/exec does it, safely from
+	// any goroutine, even while go-plugin is still starting it).
+	procCtx, killProc := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(procCtx, path)
 	client := goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig:  goplugin.HandshakeConfig{ProtocolVersion: pb.ProtocolVersion, MagicCookieKey: pb.MagicCookieKey, MagicCookieValue: pb.MagicCookieValue},
 		Plugins:          goplugin.PluginSet{pb.PluginName: clientPlugin{}},
-		Cmd:              exec.Command(path),
+		Cmd:              cmd,
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		AutoMTLS:         true,
 		// Secrets reach a plugin only as arguments; it inherits no
@@ -118,13 +157,35 @@ func (m *Manager) launch(ctx context.Context, vendor string) (*instance, error) 
 		// Managed is false: Close kills what this manager started, no
 		// process-global cleanup list is involved.
 	})
+	inst := &instance{client: client, cmd: cmd, killProc: killProc, path: path}
 	fail := func(err error) (*instance, error) {
-		client.Kill()
-		return nil, fmt.Errorf("start plugin %s (%s): %w", vendor, path, err)
+		inst.kill()
+		return nil, fmt.Errorf("start plugin %s (%s): %w; its process was killed", vendor, path, err)
 	}
-	rpc, err := client.Client()
-	if err != nil {
-		return fail(err)
+	// client.Client() has its own StartTimeout only until the handshake
+	// line; a plugin that prints it and then never speaks gRPC would hold
+	// it for gRPC's 20s connect timeout, so the whole start is bounded
+	// here. Killing the process unblocks the goroutine.
+	type started struct {
+		rpc goplugin.ClientProtocol
+		err error
+	}
+	ch := make(chan started, 1)
+	go func() {
+		rpc, err := client.Client()
+		ch <- started{rpc, err}
+	}()
+	var rpc goplugin.ClientProtocol
+	select {
+	case s := <-ch:
+		if s.err != nil {
+			return fail(s.err)
+		}
+		rpc = s.rpc
+	case <-time.After(m.cfg.StartTimeout):
+		return fail(fmt.Errorf("no completed handshake within %s", m.cfg.StartTimeout))
+	case <-ctx.Done():
+		return fail(ctx.Err())
 	}
 	raw, err := rpc.Dispense(pb.PluginName)
 	if err != nil {
@@ -133,6 +194,8 @@ func (m *Manager) launch(ctx context.Context, vendor string) (*instance, error) 
 	p := raw.(*grpcPlugin)
 	p.vendor = vendor
 	p.exited = client.Exited
+	p.kill = inst.kill
+	p.callTimeout = m.cfg.CallTimeout
 	if m.cfg.Host != nil {
 		if err := p.serveHost(m.cfg.Host, m.cfg.StartTimeout); err != nil {
 			return fail(err)
@@ -143,7 +206,16 @@ func (m *Manager) launch(ctx context.Context, vendor string) (*instance, error) 
 	if err := p.describe(dctx); err != nil {
 		return fail(err)
 	}
-	return &instance{client: client, plugin: p, path: path}, nil
+	inst.plugin = p
+	return inst, nil
+}
+
+// kill stops the process at once, then lets go-plugin clean up. Killing
+// first matters for a plugin that stopped answering: go-plugin's own Kill
+// first asks it over gRPC to exit, and waits.
+func (inst *instance) kill() {
+	inst.killProc()
+	inst.client.Kill()
 }
 
 // Close kills every plugin process this manager started and waits for them
@@ -153,7 +225,8 @@ func (m *Manager) Close() {
 	defer m.mu.Unlock()
 	m.closed = true
 	for vendor, inst := range m.running {
-		inst.client.Kill()
+		inst.client.Kill() // graceful first: the plugin may end sessions
+		inst.killProc()
 		delete(m.running, vendor)
 	}
 }

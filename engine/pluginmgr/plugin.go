@@ -69,4 +69,7 @@ var (
 	// ErrCrashed means the plugin process exited during a call. The manager
 	// starts it afresh on the next Get.
 	ErrCrashed = errors.New("plugin crashed")
+	// ErrTimeout means a call missed Config.CallTimeout; the plugin process
+	// was killed and is started afresh on the next call.
+	ErrTimeout = errors.New("plugin call timed out")
 )

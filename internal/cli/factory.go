@@ -3,8 +3,10 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/tokenflow/tokenflow/engine/pluginmgr"
@@ -26,6 +28,13 @@ type Factory struct {
 
 	state *state.DB
 
+	// errOut guards IO.ErrOut (see newFactory); the logger is built once
+	// over it, so every writer of stderr shares one lock.
+	errOut    *guardedWriter
+	logOnce   sync.Once
+	logger    hclog.Logger
+	logWriter io.WriteCloser
+
 	// Getenv reads the environment (tests replace it).
 	Getenv func(string) (string, bool)
 	// Executable is the tokenflow binary's path (its directory is searched
@@ -33,8 +42,14 @@ type Factory struct {
 	Executable func() (string, error)
 }
 
-func newFactory(io *IOStreams) *Factory {
-	return &Factory{IO: io, Redactor: redact.New(), Getenv: os.LookupEnv, Executable: os.Executable}
+func newFactory(streams *IOStreams) *Factory {
+	// Plugin log lines arrive on go-plugin's goroutines while the command
+	// writes stderr itself: one lock serialises them, and Close detaches
+	// stderr so a late line cannot write after Run returned.
+	g := &guardedWriter{w: streams.ErrOut}
+	own := *streams
+	own.ErrOut = g
+	return &Factory{IO: &own, Redactor: redact.New(), Getenv: os.LookupEnv, Executable: os.Executable, errOut: g}
 }
 
 // State opens the state database once (--state, default
@@ -60,20 +75,60 @@ func (f *Factory) State(ctx context.Context) (*state.DB, error) {
 	return db, nil
 }
 
-// Close releases what the factory opened.
+// Close releases what the factory opened, flushes the log and detaches
+// stderr: what goroutines left behind log afterwards is dropped.
 func (f *Factory) Close() {
 	if f.state != nil {
 		f.state.Close()
 	}
+	if f.logWriter != nil {
+		f.logWriter.Close()
+	}
+	if f.errOut != nil {
+		f.errOut.detach()
+	}
 }
 
-// Logger writes to stderr through the redactor.
+// Logger writes to stderr through the redactor. It is built once (after
+// the flags are parsed), so every command and plugin shares one writer.
 func (f *Factory) Logger() hclog.Logger {
-	return hclog.New(&hclog.LoggerOptions{
-		Name:   "tokenflow",
-		Level:  hclog.LevelFromString(f.LogLevel),
-		Output: f.Redactor.Writer(f.IO.ErrOut),
+	f.logOnce.Do(func() {
+		var out io.Writer = f.IO.ErrOut
+		if f.errOut != nil {
+			out = f.errOut
+		}
+		f.logWriter = f.Redactor.Writer(out)
+		f.logger = hclog.New(&hclog.LoggerOptions{
+			Name:   "tokenflow",
+			Level:  hclog.LevelFromString(f.LogLevel),
+			Output: f.logWriter,
+		})
 	})
+	return f.logger
+}
+
+// guardedWriter serialises writes to w until detached. It has no Close:
+// the engine closes a run log that is an io.Closer, and stderr outlives a
+// run.
+type guardedWriter struct {
+	mu       sync.Mutex
+	w        io.Writer
+	detached bool
+}
+
+func (g *guardedWriter) Write(p []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.detached {
+		return len(p), nil
+	}
+	return g.w.Write(p)
+}
+
+func (g *guardedWriter) detach() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.detached = true
 }
 
 // PluginSearchDirs is the plugin search order from DESIGN.md, before $PATH:

@@ -37,12 +37,12 @@ func Run(ctx context.Context, args []string, io *IOStreams) int {
 	root.SetArgs(args)
 	root.SetIn(io.In)
 	root.SetOut(io.Out)
-	root.SetErr(io.ErrOut)
+	root.SetErr(f.IO.ErrOut)
 	err := root.ExecuteContext(ctx)
 	var silent *SilentError
 	var pending *PendingError
 	if err != nil && !errors.As(err, &silent) && !errors.As(err, &pending) {
-		fmt.Fprintf(io.ErrOut, "Error: %s\n", f.Redactor.String(err.Error()))
+		fmt.Fprintf(f.IO.ErrOut, "Error: %s\n", f.Redactor.String(err.Error()))
 	}
 	return exitCode(err)
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/tokenflow/tokenflow/engine"
+	"github.com/tokenflow/tokenflow/engine/pluginmgr"
 	"github.com/tokenflow/tokenflow/engine/store"
 )
 
@@ -153,12 +155,15 @@ func parseVars(file string, args []string) (map[string]string, error) {
 // runJSON is the --json shape of a run.
 type runJSON struct {
 	RunID   string              `json:"run_id"`
-	Status  string              `json:"status"` // applied, no_changes, pending, error
+	Status  string              `json:"status"` // applied, no_changes, pending, error, interrupted
 	Outputs map[string]any      `json:"outputs"`
 	Steps   []engine.StepRecord `json:"steps"`
 	Plan    any                 `json:"plan,omitempty"`
 	Pending int                 `json:"pending_changes"`
 	Error   string              `json:"error,omitempty"`
+	// ErrorCode is the plugin's error code (rate_limited, ...) when a
+	// plugin's error ended the run.
+	ErrorCode string `json:"error_code,omitempty"`
 }
 
 func runRun(cmd *cobra.Command, opts *RunOptions) error {
@@ -188,6 +193,10 @@ func runRun(cmd *cobra.Command, opts *RunOptions) error {
 func printRun(opts *RunOptions, res *engine.Result, runErr error) error {
 	red := opts.Factory.Redactor
 	out := opts.IO.Out
+	var interrupted *InterruptedError
+	if res != nil && res.Journaled && (errors.Is(runErr, engine.ErrInterrupted) || errors.Is(runErr, context.Canceled)) {
+		interrupted = &InterruptedError{RunID: res.RunID, Err: runErr}
+	}
 	if opts.JSON {
 		j := runJSON{Outputs: map[string]any{}}
 		if res != nil {
@@ -202,6 +211,9 @@ func printRun(opts *RunOptions, res *engine.Result, runErr error) error {
 			}
 		}
 		switch {
+		case interrupted != nil:
+			j.Status = "interrupted"
+			j.Error = runErr.Error()
 		case runErr != nil:
 			j.Status = "error"
 			j.Error = runErr.Error()
@@ -212,11 +224,18 @@ func printRun(opts *RunOptions, res *engine.Result, runErr error) error {
 		default:
 			j.Status = "applied"
 		}
+		var oe *pluginmgr.OpError
+		if errors.As(runErr, &oe) {
+			j.ErrorCode = oe.Code
+		}
 		b, err := json.MarshalIndent(j, "", "  ")
 		if err != nil {
 			return err
 		}
 		fmt.Fprintln(out, red.String(string(b)))
+		if interrupted != nil {
+			return &SilentError{interrupted}
+		}
 		if runErr != nil {
 			return &SilentError{runErr}
 		}
@@ -235,6 +254,9 @@ func printRun(opts *RunOptions, res *engine.Result, runErr error) error {
 		var fe *engine.FlowError
 		if errors.As(runErr, &fe) && fe.Plan {
 			fmt.Fprintf(out, "\nThe plan stops at %s\n", fe.Position)
+		}
+		if interrupted != nil {
+			return interrupted
 		}
 		if res != nil && res.Journaled && len(res.Steps) > 0 {
 			return fmt.Errorf("%w\nRun %s stopped; once the cause is fixed, continue it with: tokenflow run --resume %s", runErr, res.RunID, res.RunID)

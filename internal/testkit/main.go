@@ -2,23 +2,63 @@
 // fetch arbitrary URLs (to probe the allowlist), write, log a secret (to
 // probe redaction of plugin stderr), hang and crash. Tests build it as
 // tokenflow-plugin-testkit; it is not shipped.
+//
+// Built under another name, tokenflow-plugin-<name>, it describes itself as
+// <name> (so a test can run it where a pgrep for "testkit" would not see
+// it), and a name holding "silent" or "stall" picks a misbehaving mode for
+// the plugin manager's tests: "silent" never completes the go-plugin
+// handshake; "stall" completes it but never answers a gRPC call.
 package main
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/tokenflow/tokenflow/sdk"
+	pb "github.com/tokenflow/tokenflow/sdk/proto/tokenflow/plugin/v1"
 )
 
-func main() { sdk.Serve(plugin()) }
+func main() {
+	name := strings.TrimPrefix(filepath.Base(os.Args[0]), "tokenflow-plugin-")
+	switch {
+	case strings.Contains(name, "silent"):
+		time.Sleep(time.Hour)
+		return
+	case strings.Contains(name, "stall"):
+		stall()
+		return
+	}
+	sdk.Serve(plugin(name))
+}
 
-func plugin() *sdk.Plugin {
+// stall announces a listener that accepts connections and never says a
+// word on them, not even TLS.
+func stall() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		os.Exit(1)
+	}
+	fmt.Printf("1|%d|tcp|%s|grpc\n", pb.ProtocolVersion, ln.Addr())
+	var held []net.Conn // kept reachable: a collected conn would be closed
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		held = append(held, c)
+	}
+}
+
+func plugin(name string) *sdk.Plugin {
 	return &sdk.Plugin{
-		Name:    "testkit",
+		Name:    name,
 		Version: "0.0.1",
 		Doc:     "engine test plugin",
 		Connection: []sdk.Field{

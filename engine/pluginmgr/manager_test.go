@@ -1,0 +1,146 @@
+package pluginmgr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// kitDir holds the testkit plugin built as tokenflow-plugin-mgrkit,
+// -mgrstall and -mgrsilent (see internal/testkit). The names keep these
+// processes out of the engine tests' pgrep for "testkit".
+var kitDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "pluginmgr-test")
+	if err != nil {
+		panic(err)
+	}
+	code := func() int {
+		defer os.RemoveAll(dir)
+		bin := filepath.Join(dir, "tokenflow-plugin-mgrkit")
+		cmd := exec.Command("go", "build", "-o", bin, "./internal/testkit")
+		cmd.Dir = "../.."
+		if out, err := cmd.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "build testkit: %v\n%s", err, out)
+			return 1
+		}
+		for _, name := range []string{"mgrstall", "mgrsilent"} {
+			if err := os.Link(bin, filepath.Join(dir, "tokenflow-plugin-"+name)); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+		}
+		kitDir = dir
+		return m.Run()
+	}()
+	os.Exit(code)
+}
+
+func newManager(t *testing.T, cfg Config) *Manager {
+	cfg.Dirs = []string{kitDir}
+	m := New(cfg)
+	t.Cleanup(m.Close)
+	return m
+}
+
+func echo(t *testing.T, p Plugin) {
+	t.Helper()
+	res, err := p.Call(context.Background(), &CallRequest{Op: "echo", Connection: []byte(`{"url":"http://127.0.0.1:1"}`), Args: []byte(`{"text":"hi"}`)})
+	if err != nil || res.Err != nil || !strings.Contains(string(res.Result), `"text"`) {
+		t.Fatalf("echo: %v %+v", err, res)
+	}
+}
+
+func (m *Manager) pid(t *testing.T, vendor string) int {
+	t.Helper()
+	inst := m.current(vendor)
+	if inst == nil {
+		t.Fatalf("%s not running", vendor)
+	}
+	return inst.cmd.Process.Pid
+}
+
+// gone waits until the process is reaped (a zombie still answers kill 0).
+func gone(t *testing.T, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil || strings.Contains(string(b), ") Z ") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d still running", pid)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestPluginThatDiesBetweenCallsIsRestartedForTheNext(t *testing.T) {
+	m := newManager(t, Config{})
+	p, err := m.Get(context.Background(), "mgrkit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	echo(t, p)
+	first := m.pid(t, "mgrkit")
+	syscall.Kill(first, syscall.SIGKILL)
+	gone(t, first)
+	// Let go-plugin notice the exit, as it would between two steps.
+	for i := 0; i < 100 && !m.running["mgrkit"].client.Exited(); i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	// The Plugin the connection holds keeps working: a fresh process
+	// answers.
+	echo(t, p)
+	if second := m.pid(t, "mgrkit"); second == first {
+		t.Fatalf("same pid %d after the crash", first)
+	}
+}
+
+func TestCallPastItsDeadlineKillsThePlugin(t *testing.T) {
+	m := newManager(t, Config{CallTimeout: 300 * time.Millisecond})
+	p, err := m.Get(context.Background(), "mgrkit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := m.pid(t, "mgrkit")
+	start := time.Now()
+	_, err = p.Call(context.Background(), &CallRequest{Op: "hang", Connection: []byte(`{"url":"http://127.0.0.1:1"}`), Args: []byte(`{}`)})
+	if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "did not answer hang within 300ms") || !strings.Contains(err.Error(), "killed") {
+		t.Fatalf("err = %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("took %s", d)
+	}
+	gone(t, first)
+	echo(t, p) // restarted
+}
+
+func TestPluginThatNeverCompletesItsStartIsKilled(t *testing.T) {
+	for _, vendor := range []string{"mgrsilent", "mgrstall"} {
+		t.Run(vendor, func(t *testing.T) {
+			m := newManager(t, Config{StartTimeout: 300 * time.Millisecond})
+			start := time.Now()
+			_, err := m.Get(context.Background(), vendor)
+			if err == nil || !strings.Contains(err.Error(), "killed") {
+				t.Fatalf("err = %v", err)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Fatalf("took %s", d)
+			}
+			out, _ := exec.Command("pgrep", "-f", filepath.Join(kitDir, "tokenflow-plugin-"+vendor)).Output()
+			if pids := strings.TrimSpace(string(out)); pids != "" {
+				t.Fatalf("left running: %s", pids)
+			}
+		})
+	}
+}
