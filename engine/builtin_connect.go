@@ -13,6 +13,7 @@ import (
 	"github.com/tokenflow/tokenflow/engine/pluginmgr"
 	"github.com/tokenflow/tokenflow/engine/schema"
 	"github.com/tokenflow/tokenflow/engine/spell"
+	"github.com/tokenflow/tokenflow/engine/value"
 	"go.starlark.net/starlark"
 )
 
@@ -20,6 +21,7 @@ import (
 var engineFields = []schema.Field{
 	{Name: "ca_file", Type: schema.String, Doc: "PEM file of a CA to trust for this connection, besides the system roots"},
 	{Name: "insecure", Type: schema.Bool, DefaultJSON: "false", Doc: "skip TLS certificate verification (labs only)"},
+	{Name: "timeout", Type: schema.String, Doc: "how long one HTTP attempt may take, body included (e.g. 30s; default --http-timeout, else 30s); all attempts together get three times that"},
 }
 
 // connection is the value connect() returns: ops are its attributes.
@@ -119,11 +121,21 @@ func (r *run) connect(thread *starlark.Thread, b *starlark.Builtin, args starlar
 		return nil, fmt.Errorf("connect: %w", err)
 	}
 	netConn.Pin = pin
+	timeout := r.opts.HTTPTimeout
+	if t, _ := values["timeout"].(string); t != "" {
+		d, err := value.ParseDuration(t)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("connect: for parameter timeout: %q is not a positive duration (e.g. 30s, 2m)", t)
+		}
+		timeout = d
+	}
+	netConn.Timeout = timeout
 	if insecure {
 		r.logger.Warn("TLS certificate verification is off for this connection", "vendor", vendor, "url", netConn.BaseURL.Redacted())
 	}
 	delete(values, "ca_file")
 	delete(values, "insecure")
+	delete(values, "timeout")
 	connJSON, err := json.Marshal(values)
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)

@@ -90,10 +90,13 @@ func (r *run) callOp(thread *starlark.Thread, c *connection, op *schema.Op, args
 			}
 		}
 	}
-	r.transport.Begin(&hostnet.Step{ID: stepID, Call: call, Write: op.Effect == schema.Write, DryRun: r.opts.DryRun, Conn: c.net})
-	defer r.transport.End(stepID)
+	// The transport's step id carries the run's prefix: runs sharing a
+	// runtime (a fleet) must not collide; the plan keeps the short id.
+	wireStep := r.prefix + stepID
+	r.transport.Begin(&hostnet.Step{ID: wireStep, Call: call, Write: op.Effect == schema.Write, DryRun: r.opts.DryRun, Conn: c.net, Plan: r.plan, PlanStep: stepID})
+	defer r.transport.End(wireStep)
 	res, err := c.plugin.Call(r.ctx, &pluginmgr.CallRequest{
-		Op: op.Name, ConnectionID: c.id, Connection: c.connJSON, Args: argsJSON, DryRun: r.opts.DryRun, StepID: stepID,
+		Op: op.Name, ConnectionID: c.id, Connection: c.connJSON, Args: argsJSON, DryRun: r.opts.DryRun, StepID: wireStep,
 	})
 	r.failpoint("inflight", seq)
 	v, err := r.opResult(c, op, call, sig, res, err)

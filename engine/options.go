@@ -89,6 +89,10 @@ type Options struct {
 
 	// Retry bounds the host transport's retries.
 	Retry hostnet.RetryPolicy
+	// HTTPTimeout bounds one HTTP attempt of every connection, body
+	// included, unless connect() passes timeout; all attempts of one
+	// exchange together get three times that. Default 30s.
+	HTTPTimeout time.Duration
 }
 
 // TargetTLS is how an inventory target's certificate is checked.

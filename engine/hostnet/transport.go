@@ -191,7 +191,12 @@ func (t *Transport) Do(ctx context.Context, req *pb.HTTPRequest) *pb.HTTPRespons
 			step.Call, u.Scheme, u.Host, step.Conn.Allowed())
 	}
 
-	if step.DryRun && step.Plan != nil {
+	if step.DryRun && step.Plan == nil {
+		// A dry-run step must hold its writes in a plan; without one it
+		// could only send them. Refuse rather than risk a change.
+		return errResponse(pb.ErrorCode_ERROR_CODE_INTERNAL, "%s: dry-run step %q has no plan to hold its requests in; nothing was sent", step.Call, step.ID)
+	}
+	if step.DryRun {
 		unknown := plan.HasPlaceholder(req.Url) || plan.HasPlaceholder(string(req.Body)) || headerHasPlaceholder(header)
 		unsafe := req.Method != http.MethodGet && req.Method != http.MethodHead
 		if unknown || (step.Write && unsafe && !req.Session) {

@@ -396,7 +396,7 @@ func runFleetTargets(ctx context.Context, opts *RunOptions, flow string, targets
 		Engine: engine.Options{
 			State: st, Vars: vars, DryRun: opts.DryRun, Failpoint: opts.Failpoint,
 			LibDir: opts.LibDir, MaxSteps: opts.MaxSteps, Store: opts.Store,
-			Getenv: f.Getenv, Logger: logger, Redactor: f.Redactor,
+			Getenv: f.Getenv, Logger: logger, Redactor: f.Redactor, HTTPTimeout: opts.HTTPTimeout,
 		},
 		Runtime: rt, Parallel: opts.Parallel, MaxFailures: opts.MaxFailures, Resume: opts.Resume,
 		Meta:    meta,

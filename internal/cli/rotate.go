@@ -83,6 +83,7 @@ changes.`,
 	fl.BoolVar(&opts.Run.Verbose, "verbose", false, "print each target's full plan and log")
 	fl.BoolVar(&opts.Run.JSON, "json", false, "one JSON object per target, then a summary")
 	fl.StringVar(&opts.Run.Resume, "resume", "", "continue an interrupted rotate run (the fleet run id)")
+	fl.DurationVar(&opts.Run.HTTPTimeout, "http-timeout", 0, "how long one HTTP attempt to a vendor may take (default 30s)")
 	return cmd
 }
 

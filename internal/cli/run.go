@@ -8,6 +8,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/tokenflow/tokenflow/engine"
@@ -43,6 +44,8 @@ type RunOptions struct {
 	MaxFailures int
 	FailFast    bool
 	Verbose     bool
+	// HTTPTimeout bounds each HTTP attempt (--http-timeout).
+	HTTPTimeout time.Duration
 	// resumeHint, when set, is the command a fleet summary suggests for
 	// continuing the run (rotate has its own).
 	resumeHint func(id string) string
@@ -114,6 +117,7 @@ to change and 2 when changes are pending.`,
 	fl.IntVar(&opts.MaxFailures, "max-failures", 0, "with --targets: start no new target once this many failed (0: no limit)")
 	fl.BoolVar(&opts.FailFast, "fail-fast", false, "with --targets: start no new target after the first failure (--max-failures 1)")
 	fl.BoolVar(&opts.Verbose, "verbose", false, "with --targets --dry-run: print each target's full plan")
+	fl.DurationVar(&opts.HTTPTimeout, "http-timeout", 0, "how long one HTTP attempt to a vendor may take, body included (default 30s; all retries together: 3x)")
 	fl.StringVar(&opts.Failpoint, "failpoint", "", "crash at a step boundary (tests only)")
 	fl.MarkHidden("failpoint")
 	return cmd
@@ -185,6 +189,7 @@ func runRun(cmd *cobra.Command, opts *RunOptions) error {
 		PluginDirs: f.PluginSearchDirs(), SearchPATH: true,
 		LibDir: opts.LibDir, MaxSteps: opts.MaxSteps, Store: opts.Store,
 		Getenv: f.Getenv, Log: f.IO.ErrOut, Logger: f.Logger(), Redactor: f.Redactor,
+		HTTPTimeout: opts.HTTPTimeout,
 	}
 	res, runErr := engine.Run(cmd.Context(), opts.Flow, eopts)
 	return printRun(opts, res, runErr)

@@ -1,7 +1,6 @@
 package fleet_test
 
 import (
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -10,12 +9,10 @@ import (
 	"github.com/tokenflow/tokenflow/internal/simulators"
 )
 
-// hangEnv opts in to the hung target (TOKENFLOW_E2E_HANG=1): the run then
-// lasts until tokenflow's own HTTP client gives up on it. Measured on
-// 2026-12-07: 41s per run (the error: "net/http: TLS handshake timeout
-// (unavailable)", after the client's retries), so the two runs of
-// TestFleetFaults take about 86s with it.
-var hangEnv = os.Getenv("TOKENFLOW_E2E_HANG") == "1"
+// hungTimeout is the --http-timeout the fault runs use, so the hung target
+// fails within a bounded time: each attempt gets this long, all attempts
+// together three times it.
+const hungTimeout = "1s"
 
 // faultCase is a misbehaving target and the words its failure must carry.
 type faultCase struct {
@@ -41,23 +38,14 @@ func TestFleetFaults(t *testing.T) {
 	e := newEnv(t, 8, "vcf")
 	cases := map[string]faultCase{}
 	for name, c := range faultCases {
-		if c.kind == simulators.FaultHang && !hangEnv {
-			// TODO(http-deadlines): drop this skip once the plugins' HTTP
-			// calls have a deadline: a hung appliance holds its target
-			// ~41s today (TLS handshake timeout, retried), too long for
-			// this package's time budget.
-			t.Logf("skipping the hung target %s: measured 41s per run without HTTP deadlines (TLS handshake timeout after retries); set TOKENFLOW_E2E_HANG=1 to include it", name)
-			continue
-		}
 		if err := e.fleet.Fault(name, c.kind); err != nil {
 			t.Fatal(err)
 		}
 		cases[name] = c
 	}
+	// The hung target ends within 3 x hungTimeout; the bound leaves room
+	// for a loaded machine.
 	limit := 30 * time.Second
-	if hangEnv {
-		limit = 5 * time.Minute
-	}
 	healthy := map[string]bool{}
 	for _, r := range e.fleet.Instances {
 		if _, bad := cases[r.Name]; !bad {
@@ -68,7 +56,7 @@ func TestFleetFaults(t *testing.T) {
 		t.Fatalf("%d healthy targets", len(healthy))
 	}
 
-	text := e.fleetRun(limit, "vcf/onboard.star")
+	text := e.fleetRun(limit, "vcf/onboard.star", "--http-timeout", hungTimeout)
 	t.Logf("text run with %d faulty targets: %s", len(cases), text.elapsed)
 	exitCode(t, text, 1)
 	per := textLines(text.stdout)
@@ -105,7 +93,7 @@ func TestFleetFaults(t *testing.T) {
 		t.Fatalf("text report:\n%s", text)
 	}
 
-	js := e.fleetRun(limit, "vcf/onboard.star", "--json")
+	js := e.fleetRun(limit, "vcf/onboard.star", "--json", "--http-timeout", hungTimeout)
 	exitCode(t, js, 1)
 	lines, sum := parseJSON(t, js.stdout)
 	if sum.Counts["ok"] != len(healthy) || sum.Counts["failed"] != len(cases) || len(sum.Failed) != len(cases) {
