@@ -16,19 +16,22 @@ import (
 	"github.com/google/renameio/v2"
 )
 
-// keyring holds the local age identity that seals every secret at rest.
-type keyring struct {
+// Keyring holds the age identity that seals every secret at rest. Every
+// backend of the state (SQLite here, PostgreSQL in pgstate) seals with it, so
+// a value is sealed the same way wherever it is kept.
+type Keyring struct {
 	id   *age.X25519Identity
 	path string
 }
 
-// loadKeyring reads the key, creating it when the database is new. A
-// missing key for an existing database is an error: a new key could not
-// open the secrets already sealed.
-func loadKeyring(path string, dbExisted bool) (*keyring, error) {
+// LoadKeyring reads the key file at path (mode 0600), creating a new key
+// there when it is missing and create is set (a new database). A missing key
+// without create is an error: a new key could not open the secrets already
+// sealed.
+func LoadKeyring(path string, create bool) (*Keyring, error) {
 	data, err := os.ReadFile(path)
 	switch {
-	case errors.Is(err, fs.ErrNotExist) && dbExisted:
+	case errors.Is(err, fs.ErrNotExist) && !create:
 		return nil, fmt.Errorf("%w: %s is missing but the database exists; its secrets cannot be opened without it (restore the key; nothing was changed)", ErrKey, path)
 	case errors.Is(err, fs.ErrNotExist):
 		id, err := age.GenerateX25519Identity()
@@ -39,7 +42,7 @@ func loadKeyring(path string, dbExisted bool) (*keyring, error) {
 		if err := renameio.WriteFile(path, []byte(content), 0o600); err != nil {
 			return nil, fmt.Errorf("write state key: %w", err)
 		}
-		return &keyring{id: id, path: path}, nil
+		return &Keyring{id: id, path: path}, nil
 	case err != nil:
 		return nil, fmt.Errorf("%w: read %s: %v", ErrKey, path, err)
 	}
@@ -54,12 +57,12 @@ func loadKeyring(path string, dbExisted bool) (*keyring, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: %s: want an X25519 identity", ErrKey, path)
 	}
-	return &keyring{id: x, path: path}, nil
+	return &Keyring{id: x, path: path}, nil
 }
 
-// seal encrypts plain for the local key and returns it base64-encoded
-// (TEXT on every SQL database).
-func (k *keyring) seal(plain []byte) (string, error) {
+// Seal encrypts plain for the key and returns it base64-encoded (TEXT on
+// every SQL database).
+func (k *Keyring) Seal(plain []byte) (string, error) {
 	var buf bytes.Buffer
 	w, err := age.Encrypt(&buf, k.id.Recipient())
 	if err != nil {
@@ -74,7 +77,9 @@ func (k *keyring) seal(plain []byte) (string, error) {
 	return base64.StdEncoding.EncodeToString(buf.Bytes()), nil
 }
 
-func (k *keyring) open(sealed string) ([]byte, error) {
+// Open decrypts a value Seal returned. A value sealed for another key fails
+// with ErrKey.
+func (k *Keyring) Open(sealed string) ([]byte, error) {
 	raw, err := base64.StdEncoding.DecodeString(sealed)
 	if err != nil {
 		return nil, fmt.Errorf("%w: sealed value is not base64", ErrCorrupt)
@@ -88,13 +93,30 @@ func (k *keyring) open(sealed string) ([]byte, error) {
 
 const keyCheckText = "tokenflow key check"
 
+// SealCheck seals the known value a database keeps to prove which key its
+// secrets are sealed with (stored once, on first use).
+func (k *Keyring) SealCheck() (string, error) { return k.Seal([]byte(keyCheckText)) }
+
+// VerifyCheck opens the value SealCheck stored: ErrKey when this key is not
+// the database's.
+func (k *Keyring) VerifyCheck(sealed string) error {
+	plain, err := k.Open(sealed)
+	if err != nil {
+		return err
+	}
+	if !strings.EqualFold(string(plain), keyCheckText) {
+		return fmt.Errorf("%w: key check value does not match", ErrKey)
+	}
+	return nil
+}
+
 // checkKey proves the key opens the database: a known value is sealed on
 // first use and opened on every later one.
 func (db *DB) checkKey(ctx context.Context) error {
 	var sealed string
 	err := db.sql.QueryRowContext(ctx, `SELECT sealed FROM key_check WHERE id = 1`).Scan(&sealed)
 	if errors.Is(err, sql.ErrNoRows) {
-		s, err := db.keys.seal([]byte(keyCheckText))
+		s, err := db.keys.SealCheck()
 		if err != nil {
 			return err
 		}
@@ -103,12 +125,5 @@ func (db *DB) checkKey(ctx context.Context) error {
 	if err != nil {
 		return classify(db.path, err)
 	}
-	plain, err := db.keys.open(sealed)
-	if err != nil {
-		return err
-	}
-	if !strings.EqualFold(string(plain), keyCheckText) {
-		return fmt.Errorf("%w: key check value does not match", ErrKey)
-	}
-	return nil
+	return db.keys.VerifyCheck(sealed)
 }

@@ -31,7 +31,7 @@ type Options struct {
 // DB is an open state database.
 type DB struct {
 	sql  *sql.DB
-	keys *keyring
+	keys *Keyring
 	dir  string
 	path string
 	now  func() time.Time
@@ -104,7 +104,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 			return nil, fmt.Errorf("%w: %s is %d bytes, too short to be a database; nothing was changed (move it away to start afresh)", ErrCorrupt, path, fi.Size())
 		}
 	}
-	keys, err := loadKeyring(filepath.Join(opts.Dir, keyName), existed)
+	keys, err := LoadKeyring(filepath.Join(opts.Dir, keyName), !existed)
 	if err != nil {
 		return nil, err
 	}

@@ -136,7 +136,7 @@ func nullString(s string) any {
 func (db *DB) StepIntent(ctx context.Context, s Step) error {
 	var sealed any
 	if s.ArgsSecret != nil {
-		v, err := db.keys.seal(s.ArgsSecret)
+		v, err := db.keys.Seal(s.ArgsSecret)
 		if err != nil {
 			return err
 		}
@@ -154,14 +154,14 @@ func (db *DB) StepIntent(ctx context.Context, s Step) error {
 func (db *DB) StepRecord(ctx context.Context, s Step) error {
 	var argsSealed, resultSealed any
 	if s.ArgsSecret != nil {
-		v, err := db.keys.seal(s.ArgsSecret)
+		v, err := db.keys.Seal(s.ArgsSecret)
 		if err != nil {
 			return err
 		}
 		argsSealed = v
 	}
 	if s.ResultSecret != nil {
-		v, err := db.keys.seal(s.ResultSecret)
+		v, err := db.keys.Seal(s.ResultSecret)
 		if err != nil {
 			return err
 		}
@@ -179,7 +179,7 @@ func (db *DB) StepRecord(ctx context.Context, s Step) error {
 func (db *DB) StepFinished(ctx context.Context, runID string, seq int, result string, resultSecret []byte, status, errMsg string) error {
 	var sealed any
 	if resultSecret != nil {
-		v, err := db.keys.seal(resultSecret)
+		v, err := db.keys.Seal(resultSecret)
 		if err != nil {
 			return err
 		}
@@ -269,12 +269,12 @@ func (db *DB) Steps(ctx context.Context, runID string, reveal bool) ([]Step, err
 		s.Result, s.StartedAt, s.FinishedAt, s.Error = result.String, parseTS(started), parseTS(finished), errMsg.String
 		if reveal {
 			if argsSealed.Valid {
-				if s.ArgsSecret, err = db.keys.open(argsSealed.String); err != nil {
+				if s.ArgsSecret, err = db.keys.Open(argsSealed.String); err != nil {
 					return nil, err
 				}
 			}
 			if resultSealed.Valid {
-				if s.ResultSecret, err = db.keys.open(resultSealed.String); err != nil {
+				if s.ResultSecret, err = db.keys.Open(resultSealed.String); err != nil {
 					return nil, err
 				}
 			}

@@ -37,7 +37,7 @@ func (db *DB) scanToken(row interface{ Scan(...any) error }, reveal bool) (store
 	}
 	t.ExpiresAt, t.CreatedAt, t.RotatedAt, t.RunID = parseTS(expires), parseTS(created), parseTS(rotated), runID.String
 	if reveal {
-		plain, err := db.keys.open(sealed)
+		plain, err := db.keys.Open(sealed)
 		if err != nil {
 			return t, err
 		}
@@ -55,7 +55,7 @@ func (db *DB) Put(ctx context.Context, t store.Token) error {
 	if t.State != store.Current && t.State != store.Pending {
 		return fmt.Errorf("put %s: state must be current or pending, not %q", t.Name, t.State)
 	}
-	sealed, err := db.keys.seal([]byte(t.Value))
+	sealed, err := db.keys.Seal([]byte(t.Value))
 	if err != nil {
 		return err
 	}

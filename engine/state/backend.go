@@ -1,0 +1,39 @@
+package state
+
+import (
+	"context"
+
+	"github.com/tokenflow/tokenflow/engine/store"
+)
+
+// Journal is the record of runs and steps: the engine writes it (every
+// step's intent before its request leaves) and reads it to resume; the CLI
+// lists it. DB keeps it in SQLite; engine/state/pgstate keeps it in
+// PostgreSQL, for workers that share one state.
+type Journal interface {
+	BeginRun(ctx context.Context, r Run) error
+	ResumeRun(ctx context.Context, id string) error
+	SetRunSources(ctx context.Context, id string, sources map[string]string) error
+	SetRunPlugins(ctx context.Context, id string, plugins map[string]string) error
+	FinishRun(ctx context.Context, id, status, errMsg string) error
+	StepIntent(ctx context.Context, s Step) error
+	StepRecord(ctx context.Context, s Step) error
+	StepFinished(ctx context.Context, runID string, seq int, result string, resultSecret []byte, status, errMsg string) error
+	GetRun(ctx context.Context, id string) (Run, error)
+	Runs(ctx context.Context, limit int) ([]Run, error)
+	Children(ctx context.Context, parent string) ([]Run, error)
+	ChildCounts(ctx context.Context, parent string) (map[string]int, error)
+	RunsByID(ctx context.Context, ids []string) (map[string]Run, error)
+	Steps(ctx context.Context, runID string, reveal bool) ([]Step, error)
+	TokensOfRun(ctx context.Context, runID string) ([]store.Token, error)
+}
+
+// Backend is a whole state: the journal and the token store, in one
+// database so a token and the run that stored it are kept together.
+type Backend interface {
+	Journal
+	store.Store
+	Close() error
+}
+
+var _ Backend = (*DB)(nil)
