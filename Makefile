@@ -31,8 +31,13 @@ fmt-check:
 
 # The test suite: formatting, vet, and every package's tests (fuzz seeds
 # included). Plugin binaries are built by the tests themselves.
-test: fmt-check vet
+test: fmt-check vet test-deps
 	$(GO) test -count=1 -timeout 15m ./...
+
+# What the tests need besides Go: PostgreSQL 15 for the shared state's tests
+# (installed from Debian's packages when missing and running as root).
+test-deps:
+	@scripts/ensure-postgres.sh
 
 # The test suite under the race detector. Slower, so not part of `make test`.
 race:

@@ -221,7 +221,9 @@ func ts(t time.Time) any {
 	if t.IsZero() {
 		return nil
 	}
-	return t.UTC().Format(time.RFC3339Nano)
+	// Fixed width (RFC3339Nano drops trailing zeros), so that text order is
+	// time order in ORDER BY.
+	return t.UTC().Format("2006-01-02T15:04:05.000000000Z07:00")
 }
 
 func parseTS(s sql.NullString) time.Time {
