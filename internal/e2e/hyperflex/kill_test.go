@@ -146,4 +146,3 @@ func TestRefreshKilledAndResumedKeepsOneValidToken(t *testing.T) {
 		})
 	}
 }
-
