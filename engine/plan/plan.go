@@ -77,6 +77,17 @@ func (p *Plan) AddChange(id, call, position, note string) {
 	p.byID[id] = s
 }
 
+// AddUnchanged records an engine-side write that would change nothing (a
+// store.put of the value, expiry and labels already stored): it is shown, so
+// the plan still says what the flow does, but it is not pending.
+func (p *Plan) AddUnchanged(id, call, position, note string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := &Step{ID: id, Call: call, Position: position, Effect: "write", Action: "none", Note: note}
+	p.steps = append(p.steps, s)
+	p.byID[id] = s
+}
+
 // MarkHeld marks a step whose result is unknown because of held requests or
 // unknown arguments.
 func (p *Plan) MarkHeld(id, note string) {
