@@ -161,6 +161,11 @@ func Run(ctx context.Context, flowPath string, opts Options) (*Result, error) {
 	}
 	res := &Result{RunID: r.id, Plan: r.plan, Redactor: r.red, Journaled: r.journal != nil}
 	err = r.exec()
+	if err != nil && ctx.Err() != nil && !errors.Is(err, ErrInterrupted) {
+		// Whatever failed first (the journal, a builtin) failed because
+		// the run was cancelled: report the interruption, resumable.
+		err = fmt.Errorf("%w: %w", ErrInterrupted, err)
+	}
 	r.journalFinish(err)
 	closeErr := r.close()
 	r.mu.Lock()

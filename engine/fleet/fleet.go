@@ -245,6 +245,10 @@ func Run(ctx context.Context, flow string, targets []Target, opts Options) (*Res
 			lock := hostLock(t.URL)
 			lock.Lock()
 			defer lock.Unlock()
+			if ctx.Err() != nil {
+				finish(i, TargetResult{Target: t.Name, Status: Skipped})
+				return
+			}
 			if opts.OnStart != nil {
 				opts.OnStart(t.Name)
 			}
