@@ -33,10 +33,16 @@ func Main() int {
 func Run(ctx context.Context, args []string, io *IOStreams) int {
 	f := newFactory(io)
 	defer f.Close()
+	return execute(ctx, f, args)
+}
+
+// execute runs one command line on a factory, prints its error (unless the
+// command printed already) and returns the exit code.
+func execute(ctx context.Context, f *Factory, args []string) int {
 	root := NewCmdRoot(f)
 	root.SetArgs(args)
-	root.SetIn(io.In)
-	root.SetOut(io.Out)
+	root.SetIn(f.IO.In)
+	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
 	err := root.ExecuteContext(ctx)
 	var silent *SilentError
