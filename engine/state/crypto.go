@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"sync"
 
 	"filippo.io/age"
 	"github.com/google/renameio/v2"
@@ -22,6 +23,43 @@ import (
 type Keyring struct {
 	id   *age.X25519Identity
 	path string
+
+	// known remembers the plaintext of values this process sealed or
+	// opened, by their sealed form, so a value read back in the same
+	// process (a put compared with the current version, a rotation reading
+	// the versions it stored) costs no second X25519 operation: opening is
+	// most of a fleet run's CPU otherwise. Bounded; secrets the process
+	// handles are in its memory anyway.
+	mu    sync.Mutex
+	known map[string][]byte
+	order []string
+}
+
+// knownMax bounds the plaintexts the keyring remembers.
+const knownMax = 8192
+
+func (k *Keyring) remember(sealed string, plain []byte) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.known == nil {
+		k.known = map[string][]byte{}
+	}
+	if _, ok := k.known[sealed]; ok {
+		return
+	}
+	if len(k.order) >= knownMax {
+		delete(k.known, k.order[0])
+		k.order = k.order[1:]
+	}
+	k.known[sealed] = bytes.Clone(plain)
+	k.order = append(k.order, sealed)
+}
+
+func (k *Keyring) recall(sealed string) ([]byte, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	p, ok := k.known[sealed]
+	return bytes.Clone(p), ok
 }
 
 // LoadKeyring reads the key file at path (mode 0600), creating a new key
@@ -74,12 +112,26 @@ func (k *Keyring) Seal(plain []byte) (string, error) {
 	if err := w.Close(); err != nil {
 		return "", err
 	}
-	return base64.StdEncoding.EncodeToString(buf.Bytes()), nil
+	sealed := base64.StdEncoding.EncodeToString(buf.Bytes())
+	k.remember(sealed, plain)
+	return sealed, nil
 }
 
 // Open decrypts a value Seal returned. A value sealed for another key fails
 // with ErrKey.
 func (k *Keyring) Open(sealed string) ([]byte, error) {
+	if plain, ok := k.recall(sealed); ok {
+		return plain, nil
+	}
+	plain, err := k.open(sealed)
+	if err == nil {
+		k.remember(sealed, plain)
+	}
+	return plain, err
+}
+
+// open decrypts, always: the key check must prove the key.
+func (k *Keyring) open(sealed string) ([]byte, error) {
 	raw, err := base64.StdEncoding.DecodeString(sealed)
 	if err != nil {
 		return nil, fmt.Errorf("%w: sealed value is not base64", ErrCorrupt)
@@ -100,7 +152,7 @@ func (k *Keyring) SealCheck() (string, error) { return k.Seal([]byte(keyCheckTex
 // VerifyCheck opens the value SealCheck stored: ErrKey when this key is not
 // the database's.
 func (k *Keyring) VerifyCheck(sealed string) error {
-	plain, err := k.Open(sealed)
+	plain, err := k.open(sealed)
 	if err != nil {
 		return err
 	}
