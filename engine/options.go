@@ -58,6 +58,14 @@ type Options struct {
 	LibDir string
 	// MaxSteps bounds Starlark execution steps. Default 10,000,000.
 	MaxSteps uint64
+	// MaxMemory is the Go heap, in bytes, past which the run is stopped.
+	// The heap is the process's (a fleet's runs share it) and is sampled,
+	// so one huge allocation can overshoot it (see engine/limits.go).
+	// Default DefaultMaxMemory (1 GiB).
+	MaxMemory uint64
+	// Timeout bounds the flow's execution, op calls included. Default
+	// DefaultTimeout (30 minutes).
+	Timeout time.Duration
 
 	// State journals applied runs (so they can be resumed) and, unless Store
 	// is set, backs the token store. Nil: no journal, in-memory store.
