@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"runtime/metrics"
 	"sync"
 	"time"
@@ -69,6 +70,17 @@ func watchMemory(r *run) {
 	}
 }
 
+// minLimit is the lowest ceiling of the watched runs.
+func minLimit() uint64 {
+	watchdog.Lock()
+	defer watchdog.Unlock()
+	m := ^uint64(0)
+	for r := range watchdog.runs {
+		m = min(m, r.opts.MaxMemory)
+	}
+	return m
+}
+
 func unwatchMemory(r *run) {
 	watchdog.Lock()
 	defer watchdog.Unlock()
@@ -89,6 +101,12 @@ func sampleHeap(stop chan struct{}) {
 		case <-t.C:
 		}
 		heap := heapBytes()
+		if heap > minLimit() {
+			// Garbage not yet collected counts in the sample: collect it
+			// before stopping anything, so only live data trips a limit.
+			runtime.GC()
+			heap = heapBytes()
+		}
 		watchdog.Lock()
 		for r := range watchdog.runs {
 			if heap > r.opts.MaxMemory {

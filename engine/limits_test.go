@@ -35,8 +35,6 @@ func wantLimit(t *testing.T, err error, limit, pos string) {
 	}
 }
 
-
-
 // A string built by doubling ends in a clear error at the flow's line, not
 // in an out-of-memory kill.
 func TestMemoryLimitStopsDoublingString(t *testing.T) {
