@@ -38,13 +38,24 @@ func Run(ctx context.Context, args []string, io *IOStreams) int {
 	root.SetIn(io.In)
 	root.SetOut(io.Out)
 	root.SetErr(io.ErrOut)
-	err := root.ExecuteContext(ctx)
+	err := execute(ctx, root, f)
 	var silent *SilentError
 	var pending *PendingError
 	if err != nil && !errors.As(err, &silent) && !errors.As(err, &pending) {
 		fmt.Fprintf(io.ErrOut, "Error: %s\n", f.Redactor.String(err.Error()))
 	}
 	return exitCode(err)
+}
+
+// execute runs the command tree; a panic in it becomes an internal error
+// with what to report, never a goroutine dump.
+func execute(ctx context.Context, root *cobra.Command, f *Factory) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = internalError(f, p)
+		}
+	}()
+	return root.ExecuteContext(ctx)
 }
 
 // NewCmdRoot builds the command tree.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/tokenflow/tokenflow/engine"
@@ -26,7 +27,10 @@ type RunOptions struct {
 	JSON     bool
 	LibDir   string
 	MaxSteps uint64
-	Resume   string
+	// MaxMemory and Timeout are the run's limits (engine.Options).
+	MaxMemory uint64
+	Timeout   time.Duration
+	Resume    string
 	// Failpoint is a hidden flag for crash tests (engine.Options.Failpoint).
 	Failpoint string
 
@@ -105,6 +109,8 @@ to change and 2 when changes are pending.`,
 	fl.BoolVar(&opts.JSON, "json", false, "print the result (outputs, steps, plan) as JSON")
 	fl.StringVar(&opts.LibDir, "lib", "", "directory load() searches after the flow's own (default: flows/lib beside the flow's directory)")
 	fl.Uint64Var(&opts.MaxSteps, "max-steps", 0, "Starlark execution step limit (default 10,000,000)")
+	fl.Var(sizeFlag{&opts.MaxMemory}, "max-memory", "stop the flow when tokenflow's heap passes this size, e.g. 2GiB (default 1GiB)")
+	fl.DurationVar(&opts.Timeout, "timeout", 0, "stop the flow after this long, e.g. 2h (default 30m)")
 	fl.StringVar(&opts.Resume, "resume", "", "continue an interrupted run (see `tokenflow runs`): completed steps are not sent again")
 	fl.StringVar(&opts.Targets, "targets", "", "run the flow once per target of this inventory file (see docs/inventory.md)")
 	fl.StringVar(&opts.Limit, "limit", "", "with --targets: only these groups, targets or globs (comma-separated; !x excludes)")
@@ -178,7 +184,7 @@ func runRun(cmd *cobra.Command, opts *RunOptions) error {
 		State: st, Resume: opts.Resume, Failpoint: opts.Failpoint,
 		Vars: vars, DryRun: opts.DryRun, Record: opts.Record, Replay: opts.Replay,
 		PluginDirs: f.PluginSearchDirs(), SearchPATH: true,
-		LibDir: opts.LibDir, MaxSteps: opts.MaxSteps, Store: opts.Store,
+		LibDir: opts.LibDir, MaxSteps: opts.MaxSteps, MaxMemory: opts.MaxMemory, Timeout: opts.Timeout, Store: opts.Store,
 		Getenv: f.Getenv, Log: f.IO.ErrOut, Logger: f.Logger(), Redactor: f.Redactor,
 	}
 	res, runErr := engine.Run(cmd.Context(), opts.Flow, eopts)
