@@ -61,3 +61,25 @@ func internalError(f *Factory, p any) error {
 	f.Logger().Debug("panic", "value", fmt.Sprint(p), "stack", string(debug.Stack()))
 	return fmt.Errorf("internal error: %v\nThis is a bug in tokenflow %s, not in your flow. Please report it with the command you ran and the output of `tokenflow version`; rerun with --log-level debug to include the stack trace", p, versionString())
 }
+
+// checkVars refuses, before anything is sent, a var the flow never reads
+// (--var rol=admin for a flow that reads role would silently use the
+// default). A resumed run keeps its journaled vars and is not checked.
+func checkVars(f *Factory, flow, libDir, resume string, vars map[string]string) error {
+	if flow == "" || resume != "" || len(vars) == 0 {
+		return nil
+	}
+	fv, err := engine.ScanVars(flow, libDir)
+	if err != nil {
+		return nil // the run reports a flow it cannot read or parse, located
+	}
+	if fv.Dynamic != "" {
+		f.Logger().Info("--var names not checked: the flow reads a var by a computed name", "at", fv.Dynamic)
+		return nil
+	}
+	names := make([]string, 0, len(vars))
+	for k := range vars {
+		names = append(names, k)
+	}
+	return fv.Unknown(names)
+}

@@ -173,6 +173,11 @@ func runRun(cmd *cobra.Command, opts *RunOptions) error {
 	if err != nil {
 		return err
 	}
+	// Only the vars of the command line are checked: an inventory's vars
+	// may be meant for another flow.
+	if err := checkVars(f, opts.Flow, opts.LibDir, opts.Resume, vars); err != nil {
+		return err
+	}
 	if opts.Targets != "" {
 		return runFleet(cmd.Context(), opts, vars)
 	}
