@@ -27,8 +27,8 @@ func writeFiles(t *testing.T, files map[string]string) string {
 
 func TestScanVarsFollowsLoads(t *testing.T) {
 	root := writeFiles(t, map[string]string{
-		"flows/x/flow.star": "load(\"helper.star\", \"h\")\nload(\"common.star\", \"c\")\nr = var(\"role\", default = \"viewer\")\nn = var(name = \"realm\")\n",
-		"flows/x/helper.star": "def h():\n    return var(\"client_id\")\n",
+		"flows/x/flow.star":     "load(\"helper.star\", \"h\")\nload(\"common.star\", \"c\")\nr = var(\"role\", default = \"viewer\")\nn = var(name = \"realm\")\n",
+		"flows/x/helper.star":   "def h():\n    return var(\"client_id\")\n",
 		"flows/lib/common.star": "def c():\n    return var(\"token_name\", default = \"t\")\n",
 	})
 	fv, err := engine.ScanVars(filepath.Join(root, "flows/x/flow.star"), "")

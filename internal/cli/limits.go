@@ -6,7 +6,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/tokenflow/tokenflow/engine"
+	"github.com/tokenflow/tokenflow/engine/spell"
 )
 
 // sizeFlag is a byte count given as 1GiB, 512MiB, 2G or 1073741824.
@@ -82,4 +85,25 @@ func checkVars(f *Factory, flow, libDir, resume string, vars map[string]string) 
 		names = append(names, k)
 	}
 	return fv.Unknown(names)
+}
+
+// suggestFlag adds the nearest flag name to pflag's "unknown flag" error
+// (--dryrun: did you mean --dry-run?).
+func suggestFlag(cmd *cobra.Command, err error) error {
+	name, ok := strings.CutPrefix(err.Error(), "unknown flag: --")
+	if !ok {
+		return err
+	}
+	var names []string
+	add := func(fl *pflag.Flag) {
+		if !fl.Hidden {
+			names = append(names, fl.Name)
+		}
+	}
+	cmd.Flags().VisitAll(add)
+	cmd.InheritedFlags().VisitAll(add)
+	if n := spell.Nearest(name, names); n != "" {
+		return fmt.Errorf("%w (did you mean --%s?)", err, n)
+	}
+	return fmt.Errorf("%w (see %s --help)", err, cmd.CommandPath())
 }

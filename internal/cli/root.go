@@ -69,6 +69,8 @@ vendor exchange recorded and replayed, and every vendor has a simulator.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetFlagErrorFunc(suggestFlag)
+	root.SuggestionsMinimumDistance = 2
 	root.PersistentFlags().StringVar(&f.LogLevel, "log-level", "warn", "log level on stderr: trace, debug, info, warn, error")
 	root.PersistentFlags().StringArrayVar(&f.PluginDirs, "plugin-dir", nil, "directory to search for plugins first (repeatable)")
 	root.PersistentFlags().StringVar(&f.StateDir, "state", "", "state directory: journal and token store (default $TOKENFLOW_STATE_DIR, else $XDG_STATE_HOME/tokenflow)")

@@ -238,7 +238,13 @@ func printRun(opts *RunOptions, res *engine.Result, runErr error) error {
 	}
 
 	if res != nil && res.Plan != nil {
-		if err := res.Plan.WriteText(out, red); err != nil {
+		// A plan cut short by an error has no summary: "Plan: no changes."
+		// above an error would say the opposite of what happened.
+		write := res.Plan.WriteText
+		if runErr != nil {
+			write = res.Plan.WriteSteps
+		}
+		if err := write(out, red); err != nil {
 			return err
 		}
 	}
