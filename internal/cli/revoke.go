@@ -49,6 +49,7 @@ flow for its vendor under --flows) makes it exit 1.`,
 	cmd.Flags().StringArrayVar(&opts.VarArgs, "var", nil, "flow variable for the vendors' revoke flows (repeatable)")
 	cmd.Flags().StringVar(&opts.FlowsDir, "flows", "flows", "directory holding the shipped flows")
 	cmd.Flags().BoolVar(&opts.Yes, "yes", false, "apply without asking after the plan")
+	cmd.RegisterFlagCompletionFunc("run", completeRunIDs(f, false))
 	return cmd
 }
 

@@ -120,6 +120,9 @@ to change and 2 when changes are pending.`,
 	fl.BoolVar(&opts.Verbose, "verbose", false, "with --targets --dry-run: print each target's full plan")
 	fl.StringVar(&opts.Failpoint, "failpoint", "", "crash at a step boundary (tests only)")
 	fl.MarkHidden("failpoint")
+	cmd.ValidArgsFunction = completeFlowFile
+	cmd.RegisterFlagCompletionFunc("resume", completeRunIDs(f, true))
+	cmd.RegisterFlagCompletionFunc("var", completeFlowVars(opts))
 	return cmd
 }
 
