@@ -91,6 +91,10 @@ type Options struct {
 	// through the redactor too (the CLI does that). Default: discard.
 	Logger hclog.Logger
 
+	// OnStep, when set, is called as each op call finishes (the CLI prints
+	// a line per step on a terminal). Its Error is redacted.
+	OnStep func(StepRecord)
+
 	// Redactor masks secrets in every output. Pass the one the Log and
 	// Logger write through; default: a fresh one.
 	Redactor *redact.Redactor

@@ -195,6 +195,9 @@ func runRun(cmd *cobra.Command, opts *RunOptions) error {
 		LibDir: opts.LibDir, MaxSteps: opts.MaxSteps, MaxMemory: opts.MaxMemory, Timeout: opts.Timeout, Store: opts.Store,
 		Getenv: f.Getenv, Log: f.IO.ErrOut, Logger: f.Logger(), Redactor: f.Redactor,
 	}
+	if f.IO.OutTTY && !opts.JSON && !opts.DryRun {
+		eopts.OnStep = stepPrinter(f)
+	}
 	res, runErr := engine.Run(cmd.Context(), opts.Flow, eopts)
 	return printRun(opts, res, runErr)
 }
