@@ -199,6 +199,18 @@ func (r *run) limitErr(err error) error {
 	return fe
 }
 
+// MaxWireString bounds one string the engine turns into JSON (an op's
+// argument, an output): encoding copies it, up to six times over for
+// escaped bytes, outside the watchdog's view. No vendor call needs more.
+const MaxWireString = 64 << 20
+
+func checkWireString(v starlark.Value) error {
+	if s, ok := v.(starlark.String); ok && len(s) > MaxWireString {
+		return fmt.Errorf("a string of %s: an op argument or output takes at most %s", FormatSize(uint64(len(s))), FormatSize(MaxWireString))
+	}
+	return nil
+}
+
 // FormatSize prints a byte count the way --max-memory takes it.
 func FormatSize(n uint64) string {
 	switch {

@@ -75,3 +75,10 @@ func TestLimitsDefaultsLetFlowsRun(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The engine's own string building (an output, an op's arguments) refuses
+// a huge string before it copies it.
+func TestHugeStringOutputIsRefused(t *testing.T) {
+	err := runPlain(t, "s = \"y\" * (65 * 1024 * 1024)\noutput(\"big\", s)\n", engine.Options{})
+	wantErr(t, err, "flow.star:2:", "a string of 65MiB: an op argument or output takes at most 64MiB")
+}
