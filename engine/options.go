@@ -58,6 +58,14 @@ type Options struct {
 	LibDir string
 	// MaxSteps bounds Starlark execution steps. Default 10,000,000.
 	MaxSteps uint64
+	// MaxMemory is the Go heap, in bytes, past which the run is stopped.
+	// The heap is the process's (a fleet's runs share it) and is sampled,
+	// so one huge allocation can overshoot it (see engine/limits.go).
+	// Default DefaultMaxMemory (1 GiB).
+	MaxMemory uint64
+	// Timeout bounds the flow's execution, op calls included. Default
+	// DefaultTimeout (30 minutes).
+	Timeout time.Duration
 
 	// State journals applied runs (so they can be resumed) and, unless Store
 	// is set, backs the token store. Nil: no journal, in-memory store.
@@ -82,6 +90,10 @@ type Options struct {
 	// Logger is the engine's structured logger; its output should pass
 	// through the redactor too (the CLI does that). Default: discard.
 	Logger hclog.Logger
+
+	// OnStep, when set, is called as each op call finishes (the CLI prints
+	// a line per step on a terminal). Its Error is redacted.
+	OnStep func(StepRecord)
 
 	// Redactor masks secrets in every output. Pass the one the Log and
 	// Logger write through; default: a fresh one.

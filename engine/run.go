@@ -105,6 +105,8 @@ type run struct {
 	outputs   []Output
 	conns     []*connection
 	modules   map[string]*loadEntry
+
+	lim limitState
 }
 
 type loadEntry struct {
@@ -160,7 +162,10 @@ func Run(ctx context.Context, flowPath string, opts Options) (*Result, error) {
 		r.id = opts.Resume
 	}
 	res := &Result{RunID: r.id, Plan: r.plan, Redactor: r.red, Journaled: r.journal != nil}
+	stopLimits := r.startLimits()
 	err = r.exec()
+	stopLimits()
+	err = r.limitErr(err)
 	if err != nil && ctx.Err() != nil && !errors.Is(err, ErrInterrupted) {
 		// Whatever failed first (the journal, a builtin) failed because
 		// the run was cancelled: report the interruption, resumable.
@@ -303,6 +308,7 @@ func (r *run) newThread(name string) *starlark.Thread {
 		t.Cancel(fmt.Sprintf("flow exceeded its step limit of %d execution steps (an endless loop?)", r.opts.MaxSteps))
 	}
 	starlarktime.SetNow(thread, func() (time.Time, error) { return r.opts.Now(), nil })
+	r.track(thread)
 	return thread
 }
 

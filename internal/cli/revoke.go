@@ -35,7 +35,8 @@ flows/<vendor>/revoke_stored.star runs with --var name=<token> and
 --var url=<the token's target>, plus the --var flags given here (user, ca_file...).
 Every revocation is planned first (a dry-run); on a terminal you confirm,
 otherwise pass --yes. Without --yes and without a terminal, the plan is
-printed and the command exits 2.`,
+printed and the command exits 2. A credential it cannot revoke (no revoke
+flow for its vendor under --flows) makes it exit 1.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Run == "" {
@@ -48,6 +49,7 @@ printed and the command exits 2.`,
 	cmd.Flags().StringArrayVar(&opts.VarArgs, "var", nil, "flow variable for the vendors' revoke flows (repeatable)")
 	cmd.Flags().StringVar(&opts.FlowsDir, "flows", "flows", "directory holding the shipped flows")
 	cmd.Flags().BoolVar(&opts.Yes, "yes", false, "apply without asking after the plan")
+	cmd.RegisterFlagCompletionFunc("run", completeRunIDs(f, false))
 	return cmd
 }
 
@@ -97,7 +99,15 @@ func revokeRun(cmd *cobra.Command, opts *RevokeOptions) error {
 	for _, s := range skipped {
 		fmt.Fprintf(out, "skipped %s: revoke it by hand\n", s)
 	}
+	// A credential the command cannot revoke is not a success: the
+	// person must act on it (or run from the directory holding flows/).
+	unrevoked := func() error {
+		return fmt.Errorf("%d credential(s) of run %s were not revoked: no revoke flow for them under %s; run from the directory holding the shipped flows (or pass --flows DIR), or revoke them by hand", len(skipped), opts.Run, opts.FlowsDir)
+	}
 	if len(todo) == 0 {
+		if len(skipped) > 0 {
+			return unrevoked()
+		}
 		fmt.Fprintf(out, "Run %s left no live credential to revoke here.\n", opts.Run)
 		return nil
 	}
@@ -117,7 +127,9 @@ func revokeRun(cmd *cobra.Command, opts *RevokeOptions) error {
 		fmt.Fprintf(out, "\n── %s (%s, %s)\n", r.name, r.vendor, r.target)
 		res, err := run(r, true)
 		if res != nil && res.Plan != nil {
-			res.Plan.WriteText(out, f.Redactor)
+			// Steps only: the plan's own summary says "without --dry-run",
+			// which is not how revoke applies.
+			res.Plan.WriteSteps(out, f.Redactor)
 		}
 		if err != nil {
 			return fmt.Errorf("planning the revocation of %s: %w", r.name, err)
@@ -125,7 +137,7 @@ func revokeRun(cmd *cobra.Command, opts *RevokeOptions) error {
 	}
 	if !opts.Yes {
 		if !confirm(f, fmt.Sprintf("\nRevoke these %d credential(s)? Type yes: ", len(todo))) {
-			fmt.Fprintln(out, "\nNothing was revoked (pass --yes to apply without a terminal).")
+			fmt.Fprintf(out, "\nNothing was revoked. To revoke them, run again with --yes: tokenflow revoke --run %s --yes\n", opts.Run)
 			return &PendingError{Changes: len(todo)}
 		}
 	}
@@ -139,6 +151,9 @@ func revokeRun(cmd *cobra.Command, opts *RevokeOptions) error {
 	}
 	if len(failed) > 0 {
 		return fmt.Errorf("%d revocation(s) failed:\n  %s", len(failed), strings.Join(failed, "\n  "))
+	}
+	if len(skipped) > 0 {
+		return unrevoked()
 	}
 	return nil
 }

@@ -44,13 +44,24 @@ func execute(ctx context.Context, f *Factory, args []string) int {
 	root.SetIn(f.IO.In)
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
-	err := root.ExecuteContext(ctx)
+	err := executeRecover(ctx, root, f)
 	var silent *SilentError
 	var pending *PendingError
 	if err != nil && !errors.As(err, &silent) && !errors.As(err, &pending) {
 		fmt.Fprintf(f.IO.ErrOut, "Error: %s\n", f.Redactor.String(err.Error()))
 	}
 	return exitCode(err)
+}
+
+// executeRecover runs the command tree; a panic in it becomes an internal
+// error with what to report, never a goroutine dump.
+func executeRecover(ctx context.Context, root *cobra.Command, f *Factory) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = internalError(f, p)
+		}
+	}()
+	return root.ExecuteContext(ctx)
 }
 
 // NewCmdRoot builds the command tree.
@@ -64,6 +75,8 @@ vendor exchange recorded and replayed, and every vendor has a simulator.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetFlagErrorFunc(suggestFlag)
+	root.SuggestionsMinimumDistance = 2
 	root.PersistentFlags().StringVar(&f.LogLevel, "log-level", "warn", "log level on stderr: trace, debug, info, warn, error")
 	root.PersistentFlags().StringArrayVar(&f.PluginDirs, "plugin-dir", nil, "directory to search for plugins first (repeatable)")
 	root.PersistentFlags().StringVar(&f.StateDir, "state", "", "state directory: journal and token store (default $TOKENFLOW_STATE_DIR, else $XDG_STATE_HOME/tokenflow)")

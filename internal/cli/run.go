@@ -29,7 +29,10 @@ type RunOptions struct {
 	JSON     bool
 	LibDir   string
 	MaxSteps uint64
-	Resume   string
+	// MaxMemory and Timeout are the run's limits (engine.Options).
+	MaxMemory uint64
+	Timeout   time.Duration
+	Resume    string
 	// Failpoint is a hidden flag for crash tests (engine.Options.Failpoint).
 	Failpoint string
 
@@ -110,6 +113,8 @@ to change and 2 when changes are pending.`,
 	fl.BoolVar(&opts.JSON, "json", false, "print the result (outputs, steps, plan) as JSON")
 	fl.StringVar(&opts.LibDir, "lib", "", "directory load() searches after the flow's own (default: flows/lib beside the flow's directory)")
 	fl.Uint64Var(&opts.MaxSteps, "max-steps", 0, "Starlark execution step limit (default 10,000,000)")
+	fl.Var(sizeFlag{&opts.MaxMemory}, "max-memory", "stop the flow when tokenflow's heap passes this size, e.g. 2GiB (default 1GiB)")
+	fl.DurationVar(&opts.Timeout, "timeout", 0, "stop the flow after this long, e.g. 2h (default 30m)")
 	fl.StringVar(&opts.Resume, "resume", "", "continue an interrupted run (see `tokenflow runs`): completed steps are not sent again")
 	fl.StringVar(&opts.Targets, "targets", "", "run the flow once per target of this inventory file (see docs/inventory.md)")
 	fl.StringVar(&opts.Limit, "limit", "", "with --targets: only these groups, targets or globs (comma-separated; !x excludes)")
@@ -120,6 +125,9 @@ to change and 2 when changes are pending.`,
 	fl.DurationVar(&opts.HTTPTimeout, "http-timeout", 0, "how long one HTTP attempt to a vendor may take, body included (default 30s; all retries together: 3x)")
 	fl.StringVar(&opts.Failpoint, "failpoint", "", "crash at a step boundary (tests only)")
 	fl.MarkHidden("failpoint")
+	cmd.ValidArgsFunction = completeFlowFile
+	cmd.RegisterFlagCompletionFunc("resume", completeRunIDs(f, true))
+	cmd.RegisterFlagCompletionFunc("var", completeFlowVars(opts))
 	return cmd
 }
 
@@ -176,6 +184,11 @@ func runRun(cmd *cobra.Command, opts *RunOptions) error {
 	if err != nil {
 		return err
 	}
+	// Only the vars of the command line are checked: an inventory's vars
+	// may be meant for another flow.
+	if err := checkVars(f, opts.Flow, opts.LibDir, opts.Resume, vars); err != nil {
+		return err
+	}
 	if opts.Targets != "" {
 		return runFleet(cmd.Context(), opts, vars)
 	}
@@ -187,9 +200,12 @@ func runRun(cmd *cobra.Command, opts *RunOptions) error {
 		State: st, Resume: opts.Resume, Failpoint: opts.Failpoint,
 		Vars: vars, DryRun: opts.DryRun, Record: opts.Record, Replay: opts.Replay,
 		PluginDirs: f.PluginSearchDirs(), SearchPATH: true,
-		LibDir: opts.LibDir, MaxSteps: opts.MaxSteps, Store: opts.Store,
+		LibDir: opts.LibDir, MaxSteps: opts.MaxSteps, MaxMemory: opts.MaxMemory, Timeout: opts.Timeout, Store: opts.Store,
 		Getenv: f.Getenv, Log: f.IO.ErrOut, Logger: f.Logger(), Redactor: f.Redactor,
 		HTTPTimeout: opts.HTTPTimeout,
+	}
+	if f.IO.OutTTY && !opts.JSON && !opts.DryRun {
+		eopts.OnStep = stepPrinter(f)
 	}
 	res, runErr := engine.Run(cmd.Context(), opts.Flow, eopts)
 	return printRun(opts, res, runErr)
@@ -251,7 +267,13 @@ func printRun(opts *RunOptions, res *engine.Result, runErr error) error {
 	}
 
 	if res != nil && res.Plan != nil {
-		if err := res.Plan.WriteText(out, red); err != nil {
+		// A plan cut short by an error has no summary: "Plan: no changes."
+		// above an error would say the opposite of what happened.
+		write := res.Plan.WriteText
+		if runErr != nil {
+			write = res.Plan.WriteSteps
+		}
+		if err := write(out, red); err != nil {
 			return err
 		}
 	}

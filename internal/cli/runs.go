@@ -72,6 +72,12 @@ func NewCmdRuns(f *Factory) *cobra.Command {
 		Use:   "show RUN",
 		Short: "Show a run's steps",
 		Args:  cobra.ExactArgs(1),
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, to string) ([]string, cobra.ShellCompDirective) {
+			if len(args) > 0 {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			return completeRunIDs(f, false)(cmd, args, to)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := open(cmd)
 			if err != nil {

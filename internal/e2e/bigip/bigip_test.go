@@ -444,7 +444,12 @@ func TestSecretsNeverLeak(t *testing.T) {
 			hay = append(hay, string(b))
 			if res.Plan != nil {
 				hay = append(hay, planText(res))
-				pj, _ := json.Marshal(res.Plan)
+				// The plan as --json prints it: a *plan.Plan has no exported
+				// field and marshals to {}, which would check nothing.
+				pj, err := json.Marshal(res.Plan.Steps(res.Redactor))
+				if err != nil || !bytes.Contains(pj, []byte(`"requests":[{`)) {
+					t.Fatalf("plan JSON %s (%v): want its steps and requests", pj, err)
+				}
 				hay = append(hay, string(pj))
 			}
 			sj, _ := json.Marshal(res.Steps)

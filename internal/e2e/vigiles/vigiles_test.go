@@ -227,7 +227,7 @@ func TestKeyFileProblems(t *testing.T) {
 		"no key":         {e.write("nokey", `{"email": "`+canaryEmail+`", "api_key": "`+canaryKey+`"}`, 0o600), []string{"key_file", `has no "key"`}},
 		"no email":       {e.write("noemail", `{"key": "`+canaryKey+`"}`, 0o600), []string{"key_file", `has no "email"`}},
 		"other server": {e.write("lynx", `{"email": "`+canaryEmail+`", "key": "`+canaryKey+`", "server_url": "https://vigiles.lynx.com"}`, 0o600),
-			[]string{`pass url = "https://vigiles.lynx.com"`}},
+			[]string{`run with --var url=https://vigiles.lynx.com`}},
 		"wrong key": {e.writeKeyFile("wrong", canaryEmail, "old-"+canaryKey, 0o600), []string{"HTTP 403", "check that the key file of " + canaryEmail}},
 	} {
 		_, err := run(t, "heartbeat.star", engine.Options{Vars: e.vars("key_file", c.keyFile)})

@@ -100,7 +100,7 @@ func credentialsFor(c *sdk.Call) (*credentials, error) {
 	}
 	if cr.serverURL != "" && !sameServer(cr.serverURL, c.Conn.String("url")) {
 		return nil, sdk.InvalidArgument("url",
-			"the key file is for the server %s but the connection's url is %s; pass url = %q to connect() (the key file's server_url is not applied on its own: the engine only lets the plugin reach the connection's url)",
+			"the key file is for the server %s but the connection's url is %s; run with --var url=%s (the key file's server_url is not applied on its own: the engine only lets the plugin reach the connection's url)",
 			cr.serverURL, c.Conn.String("url"), cr.serverURL)
 	}
 	return cr, nil
