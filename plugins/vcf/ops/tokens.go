@@ -294,10 +294,14 @@ func getTokenOp() sdk.Op {
 
 func regenerateTokenOp() sdk.Op {
 	return sdk.Op{
-		Name:    "regenerate_token",
-		Doc:     "Regenerate an API token: a new secret and a fresh lifetime; the old secret stops working",
-		Effect:  sdk.Write,
-		Params:  []sdk.Field{realmParam, tokenIDParam},
+		Name: "regenerate_token",
+		Doc: "Regenerate an API token: a new secret, a fresh lifetime and a NEW token id (use the result's id from now on); " +
+			"the old secret stops working",
+		Effect: sdk.Write,
+		Params: []sdk.Field{realmParam, tokenIDParam,
+			{Name: "api_client_id", Type: sdk.String, Default: "", Doc: "the token's client; with token_name, lets an interrupted regenerate be found under its new id"},
+			{Name: "token_name", Type: sdk.String, Default: ""},
+		},
 		Results: tokenFields,
 		Handler: func(ctx context.Context, c *sdk.Call) (any, error) {
 			out, err := regenerate(ctx, c, c.Args.String("token_id"))
@@ -306,9 +310,37 @@ func regenerateTokenOp() sdk.Op {
 			}
 			return out.result(), nil
 		},
-		// A regenerate whose answer was lost left a secret nobody has:
-		// regenerating again is the only way to a usable one.
-		Reconcile: sdk.Resend,
+		// A regenerate whose answer was lost left a secret nobody has, under
+		// an id nobody knows (VCF gives the regenerated token a new id).
+		// While the old id still exists, nothing happened: send it again.
+		// Once it is gone, find the token by client and name and regenerate
+		// that: the only way to a usable secret.
+		Reconcile: func(ctx context.Context, c *sdk.Call) (any, bool, error) {
+			err := do(ctx, c, "get API token", http.MethodGet, tokenPath(c), nil, nil)
+			if err == nil {
+				return nil, false, nil
+			}
+			if !sdk.IsCode(err, sdk.CodeNotFound) {
+				return nil, false, err
+			}
+			client, name := c.Args.String("api_client_id"), c.Args.String("token_name")
+			if client == "" || name == "" {
+				return nil, false, sdk.Errorf(sdk.CodeNotFound, "regenerate API token: token %s is gone, so the interrupted regenerate took effect under a new id, "+
+					"and without api_client_id and token_name it cannot be found; regenerate it by hand (query_tokens shows its id)", c.Args.String("token_id"))
+			}
+			tokens, _, err := queryTokens(ctx, c, client, name, "", 50, 0, true)
+			if err != nil {
+				return nil, false, err
+			}
+			if len(tokens) == 0 {
+				return nil, false, sdk.NotFound("regenerate API token: token %s is gone and client %s has no token named %q", c.Args.String("token_id"), client, name)
+			}
+			out, err := regenerate(ctx, c, tokens[0].ID)
+			if err != nil {
+				return nil, false, err
+			}
+			return out.result(), true, nil
+		},
 	}
 }
 
