@@ -20,6 +20,7 @@ import (
 var engineFields = []schema.Field{
 	{Name: "ca_file", Type: schema.String, Doc: "PEM file of a CA to trust for this connection, besides the system roots"},
 	{Name: "insecure", Type: schema.Bool, DefaultJSON: "false", Doc: "skip TLS certificate verification (labs only)"},
+	{Name: "allow_insecure_http", Type: schema.Bool, DefaultJSON: "false", Doc: "allow an http:// URL, which sends credentials in clear (simulators only; the run log warns)"},
 }
 
 // connection is the value connect() returns: ops are its attributes.
@@ -95,6 +96,7 @@ func (r *run) connect(thread *starlark.Thread, b *starlark.Builtin, args starlar
 	rawURL, _ := values["url"].(string)
 	caFile, _ := values["ca_file"].(string)
 	insecure, _ := values["insecure"].(bool)
+	allowHTTP, _ := values["allow_insecure_http"].(bool)
 	pin := ""
 	if t := r.opts.TargetTLS; t != nil && sameHost(t.URL, rawURL) {
 		// The inventory says how this target's certificate is checked;
@@ -114,6 +116,9 @@ func (r *run) connect(thread *starlark.Thread, b *starlark.Builtin, args starlar
 			extra = append(extra, e)
 		}
 	}
+	if err := r.checkHTTP(vendor, allowHTTP, append([]string{rawURL}, extra...)); err != nil {
+		return nil, err
+	}
 	netConn, err := hostnet.NewConn(id, vendor, rawURL, caFile, insecure, extra...)
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
@@ -124,6 +129,7 @@ func (r *run) connect(thread *starlark.Thread, b *starlark.Builtin, args starlar
 	}
 	delete(values, "ca_file")
 	delete(values, "insecure")
+	delete(values, "allow_insecure_http")
 	connJSON, err := json.Marshal(values)
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
@@ -133,6 +139,30 @@ func (r *run) connect(thread *starlark.Thread, b *starlark.Builtin, args starlar
 	r.conns = append(r.conns, c)
 	r.mu.Unlock()
 	return c, nil
+}
+
+// checkHTTP refuses a connection to an http:// URL unless the flow
+// (allow_insecure_http = True) or the CLI (--allow-http) allows it, and then
+// warns. Every connection carries credentials (a password, a key, a session
+// token a plugin obtains) and connect() cannot know which ops will send
+// one, so the rule covers every http:// URL, loopback included. A replay
+// sends nothing anywhere and is not checked.
+func (r *run) checkHTTP(vendor string, allowed bool, urls []string) error {
+	for _, raw := range urls {
+		u, err := url.Parse(raw)
+		if err != nil || !strings.EqualFold(u.Scheme, "http") {
+			continue
+		}
+		if r.rt.Replaying() {
+			return nil
+		}
+		if !allowed && !r.opts.AllowHTTP {
+			return fmt.Errorf("connect: %s url %s uses plain http: credentials would cross the network in clear; use https:// (or, for a simulator, run with --allow-http or pass allow_insecure_http = True to connect())",
+				vendor, r.red.String(u.Redacted()))
+		}
+		r.logger.Warn("connection uses http://: credentials cross the network in clear", "vendor", vendor, "url", r.red.String(u.Redacted()))
+	}
+	return nil
 }
 
 // sameHost reports whether two URLs name the same scheme and host:port.
