@@ -16,8 +16,9 @@ import (
 // decoded text and masks the original stretches they came from.
 //
 // Each kind decodes on its own (a secret may contain "%41" literally, and
-// decoding everything at once would lose it), and layers go two deep: a
-// JSON body echoed inside a JSON string, an HTML-escaped value in JSON.
+// decoding everything at once would lose it), and layers go three deep: a
+// JSON body echoed inside a JSON string, an HTML-escaped echo inside the
+// JSON a vendor returns and then inside tokenflow's own --json output.
 
 // view is a decoded text: byte k of s came from [start[k], end[k]) of the
 // original text.
@@ -42,7 +43,7 @@ var decoders = []decoder{
 }
 
 // maxLayers is how many encodings deep the redactor looks.
-const maxLayers = 2
+const maxLayers = 3
 
 // decodedSpans appends to out the spans found in the decoded views of s.
 func (r *Redactor) decodedSpans(s string, out *[]span) {

@@ -7,7 +7,7 @@
 // it: base64 (standard, URL, raw, and embedded as in basic auth), URL query,
 // path and percent-encoding of any byte, JSON and other backslash escapes
 // (\uXXXX of any character, \xNN, Go's %q), HTML entities (named, decimal
-// and hex), and up to two of these layered.
+// and hex), and up to three of these layered.
 package redact
 
 import (
@@ -107,8 +107,8 @@ func longestAt(forms []form, s string) (form, bool) {
 
 // spans returns the stretches of s that hold a secret, in order and not
 // overlapping: the forms found in s itself and those found once s is
-// decoded (HTML entities, backslash escapes, percent-encoding, up to two
-// layers deep), mapped back onto s. Called with mu held for reading.
+// decoded (HTML entities, backslash escapes, percent-encoding, up to
+// three layers deep), mapped back onto s. Called with mu held for reading.
 func (r *Redactor) spans(s string) []span {
 	if len(r.byPrefix) == 0 {
 		return nil
