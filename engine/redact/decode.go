@@ -38,8 +38,9 @@ var decoders = []decoder{
 	{"&", func(v view) (view, bool) { return decodeWith(v, '&', htmlEntity) }},
 	{`\`, func(v view) (view, bool) { return decodeWith(v, '\\', backslashEscape) }},
 	{"%", func(v view) (view, bool) { return decodeWith(v, '%', percentEscape) }},
-	// application/x-www-form-urlencoded: + is a space.
-	{"+", func(v view) (view, bool) { return decodeWith(v, 0, formEscape) }},
+	// application/x-www-form-urlencoded: + is a space (its %HH are the
+	// decoder above, applied first).
+	{"+", func(v view) (view, bool) { return decodeWith(v, '+', plusSpace) }},
 }
 
 // maxLayers is how many encodings deep the redactor looks.
@@ -54,15 +55,21 @@ func (r *Redactor) decodedSpans(s string, out *[]span) {
 	for i := 0; i < len(s); i++ { // bytes, not runes
 		id.start[i], id.end[i] = int32(i), int32(i+1)
 	}
-	r.searchViews(id, maxLayers, out)
+	r.searchViews(id, maxLayers, -1, out)
 }
 
-func (r *Redactor) searchViews(v view, layers int, out *[]span) {
+// searchViews decodes v with each decoder in turn, searches the result and
+// goes on decoding it. Decoding escapes that do not overlap commutes, so a
+// chain applies decoders in the order of the list, except that a decoder
+// may come again (or earlier) when its escape was produced by decoding, as
+// in "&amp;lt;" or "\\u00e4": that keeps a text full of every kind of
+// escape at a handful of views rather than 4+16+64.
+func (r *Redactor) searchViews(v view, layers, last int, out *[]span) {
 	if layers == 0 {
 		return
 	}
-	for _, d := range decoders {
-		if !strings.Contains(v.s, d.trigger) {
+	for i, d := range decoders {
+		if !strings.Contains(v.s, d.trigger) || (i <= last && !produced(v, d.trigger[0])) || (d.trigger == "+" && !r.spaced) {
 			continue
 		}
 		dv, ok := d.decode(v)
@@ -72,37 +79,62 @@ func (r *Redactor) searchViews(v view, layers int, out *[]span) {
 		r.match(dv.s, func(i, j int, sec string) {
 			*out = append(*out, span{int(dv.start[i]), int(dv.end[j-1]), sec})
 		})
-		r.searchViews(dv, layers-1, out)
+		r.searchViews(dv, layers-1, i, out)
+	}
+}
+
+// produced reports whether some byte c in v came out of decoding (its
+// origin in the text is longer than the byte).
+func produced(v view, c byte) bool {
+	for k := 0; ; k++ {
+		j := strings.IndexByte(v.s[k:], c)
+		if j < 0 {
+			return false
+		}
+		if k += j; v.end[k]-v.start[k] > 1 {
+			return true
+		}
 	}
 }
 
 // decodeWith decodes v with esc, which is tried at each byte equal to lead
-// (at every byte when lead is 0) and returns the decoded bytes and how many
-// bytes of v.s it consumed (0: not an escape).
+// and returns the decoded bytes and how many bytes of v.s it consumed (0:
+// not an escape).
 func decodeWith(v view, lead byte, esc func(s string) (string, int)) (view, bool) {
-	out := view{start: make([]int32, 0, len(v.s)), end: make([]int32, 0, len(v.s))}
-	var b strings.Builder
-	b.Grow(len(v.s))
+	n := len(v.s)
+	buf := make([]byte, 0, n)
+	out := view{start: make([]int32, 0, n), end: make([]int32, 0, n)}
 	changed := false
-	for i := 0; i < len(v.s); {
-		if lead == 0 || v.s[i] == lead {
-			if dec, n := esc(v.s[i:]); n > 0 {
-				b.WriteString(dec)
-				for range len(dec) {
-					out.start = append(out.start, v.start[i])
-					out.end = append(out.end, v.end[i+n-1])
-				}
-				i += n
-				changed = true
-				continue
-			}
+	for i := 0; i < n; {
+		// Copy the run up to the next lead byte in bulk.
+		j := strings.IndexByte(v.s[i:], lead)
+		if j < 0 {
+			j = n
+		} else {
+			j += i
 		}
-		b.WriteByte(v.s[i])
+		buf = append(buf, v.s[i:j]...)
+		out.start = append(out.start, v.start[i:j]...)
+		out.end = append(out.end, v.end[i:j]...)
+		if i = j; i == n {
+			break
+		}
+		if dec, k := esc(v.s[i:]); k > 0 {
+			buf = append(buf, dec...)
+			for range len(dec) {
+				out.start = append(out.start, v.start[i])
+				out.end = append(out.end, v.end[i+k-1])
+			}
+			i += k
+			changed = true
+			continue
+		}
+		buf = append(buf, lead)
 		out.start = append(out.start, v.start[i])
 		out.end = append(out.end, v.end[i])
 		i++
 	}
-	out.s = b.String()
+	out.s = string(buf)
 	return out, changed
 }
 
@@ -110,8 +142,10 @@ func decodeWith(v view, lead byte, esc func(s string) (string, int)) (view, bool
 // &#xHH;. The semicolon is required: every encoder writes it, and without
 // it "&amp" inside ordinary text would be eaten.
 func htmlEntity(s string) (string, int) {
-	end := strings.IndexByte(s, ';')
-	if end < 2 || end > 33 {
+	// Look no further than the longest entity: scanning the whole rest
+	// of a text of "&&&&..." would be quadratic.
+	end := strings.IndexByte(s[:min(len(s), 34)], ';')
+	if end < 2 {
 		return "", 0
 	}
 	body := s[1:end]
@@ -203,16 +237,7 @@ func percentEscape(s string) (string, int) {
 	return "", 0
 }
 
-// formEscape decodes what a form encoding writes: %HH and + for a space.
-func formEscape(s string) (string, int) {
-	switch s[0] {
-	case '+':
-		return " ", 1
-	case '%':
-		return percentEscape(s)
-	}
-	return "", 0
-}
+func plusSpace(string) (string, int) { return " ", 1 }
 
 func hexN(s string, n int) (uint64, bool) {
 	if len(s) < n {

@@ -40,6 +40,9 @@ type Redactor struct {
 	// the first two bytes.
 	byPrefix map[string][]form
 	lead     [1 << 16]bool
+	// spaced: some secret holds a space, so "+" (a space in a form
+	// encoding) is worth decoding.
+	spaced bool
 }
 
 // form is one encoding of a secret.
@@ -57,6 +60,7 @@ func (r *Redactor) Add(values ...string) {
 			continue
 		}
 		r.secrets[v] = true
+		r.spaced = r.spaced || strings.Contains(v, " ")
 		for _, f := range Forms(v) {
 			if len(f) < MinLen {
 				continue
