@@ -22,6 +22,7 @@ var engineFields = []schema.Field{
 	{Name: "ca_file", Type: schema.String, Doc: "PEM file of a CA to trust for this connection, besides the system roots"},
 	{Name: "insecure", Type: schema.Bool, DefaultJSON: "false", Doc: "skip TLS certificate verification (labs only)"},
 	{Name: "timeout", Type: schema.String, Doc: "how long one HTTP attempt may take, body included (e.g. 30s; default --http-timeout, else 30s); all attempts together get three times that"},
+	{Name: "allow_insecure_http", Type: schema.Bool, DefaultJSON: "false", Doc: "allow an http:// URL, which sends credentials in clear (simulators only; the run log warns)"},
 }
 
 // connection is the value connect() returns: ops are its attributes.
@@ -97,6 +98,7 @@ func (r *run) connect(thread *starlark.Thread, b *starlark.Builtin, args starlar
 	rawURL, _ := values["url"].(string)
 	caFile, _ := values["ca_file"].(string)
 	insecure, _ := values["insecure"].(bool)
+	allowHTTP, _ := values["allow_insecure_http"].(bool)
 	pin := ""
 	if t := r.opts.TargetTLS; t != nil && sameHost(t.URL, rawURL) {
 		// The inventory says how this target's certificate is checked;
@@ -115,6 +117,9 @@ func (r *run) connect(thread *starlark.Thread, b *starlark.Builtin, args starlar
 		if e, ok := values[f.Name].(string); ok && f.Endpoint && e != "" {
 			extra = append(extra, e)
 		}
+	}
+	if err := r.checkHTTP(vendor, allowHTTP, append([]string{rawURL}, extra...)); err != nil {
+		return nil, err
 	}
 	netConn, err := hostnet.NewConn(id, vendor, rawURL, caFile, insecure, extra...)
 	if err != nil {
@@ -136,6 +141,7 @@ func (r *run) connect(thread *starlark.Thread, b *starlark.Builtin, args starlar
 	delete(values, "ca_file")
 	delete(values, "insecure")
 	delete(values, "timeout")
+	delete(values, "allow_insecure_http")
 	connJSON, err := json.Marshal(values)
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
@@ -145,6 +151,30 @@ func (r *run) connect(thread *starlark.Thread, b *starlark.Builtin, args starlar
 	r.conns = append(r.conns, c)
 	r.mu.Unlock()
 	return c, nil
+}
+
+// checkHTTP refuses a connection to an http:// URL unless the flow
+// (allow_insecure_http = True) or the CLI (--allow-http) allows it, and then
+// warns. Every connection carries credentials (a password, a key, a session
+// token a plugin obtains) and connect() cannot know which ops will send
+// one, so the rule covers every http:// URL, loopback included. A replay
+// sends nothing anywhere and is not checked.
+func (r *run) checkHTTP(vendor string, allowed bool, urls []string) error {
+	for _, raw := range urls {
+		u, err := url.Parse(raw)
+		if err != nil || !strings.EqualFold(u.Scheme, "http") {
+			continue
+		}
+		if r.rt.Replaying() {
+			return nil
+		}
+		if !allowed && !r.opts.AllowHTTP {
+			return fmt.Errorf("connect: %s url %s uses plain http: credentials would cross the network in clear; use https:// (or, for a simulator, run with --allow-http or pass allow_insecure_http = True to connect())",
+				vendor, r.red.String(u.Redacted()))
+		}
+		r.logger.Warn("connection uses http://: credentials cross the network in clear", "vendor", vendor, "url", r.red.String(u.Redacted()))
+	}
+	return nil
 }
 
 // sameHost reports whether two URLs name the same scheme and host:port.

@@ -42,8 +42,21 @@ type Options struct {
 	// Replay.
 	Record string
 	// Replay answers every exchange from this cassette file and never
-	// touches the network.
+	// touches the network. A replayed run is a rehearsal: it journals
+	// nothing and stores tokens in a throwaway in-memory store (State is
+	// neither read nor written; a Store other than a *store.Memory is
+	// replaced), and the cassette must match the integrity hash it was
+	// saved with.
 	Replay string
+	// ReplayEdited replays a cassette that does not match its integrity
+	// hash (--replay-edited): the user edited it on purpose.
+	ReplayEdited bool
+
+	// AllowHTTP lets connect() use an http:// URL (--allow-http); the run
+	// log then warns. Without it (or the flow's allow_insecure_http =
+	// True) such a connection is refused: it would carry credentials in
+	// clear. Loopback addresses are no exception.
+	AllowHTTP bool
 
 	// PluginDirs are searched in order for plugin binaries, before $PATH
 	// when SearchPATH is set.

@@ -126,6 +126,9 @@ func Run(ctx context.Context, flowPath string, opts Options) (*Result, error) {
 	}
 	var resumed state.Run
 	if opts.Resume != "" {
+		if opts.Replay != "" {
+			return nil, errors.New("--resume cannot be combined with --replay: a replayed run is not journaled")
+		}
 		if opts.State == nil {
 			return nil, errResumeNeedsState
 		}
@@ -205,6 +208,16 @@ func newRun(ctx context.Context, flowPath string, opts Options) (*run, error) {
 	if opts.MaxSteps == 0 {
 		opts.MaxSteps = 10_000_000
 	}
+	if replay := opts.Replay != "" || (opts.Runtime != nil && opts.Runtime.Replaying()); replay {
+		// A rehearsal must not touch the real store or journal: the
+		// cassette's placeholders would become the current tokens. Only an
+		// in-memory store the caller made for the rehearsal is kept.
+		if _, mem := opts.Store.(*store.Memory); !mem {
+			opts.Store = store.NewMemory(opts.Now)
+		}
+		opts.State = nil
+		opts.Logger.Warn("replay: tokens go to a throwaway in-memory store and the run is not journaled")
+	}
 	if opts.Store == nil && opts.State != nil {
 		opts.Store = opts.State
 	}
@@ -252,7 +265,8 @@ func newRun(ctx context.Context, flowPath string, opts Options) (*run, error) {
 	if r.rt == nil {
 		rt, err := NewRuntime(RuntimeOptions{
 			PluginDirs: opts.PluginDirs, SearchPATH: opts.SearchPATH, PluginStartTimeout: opts.PluginStartTimeout,
-			Record: opts.Record, Replay: opts.Replay, Redactor: r.red, Logger: opts.Logger, Retry: opts.Retry,
+			Record: opts.Record, Replay: opts.Replay, ReplayEdited: opts.ReplayEdited,
+			Redactor: r.red, Logger: opts.Logger, Retry: opts.Retry,
 		})
 		if err != nil {
 			return nil, err

@@ -90,6 +90,7 @@ type RuntimeOptions struct {
 	SearchPATH         bool
 	PluginStartTimeout time.Duration
 	Record, Replay     string
+	ReplayEdited       bool
 	Redactor           *redact.Redactor
 	Logger             hclog.Logger
 	Retry              hostnet.RetryPolicy
@@ -112,7 +113,11 @@ func NewRuntime(o RuntimeOptions) (*Runtime, error) {
 	case o.Record != "":
 		cas, err = hostnet.OpenCassette(o.Record, hostnet.Record, o.Redactor)
 	case o.Replay != "":
-		cas, err = hostnet.OpenCassette(o.Replay, hostnet.Replay, o.Redactor)
+		var opts []hostnet.CassetteOption
+		if o.ReplayEdited {
+			opts = append(opts, hostnet.AllowEdited())
+		}
+		cas, err = hostnet.OpenCassette(o.Replay, hostnet.Replay, o.Redactor, opts...)
 	}
 	if err != nil {
 		return nil, err
@@ -152,3 +157,6 @@ func (rt *Runtime) Close() error {
 	rt.transport.Close()
 	return errors.Join(errs...)
 }
+
+// Replaying reports whether the runtime answers from a cassette.
+func (rt *Runtime) Replaying() bool { return rt.cassette != nil && rt.cassette.Replaying() }

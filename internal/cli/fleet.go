@@ -403,7 +403,7 @@ func runFleetTargets(ctx context.Context, opts *RunOptions, flow string, targets
 	res, err := fleet.Run(ctx, flow, targets, fleet.Options{
 		Engine: engine.Options{
 			State: st, Vars: vars, DryRun: opts.DryRun, Failpoint: opts.Failpoint,
-			LibDir: opts.LibDir, MaxSteps: opts.MaxSteps, Store: opts.Store,
+			LibDir: opts.LibDir, MaxSteps: opts.MaxSteps, Store: opts.Store, AllowHTTP: opts.AllowHTTP,
 			Getenv: f.Getenv, Logger: logger, Redactor: f.Redactor, HTTPTimeout: opts.HTTPTimeout,
 		},
 		Runtime: rt, Parallel: opts.Parallel, MaxFailures: opts.MaxFailures, Resume: opts.Resume,

@@ -80,6 +80,7 @@ changes.`,
 	fl.IntVar(&opts.Run.MaxFailures, "max-failures", 0, "start no new target once this many failed (0: no limit)")
 	fl.BoolVar(&opts.Run.FailFast, "fail-fast", false, "start no new target after the first failure")
 	fl.BoolVar(&opts.Run.DryRun, "dry-run", false, "plan the rotations; exit 2 when some are pending")
+	fl.BoolVar(&opts.Run.AllowHTTP, "allow-http", false, "allow http:// targets, which carry credentials in clear (simulators only; the log warns)")
 	fl.BoolVar(&opts.Run.Verbose, "verbose", false, "print each target's full plan and log")
 	fl.BoolVar(&opts.Run.JSON, "json", false, "one JSON object per target, then a summary")
 	fl.StringVar(&opts.Run.Resume, "resume", "", "continue an interrupted rotate run (the fleet run id)")

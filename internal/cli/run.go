@@ -26,9 +26,13 @@ type RunOptions struct {
 	DryRun   bool
 	Record   string
 	Replay   string
-	JSON     bool
-	LibDir   string
-	MaxSteps uint64
+	// ReplayEdited replays a cassette that fails its integrity check.
+	ReplayEdited bool
+	// AllowHTTP lets connections use http:// URLs (simulators).
+	AllowHTTP bool
+	JSON      bool
+	LibDir    string
+	MaxSteps  uint64
 	// MaxMemory and Timeout are the run's limits (engine.Options).
 	MaxMemory uint64
 	Timeout   time.Duration
@@ -78,6 +82,9 @@ to change and 2 when changes are pending.`,
 			if opts.Record != "" && opts.Replay != "" {
 				return fmt.Errorf("--record and --replay cannot be combined")
 			}
+			if opts.ReplayEdited && opts.Replay == "" {
+				return fmt.Errorf("--replay-edited goes with --replay FILE")
+			}
 			if opts.Targets == "" {
 				for _, name := range []string{"limit", "parallel", "max-failures", "fail-fast", "verbose"} {
 					if cmd.Flags().Changed(name) {
@@ -110,6 +117,8 @@ to change and 2 when changes are pending.`,
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "send reads, hold writes, print the plan; exit 2 when changes are pending")
 	fl.StringVar(&opts.Record, "record", "", "record every vendor exchange to this cassette file (secrets redacted)")
 	fl.StringVar(&opts.Replay, "replay", "", "answer every vendor exchange from this cassette; never touch the network")
+	fl.BoolVar(&opts.ReplayEdited, "replay-edited", false, "with --replay: replay a cassette edited since it was recorded (its integrity hash no longer matches)")
+	fl.BoolVar(&opts.AllowHTTP, "allow-http", false, "allow http:// vendor URLs, which carry credentials in clear (simulators only; the run log warns)")
 	fl.BoolVar(&opts.JSON, "json", false, "print the result (outputs, steps, plan) as JSON")
 	fl.StringVar(&opts.LibDir, "lib", "", "directory load() searches after the flow's own (default: flows/lib beside the flow's directory)")
 	fl.Uint64Var(&opts.MaxSteps, "max-steps", 0, "Starlark execution step limit (default 10,000,000)")
@@ -199,6 +208,7 @@ func runRun(cmd *cobra.Command, opts *RunOptions) error {
 	eopts := engine.Options{
 		State: st, Resume: opts.Resume, Failpoint: opts.Failpoint,
 		Vars: vars, DryRun: opts.DryRun, Record: opts.Record, Replay: opts.Replay,
+		ReplayEdited: opts.ReplayEdited, AllowHTTP: opts.AllowHTTP,
 		PluginDirs: f.PluginSearchDirs(), SearchPATH: true,
 		LibDir: opts.LibDir, MaxSteps: opts.MaxSteps, MaxMemory: opts.MaxMemory, Timeout: opts.Timeout, Store: opts.Store,
 		Getenv: f.Getenv, Log: f.IO.ErrOut, Logger: f.Logger(), Redactor: f.Redactor,

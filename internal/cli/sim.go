@@ -101,6 +101,8 @@ func simRun(cmd *cobra.Command, opts *SimOptions) error {
 		ca := ""
 		if set.CAFile != "" {
 			ca = " --var ca_file=" + set.CAFile
+		} else {
+			ca = " --allow-http" // plain http carries the password in clear
 		}
 		fmt.Fprintf(w, "\nTry:\n  %s=%s tokenflow run flows/vcf/onboard.star --var url=%s%s \\\n      --var realm=flt-idb02 --var client_id=ci-bot --var token_name=ci-bot-main --dry-run\n",
 			r.PasswordEnv, shellQuote(r.Password), r.Server.URL, ca)

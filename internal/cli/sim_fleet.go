@@ -67,7 +67,11 @@ func simFleetRun(cmd *cobra.Command, opts *SimOptions, dir string) error {
 			fmt.Fprintf(w, "  export %s=%s\n", k, shellQuote(env[k]))
 		}
 	}
-	fmt.Fprintf(w, "\nTry:\n  tokenflow run flows/%s --targets %s --dry-run\n", exampleFlow(vendors), inv)
+	allow := ""
+	if opts.Plain {
+		allow = " --allow-http" // plain http carries credentials in clear
+	}
+	fmt.Fprintf(w, "\nTry:\n  tokenflow run flows/%s --targets %s --dry-run%s\n", exampleFlow(vendors), inv, allow)
 	if opts.readyFleet != nil {
 		return opts.readyFleet(fleet)
 	}

@@ -85,6 +85,7 @@ func (e *env) vars(extra ...string) map[string]string {
 
 func run(t *testing.T, flow string, opts engine.Options) (*engine.Result, error) {
 	t.Helper()
+	opts.AllowHTTP = true // the simulator serves plain http on loopback
 	return flowtest.Run(t, flowtest.Flow("vigiles", flow), opts, "vigiles")
 }
 
