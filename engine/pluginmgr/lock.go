@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+
+	pb "github.com/tokenflow/tokenflow/sdk/proto/tokenflow/plugin/v1"
 )
 
 // LockFileName is the lock file `tokenflow plugins lock` writes and a run
@@ -182,10 +184,14 @@ func FileSHA256(path string) (string, error) {
 }
 
 // NewLock builds a lock from plugin entries, sorted by vendor. Paths are
-// made absolute.
+// made absolute; a zero Protocol is this engine's (the only one a plugin
+// it started can speak).
 func NewLock(entries []LockedPlugin) (*Lock, error) {
 	l := &Lock{Format: lockFormat}
 	for _, e := range entries {
+		if e.Protocol == 0 {
+			e.Protocol = pb.ProtocolVersion
+		}
 		abs, err := filepath.Abs(e.Path)
 		if err != nil {
 			return nil, err
