@@ -6,6 +6,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/tokenflow/tokenflow/engine/hostnet"
+	"github.com/tokenflow/tokenflow/engine/pluginmgr"
 	"github.com/tokenflow/tokenflow/engine/redact"
 	"github.com/tokenflow/tokenflow/engine/state"
 	"github.com/tokenflow/tokenflow/engine/store"
@@ -64,6 +65,10 @@ type Options struct {
 	SearchPATH bool
 	// PluginStartTimeout bounds a plugin's start. Default 10s.
 	PluginStartTimeout time.Duration
+	// PluginLock, when set, refuses a plugin binary that does not match
+	// it (see pluginmgr.Lock). The CLI finds tokenflow.lock from the
+	// flow's directory upward, or takes --lock.
+	PluginLock *pluginmgr.Lock
 
 	// LibDir is the second place load() looks (after the flow's own
 	// directory). Default: the "lib" directory beside the flow's directory

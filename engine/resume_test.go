@@ -61,6 +61,7 @@ func (e *resumeEnv) open(t *testing.T) *state.DB {
 func (e *resumeEnv) run(opts engine.Options) (*engine.Result, error) {
 	opts.State = e.st
 	opts.PluginDirs = []string{e.plugins}
+	opts.AllowHTTP = true // the testkit's vendor is an http:// loopback server
 	flow := e.flow
 	if opts.Resume != "" {
 		flow = ""
@@ -164,7 +165,7 @@ func TestResumeCrashHelper(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = engine.Run(context.Background(), filepath.Join(dir, "flow.star"), engine.Options{
-		State: st, Failpoint: "inflight:1", PluginDirs: []string{os.Getenv("TOKENFLOW_CRASH_PLUGINS")},
+		State: st, Failpoint: "inflight:1", PluginDirs: []string{os.Getenv("TOKENFLOW_CRASH_PLUGINS")}, AllowHTTP: true,
 	})
 	t.Fatalf("the failpoint did not kill the run: %v", err)
 }

@@ -266,7 +266,7 @@ func newRun(ctx context.Context, flowPath string, opts Options) (*run, error) {
 		rt, err := NewRuntime(RuntimeOptions{
 			PluginDirs: opts.PluginDirs, SearchPATH: opts.SearchPATH, PluginStartTimeout: opts.PluginStartTimeout,
 			Record: opts.Record, Replay: opts.Replay, ReplayEdited: opts.ReplayEdited,
-			Redactor: r.red, Logger: opts.Logger, Retry: opts.Retry,
+			Redactor: r.red, Logger: opts.Logger, Retry: opts.Retry, PluginLock: opts.PluginLock,
 		})
 		if err != nil {
 			return nil, err

@@ -94,6 +94,7 @@ type RuntimeOptions struct {
 	Redactor           *redact.Redactor
 	Logger             hclog.Logger
 	Retry              hostnet.RetryPolicy
+	PluginLock         *pluginmgr.Lock
 }
 
 // NewRuntime starts nothing yet: plugins launch on a run's first connect().
@@ -130,7 +131,7 @@ func NewRuntime(o RuntimeOptions) (*Runtime, error) {
 		logger:    o.Logger,
 		plugins: pluginmgr.New(pluginmgr.Config{
 			Dirs: o.PluginDirs, SearchPATH: o.SearchPATH, StartTimeout: o.PluginStartTimeout,
-			Host: tr, Logger: o.Logger.Named("plugin"),
+			Host: tr, Logger: o.Logger.Named("plugin"), Lock: o.PluginLock,
 		}),
 	}, nil
 }

@@ -37,6 +37,9 @@ type Config struct {
 	// go-plugin). Pass a logger that writes through the run's redactor.
 	// Default: discard.
 	Logger hclog.Logger
+	// Lock, when set, pins the binaries: a plugin whose binary does not
+	// match it is refused before it starts (see lock.go).
+	Lock *Lock
 }
 
 // Manager launches and caches plugins for one run. It is safe for concurrent
@@ -132,6 +135,11 @@ func (m *Manager) launch(ctx context.Context, vendor string) (*instance, error) 
 	path, err := m.Find(vendor)
 	if err != nil {
 		return nil, err
+	}
+	if m.cfg.Lock != nil {
+		if err := m.cfg.Lock.Verify(vendor, path); err != nil {
+			return nil, err
+		}
 	}
 	// Cancelling procCtx kills the process (os/exec does it, safely from
 	// any goroutine, even while go-plugin is still starting it).

@@ -25,6 +25,9 @@ type Factory struct {
 	PluginDirs []string
 	StateDir   string
 	NoState    bool
+	// LockFile is --lock: the plugin lock file to use instead of the
+	// tokenflow.lock found from the flow's directory upward.
+	LockFile string
 
 	state *state.DB
 

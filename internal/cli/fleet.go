@@ -392,8 +392,17 @@ func runFleetTargets(ctx context.Context, opts *RunOptions, flow string, targets
 		return err
 	}
 	logger := f.Logger()
+	lockFrom := flow
+	if lockFrom == "" && len(targets) > 0 {
+		lockFrom = targets[0].Flow
+	}
+	lock, err := f.PluginLock(lockFrom)
+	if err != nil {
+		return err
+	}
 	rt, err := engine.NewRuntime(engine.RuntimeOptions{
 		PluginDirs: f.PluginSearchDirs(), SearchPATH: true, Redactor: f.Redactor, Logger: logger,
+		PluginLock: lock,
 	})
 	if err != nil {
 		return err

@@ -26,7 +26,7 @@ func TestApplyPrintsStepsOnTerminal(t *testing.T) {
 		t.Helper()
 		streams, out, errOut := cli.TestStreams()
 		streams.OutTTY = tty
-		args := append([]string{"--no-state", "--plugin-dir", kit, "run", flow}, extra...)
+		args := append([]string{"--no-state", "--plugin-dir", kit, "run", "--allow-http", flow}, extra...)
 		if code := cli.Run(context.Background(), args, streams); code != 0 {
 			t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 		}

@@ -112,12 +112,16 @@ func revokeRun(cmd *cobra.Command, opts *RevokeOptions) error {
 		return nil
 	}
 	run := func(r revocation, dry bool) (*engine.Result, error) {
+		lock, err := f.PluginLock(r.flow)
+		if err != nil {
+			return nil, err
+		}
 		v := map[string]string{"name": r.name, "url": r.target}
 		for k, val := range vars {
 			v[k] = val
 		}
 		eopts := engine.Options{
-			Vars: v, DryRun: dry, State: st, PluginDirs: f.PluginSearchDirs(), SearchPATH: true,
+			Vars: v, DryRun: dry, State: st, PluginDirs: f.PluginSearchDirs(), SearchPATH: true, PluginLock: lock,
 			Getenv: f.Getenv, Log: f.IO.ErrOut, Logger: f.Logger(), Redactor: f.Redactor,
 		}
 		return engine.Run(ctx, r.flow, eopts)

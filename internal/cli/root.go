@@ -80,6 +80,7 @@ vendor exchange recorded and replayed, and every vendor has a simulator.`,
 	root.PersistentFlags().StringVar(&f.LogLevel, "log-level", "warn", "log level on stderr: trace, debug, info, warn, error")
 	root.PersistentFlags().StringArrayVar(&f.PluginDirs, "plugin-dir", nil, "directory to search for plugins first (repeatable)")
 	root.PersistentFlags().StringVar(&f.StateDir, "state", "", "state directory: journal and token store (default $TOKENFLOW_STATE_DIR, else $XDG_STATE_HOME/tokenflow)")
+	root.PersistentFlags().StringVar(&f.LockFile, "lock", "", "plugin lock file (default: tokenflow.lock in the flow's directory or a parent; `plugins lock` writes ./tokenflow.lock)")
 	root.PersistentFlags().BoolVar(&f.NoState, "no-state", false, "run without the state database: no journal, an empty in-memory token store")
 	root.AddCommand(
 		NewCmdRun(f, nil),

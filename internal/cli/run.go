@@ -205,8 +205,12 @@ func runRun(cmd *cobra.Command, opts *RunOptions) error {
 	if err != nil {
 		return err
 	}
+	lock, err := f.PluginLock(opts.Flow)
+	if err != nil {
+		return err
+	}
 	eopts := engine.Options{
-		State: st, Resume: opts.Resume, Failpoint: opts.Failpoint,
+		PluginLock: lock, State: st, Resume: opts.Resume, Failpoint: opts.Failpoint,
 		Vars: vars, DryRun: opts.DryRun, Record: opts.Record, Replay: opts.Replay,
 		ReplayEdited: opts.ReplayEdited, AllowHTTP: opts.AllowHTTP,
 		PluginDirs: f.PluginSearchDirs(), SearchPATH: true,
