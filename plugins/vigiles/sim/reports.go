@@ -145,4 +145,3 @@ func (s *Sim) compareReports(w http.ResponseWriter, r *request) {
 	slices.Sort(added)
 	simkit.WriteJSON(w, http.StatusOK, map[string]any{"resolved": resolved, "new": added})
 }
-
