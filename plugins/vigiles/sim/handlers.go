@@ -242,6 +242,7 @@ func (s *Sim) uploadManifest(w http.ResponseWriter, r *request) {
 	m := &Manifest{
 		Token: simkit.RandomHex(16), Name: name, ProductToken: pt, FolderToken: ft, Uploaded: now,
 		Content: content, Packages: pm.packages, Whitelist: pm.whitelist,
+		KernelConfig: r.params.Get("kernel_config"), UBootConfig: r.params.Get("uboot_config"),
 	}
 	s.st.manifests = append(s.st.manifests, m)
 	if uploadOnly {
