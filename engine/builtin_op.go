@@ -72,6 +72,10 @@ func (r *run) callOp(thread *starlark.Thread, c *connection, op *schema.Op, args
 	seq := idx + 1
 	if r.journal != nil {
 		v, handled, err := r.resumeStep(seq, c, op, call, stepID, argsJSON)
+		if !handled && err == nil {
+			err = r.saveCorrectedVars()
+			handled = err != nil
+		}
 		if handled {
 			status := "replayed"
 			if err != nil {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -93,6 +94,8 @@ type run struct {
 	// runs with a state); resume holds the steps of the run being resumed.
 	journal        *state.DB
 	resumeRun      state.Run
+	changedVars    []string // --var values a resume changed
+	varsSaved      bool     // changedVars are journaled
 	resume         []state.Step
 	flowAbs        string
 	sources        map[string]string
@@ -125,6 +128,7 @@ func Run(ctx context.Context, flowPath string, opts Options) (*Result, error) {
 		return nil, errors.New("engine: Record and Replay belong to the shared Runtime, not to one run")
 	}
 	var resumed state.Run
+	var changedVars []string
 	if opts.Resume != "" {
 		if opts.Replay != "" {
 			return nil, errors.New("--resume cannot be combined with --replay: a replayed run is not journaled")
@@ -148,12 +152,22 @@ func Run(ctx context.Context, flowPath string, opts Options) (*Result, error) {
 			}
 		}
 		flowPath = rec.FlowPath
+		// A corrected --var is accepted: finished steps are replayed only
+		// while their arguments hash as journaled, so a var that changed
+		// what a finished step sent stops the resume at that step (see
+		// resumeStep); one that no finished step used just applies.
+		merged := map[string]string{}
+		for k, v := range rec.Vars {
+			merged[k] = v
+		}
 		for k, v := range opts.Vars {
 			if rec.Vars[k] != v {
-				return nil, fmt.Errorf("resume: --var %s differs from run %s; a resumed run keeps its vars", k, rec.ID)
+				changedVars = append(changedVars, k)
 			}
+			merged[k] = v
 		}
-		opts.Vars = rec.Vars
+		sort.Strings(changedVars)
+		opts.Vars = merged
 		resumed = rec
 	}
 	r, err := newRun(ctx, flowPath, opts)
@@ -161,6 +175,7 @@ func Run(ctx context.Context, flowPath string, opts Options) (*Result, error) {
 		return nil, err
 	}
 	r.resumeRun = resumed
+	r.changedVars = changedVars
 	if opts.Resume != "" {
 		r.id = opts.Resume
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/tokenflow/tokenflow/engine"
+	"github.com/tokenflow/tokenflow/engine/hostnet"
 	"github.com/tokenflow/tokenflow/engine/pluginmgr"
 	"github.com/tokenflow/tokenflow/engine/store"
 )
@@ -225,6 +226,38 @@ func runRun(cmd *cobra.Command, opts *RunOptions) error {
 	return printRun(opts, res, runErr)
 }
 
+// nextStep says what to do after a journaled run failed, in CLI words:
+// --resume where it can help (the vendor or the plugin was unavailable, a
+// deadline or a rate limit hit, credentials were refused and can be fixed
+// outside the run), a corrected rerun where it cannot (the vendor refused
+// the request itself: resuming would send it again as it was).
+func nextStep(err error, runID string) string {
+	var oe *pluginmgr.OpError
+	code := ""
+	if errors.As(err, &oe) {
+		code = oe.Code
+	}
+	switch {
+	case code == "conflict" || code == "invalid_argument" || code == "not_found" || code == "permission_denied":
+		return fmt.Sprintf("Run %s stopped: the vendor refused the request (%s), so resuming would only send it again. Correct the flow's vars and run it again (the shipped flows converge: what exists is found, not made again); a corrected --var that no finished step used is also accepted by: tokenflow run --resume %s --var NAME=VALUE", runID, code, runID)
+	case code == "" && !errors.Is(err, pluginmgr.ErrCrashed) && !errors.Is(err, pluginmgr.ErrTimeout) && !errors.Is(err, hostnet.ErrDeadline):
+		return fmt.Sprintf("Run %s stopped in the flow itself; fix the cause and run the flow again (tokenflow run --resume %s continues it if the flow's files are unchanged)", runID, runID)
+	}
+	return fmt.Sprintf("Run %s stopped; once the cause is fixed (%s), continue it with: tokenflow run --resume %s", runID, causeHint(code), runID)
+}
+
+func causeHint(code string) string {
+	switch code {
+	case "unauthenticated":
+		return "the credentials the run reads"
+	case "rate_limited":
+		return "wait for the vendor's rate limit"
+	case "unavailable":
+		return "the vendor reachable again"
+	}
+	return "the plugin or the vendor answering"
+}
+
 func printRun(opts *RunOptions, res *engine.Result, runErr error) error {
 	red := opts.Factory.Redactor
 	out := opts.IO.Out
@@ -300,7 +333,7 @@ func printRun(opts *RunOptions, res *engine.Result, runErr error) error {
 			return interrupted
 		}
 		if res != nil && res.Journaled && len(res.Steps) > 0 {
-			return fmt.Errorf("%w\nRun %s stopped; once the cause is fixed, continue it with: tokenflow run --resume %s", runErr, res.RunID, res.RunID)
+			return fmt.Errorf("%w\n%s", runErr, nextStep(runErr, res.RunID))
 		}
 		return runErr
 	}
