@@ -87,7 +87,7 @@ type Options struct {
 
 	// State journals applied runs (so they can be resumed) and, unless Store
 	// is set, backs the token store. Nil: no journal, in-memory store.
-	State *state.DB
+	State state.Backend
 	// Resume continues the journaled run with this id: the flow and vars
 	// come from the journal; completed steps return their recorded results.
 	Resume string

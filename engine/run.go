@@ -92,7 +92,7 @@ type run struct {
 
 	// journal is the state database when this run is journaled (applied
 	// runs with a state); resume holds the steps of the run being resumed.
-	journal        *state.DB
+	journal        state.Backend
 	resumeRun      state.Run
 	changedVars    []string // --var values a resume changed
 	varsSaved      bool     // changedVars are journaled

@@ -34,6 +34,9 @@ type Journal interface {
 type Backend interface {
 	Journal
 	store.Store
+	// Location says where the state is (a directory, or host:port/database;
+	// never a password), for messages.
+	Location() string
 	Close() error
 }
 

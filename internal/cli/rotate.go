@@ -97,7 +97,7 @@ type dueToken struct {
 
 // dueTokens lists the current tokens due within window, oldest deadline
 // first.
-func dueTokens(ctx context.Context, st *state.DB, window time.Duration, vendor string, now time.Time) ([]dueToken, error) {
+func dueTokens(ctx context.Context, st state.Backend, window time.Duration, vendor string, now time.Time) ([]dueToken, error) {
 	tokens, err := st.List(ctx)
 	if err != nil {
 		return nil, err

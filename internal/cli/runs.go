@@ -16,7 +16,7 @@ import (
 func NewCmdRuns(f *Factory) *cobra.Command {
 	var asJSON bool
 	var limit int
-	open := func(cmd *cobra.Command) (*state.DB, error) {
+	open := func(cmd *cobra.Command) (state.Backend, error) {
 		st, err := f.State(cmd.Context())
 		if err != nil {
 			return nil, err
@@ -157,7 +157,7 @@ func runTargets(r runListJSON) string {
 }
 
 // fleetResumeHint is the command that continues a fleet run.
-func fleetResumeHint(cmd *cobra.Command, st *state.DB, id string) string {
+func fleetResumeHint(cmd *cobra.Command, st state.Backend, id string) string {
 	run, err := st.GetRun(cmd.Context(), id)
 	if err != nil {
 		return "tokenflow run FLOW --targets FILE --resume " + id
@@ -171,7 +171,7 @@ func fleetResumeHint(cmd *cobra.Command, st *state.DB, id string) string {
 }
 
 // showFleetRun prints a fleet run and its targets' runs.
-func showFleetRun(cmd *cobra.Command, f *Factory, st *state.DB, run state.Run, asJSON bool) error {
+func showFleetRun(cmd *cobra.Command, f *Factory, st state.Backend, run state.Run, asJSON bool) error {
 	children, err := st.Children(cmd.Context(), run.ID)
 	if err != nil {
 		return err

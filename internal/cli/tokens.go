@@ -78,7 +78,7 @@ func NewCmdTokens(f *Factory) *cobra.Command {
 			return writeJSON(f, out)
 		}
 		if len(tokens) == 0 {
-			fmt.Fprintf(f.IO.Out, "No tokens in %s.\n", st.Dir())
+			fmt.Fprintf(f.IO.Out, "No tokens in %s.\n", st.Location())
 			return nil
 		}
 		tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
