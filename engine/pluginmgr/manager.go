@@ -50,6 +50,7 @@ type Manager struct {
 	mu      sync.Mutex
 	running map[string]*instance
 	closed  bool
+	logs    *logGate // closed with the manager (logger.go)
 }
 
 type instance struct {
@@ -74,7 +75,9 @@ func New(cfg Config) *Manager {
 	if cfg.Logger == nil {
 		cfg.Logger = hclog.NewNullLogger()
 	}
-	return &Manager{cfg: cfg, running: map[string]*instance{}}
+	gate := &logGate{}
+	cfg.Logger = gatedLogger{cfg.Logger, gate}
+	return &Manager{cfg: cfg, running: map[string]*instance{}, logs: gate}
 }
 
 // Get returns the vendor's plugin, launching it when it is not running or
@@ -237,4 +240,5 @@ func (m *Manager) Close() {
 		inst.killProc()
 		delete(m.running, vendor)
 	}
+	m.logs.close()
 }
