@@ -183,7 +183,7 @@ func rotateRun(ctx context.Context, opts *RotateOptions) error {
 
 	// One fleet target per (target, rotate flow): a target's tokens of one
 	// flow rotate in one run.
-	byKey := map[string]*fleet.Target{}
+	seen := map[string]bool{}
 	var targets []fleet.Target
 	var problems []string
 	for _, d := range due {
@@ -196,7 +196,7 @@ func rotateRun(ctx context.Context, opts *RotateOptions) error {
 		}
 		flow := rotateFlow(d.run.FlowPath)
 		key := d.token.Target + "\x00" + flow
-		if byKey[key] != nil {
+		if seen[key] {
 			continue
 		}
 		ft, err := rotationTarget(f, d, flow, inv, invPath, opts.Due)
@@ -205,7 +205,7 @@ func rotateRun(ctx context.Context, opts *RotateOptions) error {
 			continue
 		}
 		targets = append(targets, ft)
-		byKey[key] = &targets[len(targets)-1]
+		seen[key] = true
 	}
 	out := f.IO.Out
 	for _, p := range problems {
