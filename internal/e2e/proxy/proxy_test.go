@@ -47,7 +47,6 @@ type vendorCase struct {
 	setup func(t *testing.T, clock *simkit.Clock) (vars, env map[string]string)
 }
 
-
 var cases = []vendorCase{
 	{"vcf", "onboard.star", func(t *testing.T, clock *simkit.Clock) (map[string]string, map[string]string) {
 		s := vcf.New(vcf.Config{Clock: clock})
