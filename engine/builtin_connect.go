@@ -23,6 +23,9 @@ var engineFields = []schema.Field{
 	{Name: "insecure", Type: schema.Bool, DefaultJSON: "false", Doc: "skip TLS certificate verification (labs only)"},
 	{Name: "timeout", Type: schema.String, Doc: "how long one HTTP attempt may take, body included (e.g. 30s; default --http-timeout, else 30s); all attempts together get three times that"},
 	{Name: "allow_insecure_http", Type: schema.Bool, DefaultJSON: "false", Doc: "allow an http:// URL, which sends credentials in clear (simulators only; the run log warns)"},
+	{Name: "proxy", Type: schema.String, Doc: "HTTP proxy to reach the vendor through, e.g. http://proxy.example:3128 (https vendors are tunnelled with CONNECT), or \"direct\" for none; default HTTPS_PROXY/HTTP_PROXY unless NO_PROXY lists the host"},
+	{Name: "proxy_user", Type: schema.String, Doc: "user to authenticate to proxy as"},
+	{Name: "proxy_password", Type: schema.Secret, Doc: "password of proxy_user, e.g. secret(\"env:PROXY_PASSWORD\")"},
 }
 
 // connection is the value connect() returns: ops are its attributes.
@@ -135,6 +138,9 @@ func (r *run) connect(thread *starlark.Thread, b *starlark.Builtin, args starlar
 		timeout = d
 	}
 	netConn.Timeout = timeout
+	if netConn.Proxy, err = r.connProxy(values); err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
 	if insecure {
 		r.logger.Warn("TLS certificate verification is off for this connection", "vendor", vendor, "url", netConn.BaseURL.Redacted())
 	}
@@ -142,6 +148,9 @@ func (r *run) connect(thread *starlark.Thread, b *starlark.Builtin, args starlar
 	delete(values, "insecure")
 	delete(values, "timeout")
 	delete(values, "allow_insecure_http")
+	delete(values, "proxy")
+	delete(values, "proxy_user")
+	delete(values, "proxy_password")
 	connJSON, err := json.Marshal(values)
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)

@@ -123,6 +123,21 @@ type Options struct {
 	// included, unless connect() passes timeout; all attempts of one
 	// exchange together get three times that. Default 30s.
 	HTTPTimeout time.Duration
+	// Proxy, when set, is the HTTP proxy every connection of the run goes
+	// through unless its connect() passes proxy; it takes precedence over
+	// HTTPS_PROXY, HTTP_PROXY and NO_PROXY (which are read through
+	// Getenv). Nil: those variables decide.
+	Proxy *RunProxy
+}
+
+// RunProxy is an HTTP proxy for a whole run.
+type RunProxy struct {
+	// URL is http(s)://host:port, without credentials; "direct" turns
+	// proxies off.
+	URL string
+	// User and Password authenticate to the proxy; Password is registered
+	// with the redactor.
+	User, Password string
 }
 
 // TargetTLS is how an inventory target's certificate is checked.

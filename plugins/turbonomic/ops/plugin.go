@@ -26,6 +26,7 @@ func Plugin() *sdk.Plugin {
 			{Name: "allow_snapshot", Type: sdk.Bool, Default: false, Doc: "accept a development (-SNAPSHOT) build"},
 		},
 		Ops: []sdk.Op{
+			getOp(), requestOp(), // generic: any path, for what no typed op covers yet
 			versionOp(),
 			getUsersOp(),
 			createUserOp(),

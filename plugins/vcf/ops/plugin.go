@@ -28,6 +28,7 @@ func Plugin() *sdk.Plugin {
 			{Name: "vidb_url", Type: sdk.String, Endpoint: true, Doc: "the identity broker's base URL, where API tokens are exchanged (verify_token); needed when it is not on url's host"},
 		},
 		Ops: []sdk.Op{
+			getOp(), requestOp(), // generic: any path, for what no typed op covers yet
 			acquireTokenOp(),
 			versionOp(),
 			listRealmsOp(),

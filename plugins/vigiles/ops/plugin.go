@@ -36,6 +36,7 @@ func Plugin() *sdk.Plugin {
 				Doc: `default folder token (the dashboard config's "folder")`},
 		},
 		Ops: []sdk.Op{
+			getOp(), requestOp(), // generic: any path, for what no typed op covers yet
 			heartbeatOp(),
 			listProductsOp(),
 			createProductOp(),
