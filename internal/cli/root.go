@@ -79,8 +79,8 @@ vendor exchange recorded and replayed, and every vendor has a simulator.`,
 	root.SuggestionsMinimumDistance = 2
 	root.PersistentFlags().StringVar(&f.LogLevel, "log-level", "warn", "log level on stderr: trace, debug, info, warn, error")
 	root.PersistentFlags().StringArrayVar(&f.PluginDirs, "plugin-dir", nil, "directory to search for plugins first (repeatable)")
-	root.PersistentFlags().StringVar(&f.StateDir, "state", "", "state directory: journal and token store (default $TOKENFLOW_STATE_DIR, else $XDG_STATE_HOME/tokenflow)")
-	root.PersistentFlags().StringVar(&f.LockFile, "lock", "", "plugin lock file (default: tokenflow.lock in the flow's directory or a parent; `plugins lock` writes ./tokenflow.lock)")
+	root.PersistentFlags().StringVar(&f.StateDir, "state", "", "state `DIR` (journal and token store), or a postgres:// URL for a state shared between machines (default $TOKENFLOW_STATE_DIR, else $XDG_STATE_HOME/tokenflow)")
+	root.PersistentFlags().StringVar(&f.LockFile, "lock", "", "plugin lock `FILE` (default: tokenflow.lock in the flow's directory or a parent; tokenflow plugins lock writes ./tokenflow.lock)")
 	root.PersistentFlags().BoolVar(&f.NoState, "no-state", false, "run without the state database: no journal, an empty in-memory token store")
 	root.AddCommand(
 		NewCmdRun(f, nil),
