@@ -50,7 +50,7 @@ func TestErrors(t *testing.T) {
 
 		// Vendor and url.
 		{"missing vendor", "targets:\n  a: {url: https://a.example}\n",
-			`fleet.yaml:2: target "a": missing vendor (the plugin that talks to it, e.g. vendor: vcf)`},
+			`fleet.yaml:2: target "a": missing vendor (the plugin that talks to it, e.g. vendor: acme)`},
 		{"unknown vendor", "targets:\n  a: {vendor: vfc, url: https://a.example}\n",
 			`fleet.yaml:2: target "a": unknown vendor "vfc" (known: bigip, vcf) (did you mean vcf?); install its plugin or fix the name`},
 		{"missing url", "targets:\n  a:\n    vendor: vcf\n",

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"path/filepath"
+	"sort"
 	"strings"
 	"text/tabwriter"
 
@@ -26,7 +26,7 @@ type SimOptions struct {
 	// Settings are --set VENDOR.KEY=VALUE: knobs of every instance of that
 	// vendor's simulator (its Registration's Knobs).
 	Settings []string
-	factory *Factory
+	factory  *Factory
 	// ready (readyFleet with --targets), when set, is called with the
 	// running simulators instead of waiting for Ctrl-C (tests).
 	ready      func(*simulators.Set) error

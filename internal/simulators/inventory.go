@@ -10,7 +10,6 @@ import (
 
 	"github.com/google/renameio/v2"
 	"gopkg.in/yaml.v3"
-
 )
 
 // The inventory shape (docs: the targets file spec). Structs keep the keys
