@@ -212,7 +212,7 @@ func (r *run) sinkFile(thread *starlark.Thread, b *starlark.Builtin, args starla
 		}
 		data = append(data, '\n')
 	default:
-		return nil, fmt.Errorf("%s: unknown format %q: want \"raw\" or \"json\" (vendor formats come from plugin ops, e.g. hyperflex.encode_token_file)", b.Name(), format)
+		return nil, fmt.Errorf("%s: unknown format %q: want \"raw\" or \"json\" (vendor formats come from plugin ops, e.g. acme.encode_token_file)", b.Name(), format)
 	}
 	if err := checkSinkPath(p); err != nil {
 		return nil, fmt.Errorf("%s: %w", b.Name(), err)

@@ -72,7 +72,7 @@ type Options struct {
 
 	// LibDir is the second place load() looks (after the flow's own
 	// directory). Default: the "lib" directory beside the flow's directory
-	// (flows/vcf/x.star loads from flows/lib).
+	// (flows/acme/x.star loads from flows/lib).
 	LibDir string
 	// MaxSteps bounds Starlark execution steps. Default 10,000,000.
 	MaxSteps uint64

@@ -20,8 +20,8 @@ const integrityPrefix = "# tokenflow-sha256: "
 // not match its integrity hash, or that has none.
 var ErrCassetteEdited = errors.New("cassette edited")
 
-// hexSum is upper case: lower-case hex of this length is what a HyperFlex
-// refresh token looks like, and cassette checks look for those.
+// hexSum is upper case: lower-case hex of this length is what some vendors'
+// refresh tokens look like, and cassette checks look for those.
 func hexSum(sum []byte) string { return strings.ToUpper(hex.EncodeToString(sum)) }
 
 func withIntegrity(data []byte) []byte {

@@ -37,7 +37,7 @@ type Step struct {
 	// ID is unique among the steps in flight on this transport (runs of a
 	// fleet share one transport, so it carries a per-run prefix).
 	ID     string
-	Call   string // "vcf.create_api_client"
+	Call   string // "acme.create_api_client"
 	Write  bool   // the op's effect is write
 	DryRun bool
 	Conn   *Conn

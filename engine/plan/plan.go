@@ -36,7 +36,7 @@ func New() *Plan { return &Plan{byID: map[string]*Step{}} }
 // Step is one op call or engine action (store.put) in the plan.
 type Step struct {
 	ID       string    `json:"id"`
-	Call     string    `json:"call"`     // "vcf.create_api_client"
+	Call     string    `json:"call"`     // "acme.create_api_client"
 	Position string    `json:"position"` // file:line of the call
 	Effect   string    `json:"effect"`   // read or write
 	Action   string    `json:"action"`   // "read", "change" (held), "none"

@@ -155,7 +155,7 @@ func (m *Manager) launch(ctx context.Context, vendor string) (*instance, error) 
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		AutoMTLS:         true,
 		// Secrets reach a plugin only as arguments; it inherits no
-		// environment (VCF_PASSWORD and friends stay with the engine).
+		// environment (ACME_PASSWORD and friends stay with the engine).
 		SkipHostEnv:  true,
 		StartTimeout: m.cfg.StartTimeout,
 		GRPCDialOptions: []grpc.DialOption{

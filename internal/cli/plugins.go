@@ -32,8 +32,8 @@ func NewCmdPlugins(f *Factory) *cobra.Command {
 	describe := &cobra.Command{
 		Use:   "describe VENDOR[.OP]",
 		Short: "Describe a plugin or one of its ops",
-		Example: `  tokenflow plugins describe vcf
-  tokenflow plugins describe vcf.issue_token`,
+		Example: `  tokenflow plugins describe acme
+  tokenflow plugins describe acme.issue_token`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return pluginsDescribe(cmd.Context(), f, args[0], asJSON)
@@ -52,7 +52,7 @@ search path, and one not in the lock. Commit the lock beside your flows.
 With VENDOR arguments only those plugins are (re)locked; the lock's other
 entries are kept.`,
 		Example: `  tokenflow plugins lock
-  tokenflow plugins lock vcf        # after upgrading the vcf plugin`,
+  tokenflow plugins lock acme       # after upgrading the acme plugin`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return pluginsLock(cmd.Context(), f, args)
 		},

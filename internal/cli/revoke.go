@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/tokenflow/tokenflow/engine"
+	"github.com/tokenflow/tokenflow/engine/store"
 )
 
 // RevokeOptions are the inputs of `tokenflow revoke`.
@@ -33,6 +34,8 @@ func NewCmdRevoke(f *Factory) *cobra.Command {
 For each token the run stored (see tokenflow runs show RUN), the vendor's
 flows/<vendor>/revoke_stored.star runs with --var name=<token> and
 --var url=<the token's target>, plus the --var flags given here (user, ca_file...).
+A token stored under another one's name plus a suffix (NAME/refresh, say:
+one credential kept as two values) is revoked with it, by one run of the flow.
 Every revocation is planned first (a dry-run); on a terminal you confirm,
 otherwise pass --yes. Without --yes and without a terminal, the plan is
 printed and the command exits 2. A credential it cannot revoke (no revoke
@@ -51,6 +54,19 @@ flow for its vendor under --flows) makes it exit 1.`,
 	cmd.Flags().BoolVar(&opts.Yes, "yes", false, "apply without asking after the plan")
 	cmd.RegisterFlagCompletionFunc("run", completeRunIDs(f, false))
 	return cmd
+}
+
+// revokeName is the name a token is revoked under: that of the run's token
+// it belongs to (same vendor and target, name a prefix up to a "/"), so a
+// credential stored as several values is revoked once; else its own.
+func revokeName(name, vendor, target string, tokens []store.Token) string {
+	best := name
+	for _, t := range tokens {
+		if t.Vendor == vendor && t.Target == target && len(t.Name) < len(best) && strings.HasPrefix(name, t.Name+"/") {
+			best = t.Name
+		}
+	}
+	return best
 }
 
 type revocation struct {
@@ -82,7 +98,7 @@ func revokeRun(cmd *cobra.Command, opts *RevokeOptions) error {
 	var todo []revocation
 	var skipped []string
 	for _, t := range tokens {
-		name := strings.TrimSuffix(t.Name, "/refresh_token") // a HyperFlex pair is revoked as one
+		name := revokeName(t.Name, t.Vendor, t.Target, tokens)
 		if seen[name] {
 			continue
 		}

@@ -12,6 +12,10 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	// The shipped vendors' simulators and demo scenarios, registered from
+	// their own folders.
+	_ "github.com/tokenflow/tokenflow/internal/intree"
 )
 
 // Main runs the CLI with the process's arguments and returns the exit code.
@@ -87,6 +91,7 @@ vendor exchange recorded and replayed, and every vendor has a simulator.`,
 		NewCmdRotate(f),
 		NewCmdTargets(f),
 		NewCmdPlugins(f),
+		NewCmdPlugin(f),
 		NewCmdSim(f, nil),
 		NewCmdTokens(f),
 		NewCmdRuns(f),

@@ -36,7 +36,7 @@ func NewCmdRotate(f *Factory) *cobra.Command {
 "rotate_every" label says it is due: a duration since its last rotation) and run
 its vendor's rotate flow against its target: rotate.star beside the flow that
 stored the token, or that flow itself when there is no rotate.star (flows such
-as hyperflex/token.star renew their token when rerun). Each target runs once,
+as a token-file flow that renews its token when rerun). Each target runs once,
 all of them as one fleet run: a failing target does not stop the others, and
 the run can be resumed with --resume.
 
@@ -52,7 +52,7 @@ current URL, TLS settings and credentials from the file.
 Exit codes: 0 done (or nothing due), 1 a target failed, 2 a --dry-run found
 changes.`,
 		Example: `  tokenflow rotate --due 7d
-  tokenflow rotate --due 14d --vendor vcf --dry-run
+  tokenflow rotate --due 14d --vendor acme --dry-run
   tokenflow rotate --due 7d --targets fleet.yaml --limit east --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -70,8 +70,8 @@ func NewCmdRun(f *Factory, runF func(*RunOptions) error) *cobra.Command {
 With --dry-run, reads are sent, writes are held and shown fully rendered,
 and nothing changes on any vendor; the exit code is 0 when there is nothing
 to change and 2 when changes are pending.`,
-		Example: `  VCF_PASSWORD=... tokenflow run flows/vcf/onboard.star --var url=https://vcf-ops \
-      --var realm=flt-idb02 --var client_id=ci-bot --var token_name=ci-bot-main --dry-run`,
+		Example: `  ACME_PASSWORD=... tokenflow run flows/acme/onboard.star --var url=https://acme.example \
+      --var client_id=ci-bot --var token_name=ci-bot-main --dry-run`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {

@@ -1,13 +1,14 @@
-package demo
+package intree
 
 import (
 	"fmt"
+	"github.com/tokenflow/tokenflow/internal/demo"
 	"net/http"
 
 	"github.com/tokenflow/tokenflow/plugins/turbonomic/sim"
 )
 
-var turbonomicScenario = Scenario{Vendor: "turbonomic", Run: func(e *Env) error {
+var scenario = demo.Scenario{Vendor: "turbonomic", Order: 40, Run: func(e *demo.Env) error {
 	r := e.Sim("turbonomic")
 	s := r.Sim.(*sim.Sim)
 	vars := map[string]string{"url": r.Server.URL, "ca_file": e.CAFile, "account": "svc-tokenflow", "role": "OBSERVER"}
@@ -56,6 +57,6 @@ var turbonomicScenario = Scenario{Vendor: "turbonomic", Run: func(e *Env) error 
 	if w := s.Recorder().Writes(); w != writes {
 		return fmt.Errorf("the refused run sent %d writes", w-writes)
 	}
-	e.Say("refused as expected: %s", e.opts.Redactor.String(err.Error()))
+	e.Say("refused as expected: %s", e.Redact(err.Error()))
 	return nil
 }}

@@ -1,13 +1,14 @@
-package demo
+package intree
 
 import (
 	"fmt"
+	"github.com/tokenflow/tokenflow/internal/demo"
 	"time"
 
 	"github.com/tokenflow/tokenflow/plugins/vcf/sim"
 )
 
-var vcfScenario = Scenario{Vendor: "vcf", Run: func(e *Env) error {
+var scenario = demo.Scenario{Vendor: "vcf", Order: 10, Run: func(e *demo.Env) error {
 	r := e.Sim("vcf")
 	s := r.Sim.(*sim.Sim)
 	vars := map[string]string{

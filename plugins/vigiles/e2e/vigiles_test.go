@@ -314,7 +314,7 @@ func TestReplayCassettes(t *testing.T) {
 }
 
 // TestRecordCassettes regenerates plugins/vigiles/testdata/*.yaml against
-// the simulator: TOKENFLOW_RECORD=1 go test ./internal/e2e/vigiles -run TestRecordCassettes
+// the simulator: TOKENFLOW_RECORD=1 go test ./plugins/vigiles/e2e -run TestRecordCassettes
 func TestRecordCassettes(t *testing.T) {
 	if os.Getenv("TOKENFLOW_RECORD") != "1" {
 		t.Skip("set TOKENFLOW_RECORD=1 to record the cassettes again")

@@ -1,14 +1,15 @@
-package demo
+package intree
 
 import (
 	"fmt"
+	"github.com/tokenflow/tokenflow/internal/demo"
 	"strings"
 	"time"
 
 	"github.com/tokenflow/tokenflow/plugins/bigip/sim"
 )
 
-var bigipScenario = Scenario{Vendor: "bigip", Run: func(e *Env) error {
+var scenario = demo.Scenario{Vendor: "bigip", Order: 30, Run: func(e *demo.Env) error {
 	r := e.Sim("bigip")
 	s := r.Sim.(*sim.Sim)
 	vars := map[string]string{

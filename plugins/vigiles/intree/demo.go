@@ -1,8 +1,9 @@
-package demo
+package intree
 
 import (
 	"errors"
 	"fmt"
+	"github.com/tokenflow/tokenflow/internal/demo"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,7 +37,7 @@ const (
 `
 )
 
-var vigilesScenario = Scenario{Vendor: "vigiles", Run: func(e *Env) error {
+var scenario = demo.Scenario{Vendor: "vigiles", Order: 50, Run: func(e *demo.Env) error {
 	r := e.Sim("vigiles")
 	s := r.Sim.(*sim.Sim)
 	dir, err := os.MkdirTemp("", "tokenflow-demo-vigiles-")

@@ -1,8 +1,9 @@
-package demo
+package intree
 
 import (
 	"errors"
 	"fmt"
+	"github.com/tokenflow/tokenflow/internal/demo"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,7 +12,7 @@ import (
 	"github.com/tokenflow/tokenflow/plugins/hyperflex/sim"
 )
 
-var hyperflexScenario = Scenario{Vendor: "hyperflex", Run: func(e *Env) error {
+var scenario = demo.Scenario{Vendor: "hyperflex", Order: 20, Run: func(e *demo.Env) error {
 	r := e.Sim("hyperflex")
 	s := r.Sim.(*sim.Sim)
 	dir, err := os.MkdirTemp("", "tokenflow-demo-hx-")

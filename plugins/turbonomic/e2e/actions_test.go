@@ -60,13 +60,13 @@ func TestActionsFlow(t *testing.T) {
 	assertNoCanary(t, "log", e.log.String(), adminPassword)
 }
 
-// `tokenflow sim` without --targets honours --turbo-entities and --hx-login-rate: the binary
+// `tokenflow sim` without --targets honours --set turbonomic.entities and hyperflex.login-rate: the binary
 // is started as a user would, and its simulators are asked over HTTP.
 func TestSimFlagsInSingleMode(t *testing.T) {
 	bin := flowtest.Binary(t, "./cmd/tokenflow", "tokenflow")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "sim", "--plain-http", "--dir", t.TempDir(), "--turbo-entities", "2500", "--hx-login-rate", "2", "turbonomic", "hyperflex")
+	cmd := exec.CommandContext(ctx, bin, "sim", "--plain-http", "--dir", t.TempDir(), "--set", "turbonomic.entities=2500", "--set", "hyperflex.login-rate=2", "turbonomic", "hyperflex")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +105,7 @@ func TestSimFlagsInSingleMode(t *testing.T) {
 	}
 	resp.Body.Close()
 	if n := resp.Header.Get(sim.HeaderTotalRecord); n != "2500" {
-		t.Errorf("--turbo-entities 2500: x-total-record-count %q", n)
+		t.Errorf("--set turbonomic.entities=2500: x-total-record-count %q", n)
 	}
 
 	// HyperFlex: the third login within the window is refused.
@@ -120,6 +120,6 @@ func TestSimFlagsInSingleMode(t *testing.T) {
 		codes = append(codes, r.StatusCode)
 	}
 	if codes[2] != http.StatusTooManyRequests || codes[0] == http.StatusTooManyRequests {
-		t.Errorf("--hx-login-rate 2: login statuses %v, want the third refused with 429", codes)
+		t.Errorf("--set hyperflex.login-rate=2: login statuses %v, want the third refused with 429", codes)
 	}
 }

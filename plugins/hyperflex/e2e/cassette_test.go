@@ -49,7 +49,7 @@ func checkOutputs(t *testing.T, step string, got map[string]any, want map[string
 
 // TestRecordCassettes regenerates the cassettes under plugins/hyperflex/testdata:
 //
-//	TOKENFLOW_RECORD=1 go test ./internal/e2e/hyperflex -run TestRecordCassettes
+//	TOKENFLOW_RECORD=1 go test ./plugins/hyperflex/e2e -run TestRecordCassettes
 func TestRecordCassettes(t *testing.T) {
 	if os.Getenv("TOKENFLOW_RECORD") != "1" {
 		t.Skip("set TOKENFLOW_RECORD=1 to record the cassettes")
