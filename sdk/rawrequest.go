@@ -54,10 +54,10 @@ func (r RawRequest) JSONBody() ([]byte, error) {
 type RequestSpec struct {
 	// Vendor names the API in docs: "BIG-IP iControl REST".
 	Vendor string
-	// PathDoc says what path is relative to: "the URL's root, e.g. /mgmt/tm/sys/version".
+	// PathDoc says what path is relative to: "the URL's root, e.g. /api/v1/items".
 	PathDoc string
-	// Params are extra parameters the vendor's authentication needs (a
-	// HyperFlex access token); most plugins authenticate with the
+	// Params are extra parameters the vendor's authentication needs (an
+	// access token the connection does not hold); most plugins authenticate with the
 	// connection and need none.
 	Params []Field
 	// Send sends r with the connection's authentication, exactly as the
