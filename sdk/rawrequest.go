@@ -52,7 +52,7 @@ func (r RawRequest) JSONBody() ([]byte, error) {
 
 // RequestSpec is what a plugin supplies for its generic request ops.
 type RequestSpec struct {
-	// Vendor names the API in docs: "BIG-IP iControl REST".
+	// Vendor names the API in docs: "Acme REST API".
 	Vendor string
 	// PathDoc says what path is relative to: "the URL's root, e.g. /api/v1/items".
 	PathDoc string
