@@ -218,6 +218,11 @@ func (r *run) fromWire(call string, resultJSON []byte, fields []schema.Field) (s
 			d[f.Name] = starlark.None
 			continue
 		}
+		// The declared type is a promise the plugin made: hold it to it
+		// (the same check sdktest applies) rather than guess.
+		if err := schema.CheckValue(raw, f); err != nil {
+			return nil, fmt.Errorf("%s returned a result that does not match its schema: result field %s: %w", call, f.Name, err)
+		}
 		v, err := r.fieldFromWire(call, raw, f)
 		if err != nil {
 			return nil, fmt.Errorf("result field %s: %w", f.Name, err)
@@ -251,13 +256,6 @@ func (r *run) fieldFromWire(call string, raw any, f schema.Field) (starlark.Valu
 				return nil, fmt.Errorf("%q is not an RFC 3339 time", x)
 			}
 			return starlarktime.Time(t), nil
-		case json.Number:
-			// epoch milliseconds, as many vendor APIs send
-			ms, err := x.Int64()
-			if err != nil {
-				return nil, err
-			}
-			return starlarktime.Time(time.UnixMilli(ms).UTC()), nil
 		}
 		return nil, fmt.Errorf("got %T, want time", raw)
 	case schema.Duration:

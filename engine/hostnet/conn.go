@@ -45,6 +45,12 @@ type Conn struct {
 	// Proxy is how requests reach the vendor (see Proxy). Nil: direct.
 	// Set before the connection's first request.
 	Proxy *Proxy
+	// RoundTripper, when set, sends the connection's requests in place of
+	// the transport built from CAFile, Insecure, Pin and Proxy. Everything
+	// else (allowlist, dry-run hold, retries, deadlines, size limit) still
+	// applies: sdktest sets it to a simulator's client transport so that a
+	// plugin under test meets the engine's own host rules.
+	RoundTripper http.RoundTripper
 
 	once   sync.Once
 	client *http.Client
@@ -140,6 +146,15 @@ func (c *Conn) Allowed() string {
 // run never needs the CA file.
 func (c *Conn) httpClient() (*http.Client, error) {
 	c.once.Do(func() {
+		if c.RoundTripper != nil {
+			attempt, _ := c.Deadlines()
+			c.client = &http.Client{
+				Transport:     c.RoundTripper,
+				Timeout:       attempt,
+				CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+			}
+			return
+		}
 		tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
 		if c.CAFile != "" {
 			pem, err := os.ReadFile(c.CAFile)
