@@ -96,7 +96,7 @@ func GetOp(s RequestSpec) Op {
 func RequestOp(s RequestSpec) Op {
 	return Op{
 		Name:   "request",
-		Doc:    "Send an authenticated POST, PUT, PATCH or DELETE to any path of the " + s.Vendor + " API; a write, held in a dry-run",
+		Doc:    "Send an authenticated POST, PUT, PATCH or DELETE to any path of the " + s.Vendor + " API; a write, held in a dry-run; the result's body is the decoded answer",
 		Effect: Write,
 		Params: append([]Field{
 			{Name: "method", Type: String, Required: true, Doc: "POST, PUT, PATCH or DELETE (GET and HEAD: use get, a read)"},
@@ -123,8 +123,13 @@ func RequestOp(s RequestSpec) Op {
 var rawResults = []Field{
 	{Name: "status", Type: Int, Doc: "HTTP status"},
 	{Name: "headers", Type: Object, Doc: "response headers by canonical name, values joined with \", \"; credential headers (cookies, tokens) read \"***\""},
-	{Name: "body", Type: Object, Doc: "the body decoded when it is JSON (a struct, list or scalar), else its text; None when empty"},
 }
+
+// The result also carries "body": the response body decoded when it is JSON
+// (a struct, list or scalar), else its text; None when empty. It is left
+// undeclared because no one schema type fits it, and a declared type is a
+// promise the engine holds results to (an object declared and a list
+// returned is an error).
 
 func rawCall(ctx context.Context, c *Call, s RequestSpec, method string) (any, error) {
 	r, err := rawRequestFrom(c, method)

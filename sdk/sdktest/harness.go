@@ -1,86 +1,114 @@
 // Package sdktest runs a plugin's ops in-process, over the real gRPC
-// contract, against a simulator (or any http.RoundTripper).
+// contract and through the engine's own host transport, against a
+// simulator (or any http.RoundTripper).
 //
-// New starts the plugin on an in-memory go-plugin connection and serves a
-// minimal host transport on its broker that sends each request with the
-// given RoundTripper and records it. Call runs one op the way the engine
-// would (arguments as JSON, defaults applied from the schema) and returns
-// the decoded result or the typed *sdk.Error.
+// New starts the plugin on an in-memory go-plugin connection and serves it
+// engine/hostnet's Transport: the same code the engine runs, not a copy. So
+// a plugin under test meets the rules it meets in a run: the connection's
+// allowlist (url and its endpoint fields), the response size limit, the
+// method-aware retry policy, the dry-run hold and answers in order. Only the
+// last hop differs: requests leave through the given RoundTripper.
 //
-// The harness is for testing one plugin's wire behaviour. Whole flows, with
-// dry-run, cassettes and redaction, are tested through the engine.
+// Call runs one op the way the engine would (arguments as JSON, defaults
+// from the schema), checks the result against the op's declared result
+// types with the engine's own check, and returns it as plain Go values
+// (strings, bool, int64, float64, []any, map[string]any; see Call), or the
+// typed *sdk.Error. Reconcile asks an op whether an earlier call took
+// effect. Conformance checks what every plugin must honour.
+//
+// Whole flows, with cassettes and redaction, are tested through the engine.
 package sdktest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"sync"
 	"testing"
 	"time"
 
 	goplugin "github.com/hashicorp/go-plugin"
+	"github.com/tokenflow/tokenflow/engine/hostnet"
+	"github.com/tokenflow/tokenflow/engine/plan"
+	"github.com/tokenflow/tokenflow/engine/redact"
+	"github.com/tokenflow/tokenflow/engine/schema"
 	"github.com/tokenflow/tokenflow/sdk"
 	pb "github.com/tokenflow/tokenflow/sdk/proto/tokenflow/plugin/v1"
 	"google.golang.org/grpc"
 )
 
-// Exchange is one request the plugin sent, with the status it got.
+// Exchange is one request the plugin asked the host to send, with what
+// became of it.
 type Exchange struct {
 	Method, URL string
 	Header      http.Header
 	Body        []byte
 	Session     bool
-	Status      int
+	Status      int // the vendor's status; 0 when not sent
+	// Held: a dry-run kept the request back, as the engine does.
+	Held bool
+	// Error is the host's refusal or the network failure ("" when the
+	// vendor answered), e.g. a host outside the connection's allowlist.
+	Error string
 }
+
+// Sent reports whether the request reached the vendor.
+func (e Exchange) Sent() bool { return !e.Held && e.Error == "" }
 
 // Harness is a plugin running in-process.
 type Harness struct {
-	t      testing.TB
-	plugin *sdk.Plugin
-	client pb.PluginClient
-	hostID uint32
+	t         testing.TB
+	client    pb.PluginClient
+	hostID    uint32
+	schema    *schema.Schema
+	rt        http.RoundTripper
+	transport *hostnet.Transport
 
-	// DryRun makes Call send mode DRY_RUN and hold every non-GET request of
-	// a write op that is not a session request, as the engine does.
+	// DryRun makes Call send mode DRY_RUN: the transport holds every
+	// non-GET request of a write op that is not a session request, and any
+	// request carrying a value known only after apply.
 	DryRun bool
 
 	mu        sync.Mutex
 	exchanges []Exchange
-	effect    map[string]sdk.Effect
+	conns     map[string]*hostnet.Conn
+	connKey   map[string]string
+	steps     int
 }
 
 // New starts p in-process. Requests go to rt (for example the
-// simulator's server Client().Transport).
+// simulator's server Client().Transport) once the engine's host transport
+// has let them through.
 func New(t testing.TB, p *sdk.Plugin, rt http.RoundTripper) *Harness {
 	t.Helper()
 	if err := p.Validate(); err != nil {
 		t.Fatalf("plugin declaration: %v", err)
 	}
-	h := &Harness{t: t, plugin: p, effect: map[string]sdk.Effect{}}
-	for _, op := range p.Ops {
-		h.effect[op.Name] = op.Effect
-	}
+	h := &Harness{t: t, rt: rt, conns: map[string]*hostnet.Conn{}, connKey: map[string]string{}}
+	h.transport = hostnet.New(hostnet.Options{Redactor: redact.New()})
+	t.Cleanup(h.transport.Close)
 	gp := &testPlugin{GRPCPlugin: sdk.GRPCPlugin{Impl: p}}
-	client, server := goplugin.TestPluginGRPCConn(t, false, map[string]goplugin.Plugin{pb.PluginName: gp})
+	client, _ := goplugin.TestPluginGRPCConn(t, false, map[string]goplugin.Plugin{pb.PluginName: gp})
 	// Closing the client shuts the server down through go-plugin's
-	// controller; stopping it here as well would race with that.
+	// controller; stopping the server here as well would race with that.
 	t.Cleanup(func() { client.Close() })
-	_ = server
 	raw, err := client.Dispense(pb.PluginName)
 	if err != nil {
 		t.Fatalf("dispense: %v", err)
 	}
 	d := raw.(*dispensed)
 	h.client = d.client
+	desc, err := h.client.Describe(context.Background(), &pb.DescribeRequest{})
+	if err != nil {
+		t.Fatalf("describe: %v", err)
+	}
+	h.schema = schemaFromProto(desc.Schema)
 	h.hostID = d.broker.NextId()
 	go d.broker.AcceptAndServe(h.hostID, func(opts []grpc.ServerOption) *grpc.Server {
 		s := grpc.NewServer(opts...)
-		pb.RegisterHostServer(s, &host{h: h, rt: rt})
+		pb.RegisterHostServer(s, &host{h: h})
 		return s
 	})
 	return h
@@ -102,9 +130,18 @@ func (p *testPlugin) GRPCClient(ctx context.Context, broker *goplugin.GRPCBroker
 // Held is returned by Call when a dry-run held one of the op's requests.
 var Held = errors.New("held by dry-run")
 
+// callTimeout bounds one call, so a plugin that hangs fails its test.
+const callTimeout = 2 * time.Minute
+
 // Call runs op with the connection and arguments (Go values that encode to
 // the wire JSON: strings, numbers, bools, []any, map[string]any). It
 // returns the result object, Held, or the plugin's *sdk.Error.
+//
+// Result values are plain Go values: a field declared int is an int64, one
+// declared float a float64, timestamps and durations their wire strings;
+// numbers in undeclared fields and inside lists and objects are int64 when
+// integral and float64 otherwise. A result that does not match the op's
+// declared types is an error, as it is in the engine.
 func (h *Harness) Call(op string, conn, args map[string]any) (map[string]any, error) {
 	return h.CallConn("c1", op, conn, args)
 }
@@ -112,50 +149,133 @@ func (h *Harness) Call(op string, conn, args map[string]any) (map[string]any, er
 // CallConn is Call on a named connection (sessions are per connection).
 func (h *Harness) CallConn(connID, op string, conn, args map[string]any) (map[string]any, error) {
 	h.t.Helper()
-	o := h.op(op)
-	if o == nil {
-		return nil, fmt.Errorf("no op %q", op)
-	}
-	args = withDefaults(o.Params, args)
-	conn = withDefaults(h.plugin.Connection, conn)
-	cj, _ := json.Marshal(conn)
-	aj, _ := json.Marshal(args)
 	mode := pb.Mode_MODE_APPLY
 	if h.DryRun {
 		mode = pb.Mode_MODE_DRY_RUN
 	}
-	resp, err := h.client.Call(context.Background(), &pb.CallRequest{
-		Op: op, ConnectionId: connID, ConnectionJson: cj, ArgsJson: aj, Mode: mode, StepId: op, HostBrokerId: h.hostID,
-	})
+	resp, o, err := h.call(connID, op, conn, args, mode)
 	if err != nil {
-		return nil, fmt.Errorf("call transport: %w", err)
+		return nil, err
 	}
 	if resp.Held {
 		return nil, Held
 	}
-	if resp.Error != nil {
-		return nil, &sdk.Error{Code: codeOf(resp.Error.Code), Message: resp.Error.Message, Retryable: resp.Error.Retryable,
-			RetryAfter: time.Duration(resp.Error.RetryAfterMs) * time.Millisecond, Param: resp.Error.Param}
+	return h.result(o, resp)
+}
+
+// Reconcile asks op whether an earlier call with these arguments took
+// effect, as the engine does when it resumes a run that died while the
+// call was in flight (mode RECONCILE). It returns the result the op would
+// have returned and true when it did, false when it did not; an op that
+// declares no Reconcile answers with an error.
+func (h *Harness) Reconcile(op string, conn, args map[string]any) (map[string]any, bool, error) {
+	h.t.Helper()
+	resp, o, err := h.call("c1", op, conn, args, pb.Mode_MODE_RECONCILE)
+	if err != nil {
+		return nil, false, err
 	}
-	out := map[string]any{}
-	if len(resp.ResultJson) > 0 {
-		dec := json.NewDecoder(bytes.NewReader(resp.ResultJson))
-		dec.UseNumber()
-		if err := dec.Decode(&out); err != nil {
-			return nil, fmt.Errorf("result is not a JSON object: %v", err)
+	if resp.NotApplied {
+		return nil, false, nil
+	}
+	out, err := h.result(o, resp)
+	return out, err == nil, err
+}
+
+func (h *Harness) call(connID, op string, conn, args map[string]any, mode pb.Mode) (*pb.CallResponse, *schema.Op, error) {
+	o := h.schema.Op(op)
+	if o == nil {
+		return nil, nil, fmt.Errorf("no op %q (have %v)", op, h.schema.OpNames())
+	}
+	args = withDefaults(o.Params, args)
+	conn = withDefaults(h.schema.Connection, conn)
+	nc, err := h.conn(connID, conn)
+	if err != nil {
+		return nil, nil, err
+	}
+	cj, err := json.Marshal(conn)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connection fields: %w", err)
+	}
+	aj, err := json.Marshal(args)
+	if err != nil {
+		return nil, nil, fmt.Errorf("arguments of %s: %w", op, err)
+	}
+	stepID := h.begin(op, o.Effect == schema.Write, mode == pb.Mode_MODE_DRY_RUN, nc)
+	defer h.transport.End(stepID)
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	resp, err := h.client.Call(ctx, &pb.CallRequest{
+		Op: op, ConnectionId: connID, ConnectionJson: cj, ArgsJson: aj, Mode: mode, StepId: stepID, HostBrokerId: h.hostID,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("call transport: %w", err)
+	}
+	if resp.Error != nil {
+		return nil, nil, errorFromProto(resp.Error)
+	}
+	return resp, o, nil
+}
+
+// begin registers a step with the transport, the way the engine does
+// before each Call; the returned id is what the plugin's requests carry.
+func (h *Harness) begin(op string, write, dry bool, nc *hostnet.Conn) string {
+	h.mu.Lock()
+	h.steps++
+	id := fmt.Sprintf("%s.%d", op, h.steps)
+	h.mu.Unlock()
+	s := &hostnet.Step{ID: id, Call: h.schema.Name + "." + op, Write: write, DryRun: dry, Conn: nc}
+	if dry {
+		// The plan itself is the engine's business; the harness keeps
+		// what was held in its exchanges.
+		s.Plan, s.PlanStep = plan.New(), id
+	}
+	h.transport.Begin(s)
+	return id
+}
+
+// conn returns the network policy of a connection: what url and the
+// endpoint fields allow, as connect() builds it in the engine.
+func (h *Harness) conn(connID string, conn map[string]any) (*hostnet.Conn, error) {
+	rawURL, _ := conn["url"].(string)
+	var extra []string
+	for _, f := range h.schema.Connection {
+		if e, ok := conn[f.Name].(string); ok && f.Endpoint && e != "" {
+			extra = append(extra, e)
 		}
 	}
-	return out, nil
+	key := fmt.Sprint(rawURL, extra)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if c, ok := h.conns[connID]; ok && h.connKey[connID] == key {
+		return c, nil
+	}
+	c, err := hostnet.NewConn(connID, h.schema.Name, rawURL, "", false, extra...)
+	if err != nil {
+		return nil, fmt.Errorf("connection %s: %w", connID, err)
+	}
+	c.RoundTripper = h.rt
+	h.conns[connID], h.connKey[connID] = c, key
+	return c, nil
 }
 
 // Close ends a connection's session (CloseSession).
 func (h *Harness) Close(connID string, conn map[string]any) error {
-	cj, _ := json.Marshal(withDefaults(h.plugin.Connection, conn))
-	_, err := h.client.CloseConnection(context.Background(), &pb.CloseConnectionRequest{ConnectionId: connID, ConnectionJson: cj, StepId: "close_session", HostBrokerId: h.hostID})
+	conn = withDefaults(h.schema.Connection, conn)
+	nc, err := h.conn(connID, conn)
+	if err != nil {
+		return err
+	}
+	cj, err := json.Marshal(conn)
+	if err != nil {
+		return err
+	}
+	stepID := h.begin("close_session", false, false, nc)
+	defer h.transport.End(stepID)
+	_, err = h.client.CloseConnection(context.Background(), &pb.CloseConnectionRequest{ConnectionId: connID, ConnectionJson: cj, StepId: stepID, HostBrokerId: h.hostID})
 	return err
 }
 
-// Exchanges returns what the plugin sent so far.
+// Exchanges returns what the plugin asked to send so far.
 func (h *Harness) Exchanges() []Exchange {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -167,114 +287,4 @@ func (h *Harness) Reset() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.exchanges = nil
-}
-
-func (h *Harness) op(name string) *sdk.Op {
-	for i := range h.plugin.Ops {
-		if h.plugin.Ops[i].Name == name {
-			return &h.plugin.Ops[i]
-		}
-	}
-	return nil
-}
-
-func withDefaults(fields []sdk.Field, v map[string]any) map[string]any {
-	out := map[string]any{}
-	for k, x := range v {
-		out[k] = x
-	}
-	for _, f := range fields {
-		if _, ok := out[f.Name]; !ok && f.Default != nil {
-			out[f.Name] = f.Default
-		}
-	}
-	return out
-}
-
-func codeOf(c pb.ErrorCode) sdk.Code {
-	switch c {
-	case pb.ErrorCode_ERROR_CODE_INVALID_ARGUMENT:
-		return sdk.CodeInvalidArgument
-	case pb.ErrorCode_ERROR_CODE_UNAUTHENTICATED:
-		return sdk.CodeUnauthenticated
-	case pb.ErrorCode_ERROR_CODE_PERMISSION_DENIED:
-		return sdk.CodePermissionDenied
-	case pb.ErrorCode_ERROR_CODE_NOT_FOUND:
-		return sdk.CodeNotFound
-	case pb.ErrorCode_ERROR_CODE_CONFLICT:
-		return sdk.CodeConflict
-	case pb.ErrorCode_ERROR_CODE_RATE_LIMITED:
-		return sdk.CodeRateLimited
-	case pb.ErrorCode_ERROR_CODE_UNAVAILABLE:
-		return sdk.CodeUnavailable
-	}
-	return sdk.CodeInternal
-}
-
-// host is the harness's host transport.
-type host struct {
-	pb.UnimplementedHostServer
-	h  *Harness
-	rt http.RoundTripper
-}
-
-func (s *host) RoundTrip(stream pb.Host_RoundTripServer) error {
-	var sendMu sync.Mutex
-	for {
-		req, err := stream.Recv()
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			return err
-		}
-		go func() {
-			resp := s.do(stream.Context(), req)
-			resp.Id = req.Id
-			sendMu.Lock()
-			defer sendMu.Unlock()
-			stream.Send(resp)
-		}()
-	}
-}
-
-func (s *host) do(ctx context.Context, req *pb.HTTPRequest) *pb.HTTPResponse {
-	header := http.Header{}
-	for _, hd := range req.Headers {
-		header[http.CanonicalHeaderKey(hd.Name)] = hd.Values
-	}
-	ex := Exchange{Method: req.Method, URL: req.Url, Header: header, Body: req.Body, Session: req.Session}
-	s.h.mu.Lock()
-	write := s.h.effect[req.StepId] == sdk.Write
-	dry := s.h.DryRun
-	s.h.mu.Unlock()
-	if dry && write && !req.Session && req.Method != http.MethodGet && req.Method != http.MethodHead {
-		s.record(ex)
-		return &pb.HTTPResponse{Held: true}
-	}
-	hreq, err := http.NewRequestWithContext(ctx, req.Method, req.Url, bytes.NewReader(req.Body))
-	if err != nil {
-		return &pb.HTTPResponse{Error: &pb.Error{Code: pb.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, Message: err.Error()}}
-	}
-	hreq.Header = header
-	resp, err := s.rt.RoundTrip(hreq)
-	if err != nil {
-		s.record(ex)
-		return &pb.HTTPResponse{Error: &pb.Error{Code: pb.ErrorCode_ERROR_CODE_UNAVAILABLE, Message: err.Error()}}
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	ex.Status = resp.StatusCode
-	s.record(ex)
-	out := &pb.HTTPResponse{Status: int32(resp.StatusCode), Body: body}
-	for name, values := range resp.Header {
-		out.Headers = append(out.Headers, &pb.Header{Name: name, Values: values})
-	}
-	return out
-}
-
-func (s *host) record(ex Exchange) {
-	s.h.mu.Lock()
-	defer s.h.mu.Unlock()
-	s.h.exchanges = append(s.h.exchanges, ex)
 }

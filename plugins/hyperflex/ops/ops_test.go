@@ -73,8 +73,8 @@ func pair(m map[string]any) map[string]any {
 
 func num(t *testing.T, v any) int64 {
 	t.Helper()
-	n, err := v.(json.Number).Int64()
-	if err != nil {
+	n, ok := v.(int64)
+	if !ok {
 		t.Fatalf("%v is not an int", v)
 	}
 	return n
@@ -244,12 +244,14 @@ func TestValidate(t *testing.T) {
 	}
 
 	// A cluster that cannot answer says nothing about the token: an error, not valid=False.
-	f.sim.Faults().Add(simkit.Fault{PathPrefix: "/aaa/v1/validate", Status: http.StatusServiceUnavailable, Times: 1})
+	// The host retries a 503 three times (the engine's rule); the fourth answer reaches the plugin.
+	f.sim.Faults().Add(simkit.Fault{PathPrefix: "/aaa/v1/validate", Status: http.StatusServiceUnavailable, Times: 4})
 	if e := f.callErr("validate_token", map[string]any{"access_token": at}); e.Code != sdk.CodeUnavailable {
 		t.Fatalf("503: %v", e)
 	}
-	f.sim.Faults().Add(simkit.Fault{PathPrefix: "/aaa/v1/validate", Status: http.StatusTooManyRequests, RetryAfter: 30 * time.Second, Times: 1})
-	if e := f.callErr("validate_token", map[string]any{"access_token": at}); e.Code != sdk.CodeRateLimited || !strings.Contains(e.Message, "in 30s") {
+	f.sim.Faults().Add(simkit.Fault{PathPrefix: "/aaa/v1/validate", Status: http.StatusTooManyRequests, RetryAfter: 45 * time.Second, Times: 1})
+	// Longer than the host waits on its own (30s), so the plugin gets the 429.
+	if e := f.callErr("validate_token", map[string]any{"access_token": at}); e.Code != sdk.CodeRateLimited || !strings.Contains(e.Message, "in 45s") {
 		t.Fatalf("429: %v", e)
 	}
 

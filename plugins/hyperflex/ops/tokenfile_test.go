@@ -84,7 +84,7 @@ func TestDecodeReadsThePythonToolsFileFieldByField(t *testing.T) {
 		"access_token": f.AccessToken, "refresh_token": f.RefreshToken, "token_type": "Bearer",
 		"created_at":          "2026-06-01T08:00:00Z",
 		"human_readable_time": "Monday, June 01, 2026 at 08:00:00 AM UTC",
-		"unix_timestamp_time": json.Number("1780300800"),
+		"unix_timestamp_time": int64(1780300800),
 		"source_module":       `C:\Users\hxadmin\hx-api-token-manager\hx_api_token_manager.py`,
 		"expires_at":          "2026-06-19T08:00:00Z", // the fixture JWT's exp claim
 	}
@@ -124,7 +124,7 @@ func TestTokenFileRoundTrip(t *testing.T) {
 		for k, v := range map[string]any{
 			"access_token": args["access_token"], "refresh_token": args["refresh_token"], "token_type": "Bearer",
 			"created_at": "2026-12-31T23:59:58Z", "human_readable_time": "Thursday, December 31, 2026 at 11:59:58 PM UTC",
-			"unix_timestamp_time": json.Number("1798761598"), "source_module": wantSource, "expires_at": "2026-10-30T00:53:20Z",
+			"unix_timestamp_time": int64(1798761598), "source_module": wantSource, "expires_at": "2026-10-30T00:53:20Z",
 		} {
 			if got[k] != v {
 				t.Errorf("%s: %s = %#v, want %#v", tc.name, k, got[k], v)
@@ -258,7 +258,7 @@ func TestCreatedAtPrefersTheHumanReadableTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got["created_at"] != "2026-06-01T08:00:00Z" || got["unix_timestamp_time"] != json.Number("1780318800") {
+	if got["created_at"] != "2026-06-01T08:00:00Z" || got["unix_timestamp_time"] != int64(1780318800) {
 		t.Fatalf("got created_at %v unix %v", got["created_at"], got["unix_timestamp_time"])
 	}
 }

@@ -68,7 +68,7 @@ func (f *fixture) logins() int { return f.sim.Recorder().Count(http.MethodPost, 
 func list(v any) []any { l, _ := v.([]any); return l }
 
 func num(v any) int64 {
-	n, _ := v.(json.Number).Int64()
+	n, _ := v.(int64)
 	return n
 }
 
@@ -381,8 +381,9 @@ func TestMarketsAndSearch(t *testing.T) {
 func TestServiceUnavailableHonoursRetryAfter(t *testing.T) {
 	f := newFixture(t, sim.Config{})
 	f.sim.Faults().Add(simkit.Fault{Method: http.MethodGet, PathPrefix: sim.Base + "/users", Times: 1, Status: http.StatusServiceUnavailable,
-		RetryAfter: 7 * time.Second, Body: `{"type":503,"exception":"ServiceUnavailableException","message":"Market is starting"}`})
-	e := f.fail("get_users", nil, sdk.CodeUnavailable, "Market is starting", "retry after 7s")
+		// Longer than the host waits on its own (30s), so the plugin gets the 503.
+		RetryAfter: 45 * time.Second, Body: `{"type":503,"exception":"ServiceUnavailableException","message":"Market is starting"}`})
+	e := f.fail("get_users", nil, sdk.CodeUnavailable, "Market is starting", "retry after 45s")
 	if !e.Retryable {
 		t.Fatal("want retryable")
 	}

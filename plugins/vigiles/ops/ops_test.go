@@ -143,7 +143,7 @@ func readManifest(t *testing.T, name string) string {
 }
 
 func num(v any) int64 {
-	n, _ := v.(json.Number).Int64()
+	n, _ := v.(int64)
 	return n
 }
 
@@ -403,15 +403,17 @@ func TestVendorErrors(t *testing.T) {
 		t.Errorf("upload_only = %v", up)
 	}
 	f.fail("latest_report", map[string]any{"manifest_token": up["manifest_token"]}, sdk.CodeNotFound)
-	f.sim.Faults().Add(simkit.Fault{Status: http.StatusServiceUnavailable, RetryAfter: 7 * time.Second})
+	// Longer than the host waits on its own (30s), so the plugin gets the 503 at once.
+	f.sim.Faults().Add(simkit.Fault{Status: http.StatusServiceUnavailable, RetryAfter: 45 * time.Second})
 	e = f.fail("heartbeat", nil, sdk.CodeUnavailable)
 	if !e.Retryable {
 		t.Errorf("503: %+v", e)
 	}
+	// As in the engine, a url that is not one never reaches the plugin:
+	// the connection is refused first.
 	f.conn["url"] = "not a url"
-	e = f.fail("heartbeat", nil, sdk.CodeInvalidArgument)
-	if e.Param != "url" {
-		t.Errorf("bad url: %v", e)
+	if _, err := f.h.Call("heartbeat", f.conn, nil); err == nil || !strings.Contains(err.Error(), "scheme must be https or http") {
+		t.Errorf("bad url: %v", err)
 	}
 }
 
