@@ -1,0 +1,48 @@
+package pluginmgr
+
+import (
+	"crypto/tls"
+	"fmt"
+	"os"
+	"sync"
+
+	pb "github.com/tokenflow/tokenflow/sdk/proto/tokenflow/plugin/v1"
+)
+
+// The engine's channel identity is made once per process: every plugin it
+// launches is told to trust it, and each plugin gets an identity of its
+// own, so one plugin cannot pass for another to the engine.
+var engineIdentity = sync.OnceValues(pb.NewChannelIdentity)
+
+// newChannel makes a plugin's identity and returns the engine's TLS
+// configuration for that plugin and the read end of a pipe holding the
+// plugin's credentials, to be inherited as its descriptor 3.
+func newChannel() (*tls.Config, *os.File, error) {
+	engine, err := engineIdentity()
+	if err != nil {
+		return nil, nil, err
+	}
+	plugin, err := pb.NewChannelIdentity()
+	if err != nil {
+		return nil, nil, err
+	}
+	data, err := pb.EncodeChannel(plugin, engine.Leaf)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, nil, fmt.Errorf("channel pipe: %w", err)
+	}
+	// A few hundred bytes fit in the pipe's buffer: the write does not
+	// wait for the plugin to read.
+	_, err = w.Write(data)
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		r.Close()
+		return nil, nil, fmt.Errorf("channel pipe: %w", err)
+	}
+	return pb.ChannelTLS(engine, plugin.Leaf), r, nil
+}
