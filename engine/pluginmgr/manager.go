@@ -44,7 +44,8 @@ type Config struct {
 // Manager launches and caches plugins for one run. It is safe for concurrent
 // use. Close kills everything it started.
 type Manager struct {
-	cfg Config
+	cfg   Config
+	cache *pluginCache
 
 	mu      sync.Mutex
 	running map[string]*instance
@@ -75,7 +76,7 @@ func New(cfg Config) *Manager {
 	if cfg.Logger == nil {
 		cfg.Logger = hclog.NewNullLogger()
 	}
-	return &Manager{cfg: cfg, running: map[string]*instance{}}
+	return &Manager{cfg: cfg, cache: &pluginCache{}, running: map[string]*instance{}}
 }
 
 // Get returns the vendor's plugin, launching it when it is not running or
@@ -137,6 +138,9 @@ func (m *Manager) launch(ctx context.Context, vendor string) (*instance, error) 
 	if err != nil {
 		return nil, err
 	}
+	// Taken before the start, so the schema is cached under the identity
+	// of the file that was launched or an older one, never a newer one.
+	id, idErr := identity(path)
 	// Cancelling procCtx kills the process (os/exec does it, safely from
 	// any goroutine, even while go-plugin is still starting it).
 	procCtx, killProc := context.WithCancel(context.Background())
@@ -221,6 +225,11 @@ func (m *Manager) launch(ctx context.Context, vendor string) (*instance, error) 
 	defer cancel()
 	if err := p.describe(dctx); err != nil {
 		return fail(err)
+	}
+	if idErr == nil {
+		if _, _, cached := m.cachedSchema(path); !cached {
+			m.cacheSchema(path, id, p.schemaProto)
+		}
 	}
 	inst.plugin = p
 	return inst, nil
