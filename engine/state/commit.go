@@ -14,19 +14,35 @@ import (
 // while a commit is in flight are gathered into the next transaction and
 // share one fsync. Each write runs under its own savepoint: one failing
 // write is rolled back alone and reported to its caller, the others commit.
-// A caller returns only after the transaction holding its write committed,
-// so durability is exactly what one commit per write gave.
+// A caller returns only after the transaction holding its write committed.
+//
+// Not every write needs its own fsync. A durable write (a write step's
+// intent, a token, the end of a run) is committed with synchronous=FULL
+// and returns once on disk. A lazy write (a run's start, a step's result)
+// is committed with synchronous=NORMAL: in WAL mode it is in the log and
+// survives the process being killed at any point, and the next durable
+// commit's fsync of the same log puts it on disk too. Only a power loss or
+// kernel crash in the milliseconds before that fsync can lose it, and what
+// it loses is recoverable: a step whose result is lost is an intent again,
+// which resume reconciles (or reports for a person to check, for an op
+// that cannot reconcile) exactly as if the crash had come while its
+// request was in flight.
 
 type writeReq struct {
-	ctx  context.Context
-	fn   func(tx *sql.Tx) error
-	done chan error
+	ctx     context.Context
+	fn      func(tx *sql.Tx) error
+	durable bool
+	done    chan error
 }
 
 type committer struct {
 	db   *sql.DB
 	path string
 	reqs chan *writeReq
+	// conn is the committer's own connection, so the synchronous setting
+	// it changes is the one its transactions run with.
+	conn *sql.Conn
+	sync string // the synchronous setting conn has now
 
 	once sync.Once
 	quit chan struct{}
@@ -37,18 +53,27 @@ type committer struct {
 // bounded under a burst.
 const maxBatch = 256
 
-func newCommitter(db *sql.DB, path string) *committer {
-	c := &committer{db: db, path: path, reqs: make(chan *writeReq), quit: make(chan struct{})}
+func newCommitter(ctx context.Context, db *sql.DB, path string) (*committer, error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// The DSN's setting; set again so the value tracked is certain.
+	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous=FULL`); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	c := &committer{db: db, path: path, conn: conn, sync: "FULL", reqs: make(chan *writeReq), quit: make(chan struct{})}
 	c.wg.Add(1)
 	go c.loop()
-	return c
+	return c, nil
 }
 
 // do runs fn in the next group commit and returns once its writes are
-// durable (or failed). fn sees the writes of the batch before it; it must
-// not commit or roll back.
-func (c *committer) do(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+// committed (or failed): on disk if durable, else as described above. fn
+// sees the writes of the batch before it; it must not commit or roll back.
+func (c *committer) do(ctx context.Context, durable bool, fn func(tx *sql.Tx) error) error {
+	req := &writeReq{ctx: ctx, fn: fn, durable: durable, done: make(chan error, 1)}
 	select {
 	case c.reqs <- req:
 	case <-c.quit:
@@ -90,7 +115,21 @@ func (c *committer) commit(batch []*writeReq) {
 			r.done <- classify(c.path, err)
 		}
 	}
-	tx, err := c.db.BeginTx(context.Background(), nil)
+	want := "NORMAL"
+	for _, r := range batch {
+		if r.durable {
+			want = "FULL"
+			break
+		}
+	}
+	if want != c.sync {
+		if _, err := c.conn.ExecContext(context.Background(), `PRAGMA synchronous=`+want); err != nil {
+			fail(err)
+			return
+		}
+		c.sync = want
+	}
+	tx, err := c.conn.BeginTx(context.Background(), nil)
 	if err != nil {
 		fail(err)
 		return
@@ -135,8 +174,17 @@ func (c *committer) commit(batch []*writeReq) {
 	}
 }
 
-// close stops the loop once the writes handed over are done.
+// close stops the loop once the writes handed over are done, and puts
+// any lazy write on disk.
 func (c *committer) close() {
-	c.once.Do(func() { close(c.quit) })
+	c.once.Do(func() {
+		close(c.quit)
+		c.wg.Wait()
+		c.conn.ExecContext(context.Background(), `PRAGMA synchronous=FULL`)
+		// A checkpoint syncs the log before copying it: the lazy commits
+		// are on disk before the database is closed.
+		c.conn.ExecContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`)
+		c.conn.Close()
+	})
 	c.wg.Wait()
 }
