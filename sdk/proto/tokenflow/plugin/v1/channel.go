@@ -2,7 +2,8 @@ package pluginv1
 
 import (
 	"bytes"
-	"crypto/ed25519"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
@@ -15,9 +16,12 @@ import (
 )
 
 // The channel between the engine and a plugin is mutual TLS with
-// throwaway Ed25519 identities, made by the engine: one for the engine per
+// throwaway ECDSA P-256 identities, made by the engine: one for the engine per
 // process and one for each plugin process it launches. go-plugin's AutoMTLS
-// does the same with P-521 keys, which cost a plugin start ~25 ms of CPU.
+// does the same with P-521 keys, which cost a plugin start ~25 ms of CPU;
+// P-256 has precomputed tables in the binary (Ed25519 computes its tables
+// on first use, ~1 ms per process), so a key and a handshake cost
+// microseconds.
 //
 // The engine hands a plugin its identity and the engine's certificate on
 // an inherited pipe (ChannelFD), never in the environment or argv, and
@@ -38,11 +42,11 @@ const (
 	pemPeer    = "TOKENFLOW ENGINE CERTIFICATE"
 )
 
-// NewChannelIdentity makes a self-signed Ed25519 certificate for
+// NewChannelIdentity makes a self-signed ECDSA P-256 certificate for
 // "localhost", good for a day (a run that lasts longer reconnects with the
 // same identity only if its plugin is restarted, which makes a new one).
 func NewChannelIdentity() (tls.Certificate, error) {
-	pub, key, err := ed25519.GenerateKey(rand.Reader)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("channel key: %w", err)
 	}
@@ -63,7 +67,7 @@ func NewChannelIdentity() (tls.Certificate, error) {
 		// Self-signed and its own root: the peer's pool holds exactly it.
 		IsCA: true,
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, pub, key)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("channel certificate: %w", err)
 	}
