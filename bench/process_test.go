@@ -27,7 +27,7 @@ func BenchmarkRunProcess(b *testing.B) {
 	bin := flowtest.Binary(b, "./cmd/tokenflow", "tokenflow")
 	flowtest.Plugins(b, "vcf")
 	flow := flowtest.Flow("vcf", "onboard.star")
-	stateDir, cacheDir := b.TempDir(), b.TempDir()
+	stateDir, cacheDir := filepath.Join(b.TempDir(), "state"), b.TempDir()
 	onboard := func() time.Duration {
 		dir := b.TempDir()
 		f, err := simulators.StartFleet([]string{"vcf"}, 1, true, filepath.Join(dir, "sims"), nil)
