@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
-	"sort"
 	"strconv"
 	"time"
 
@@ -298,14 +297,10 @@ func plainFromWire(raw any) starlark.Value {
 		}
 		return starlark.NewList(l)
 	case map[string]any:
-		d := starlark.StringDict{}
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			d[k] = plainFromWire(x[k])
+		// FromStringDict sorts the fields itself.
+		d := make(starlark.StringDict, len(x))
+		for k, v := range x {
+			d[k] = plainFromWire(v)
 		}
 		return starlarkstruct.FromStringDict(starlarkstruct.Default, d)
 	}
