@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
@@ -45,6 +46,11 @@ func Serve(p *Plugin, opts ...ServeOption) {
 	// one P keeps the hand-offs between its goroutines on one thread
 	// instead of waking another one for each message.
 	runtime.GOMAXPROCS(1)
+	// A plugin's heap is small and short-lived (a call's decoded response
+	// and its result); collecting at 4x the live heap rather than 2x halves
+	// the collector's share of a bulk listing's CPU. Plugins inherit no
+	// environment, so GOGC cannot be set for them.
+	debug.SetGCPercent(400)
 	if err := p.Validate(); err != nil {
 		fmt.Fprintf(os.Stderr, "tokenflow-plugin-%s: %v\n", p.Name, err)
 		os.Exit(1)
