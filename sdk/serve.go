@@ -208,7 +208,7 @@ func (s *server) Call(ctx context.Context, req *pb.CallRequest) (resp *pb.CallRe
 		if !applied {
 			return &pb.CallResponse{NotApplied: true}, nil
 		}
-		b, err := json.Marshal(result)
+		b, err := marshalResult(result)
 		if err != nil {
 			return &pb.CallResponse{Error: errorToProto(Errorf(CodeInternal, "encode result of %s: %v", req.Op, err))}, nil
 		}
@@ -221,7 +221,7 @@ func (s *server) Call(ctx context.Context, req *pb.CallRequest) (resp *pb.CallRe
 		}
 		return &pb.CallResponse{Error: errorToProto(err)}, nil
 	}
-	b, err := json.Marshal(result)
+	b, err := marshalResult(result)
 	if err != nil {
 		return &pb.CallResponse{Error: errorToProto(Errorf(CodeInternal, "encode result of %s: %v", req.Op, err))}, nil
 	}
