@@ -2,7 +2,9 @@ package state
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 )
@@ -45,5 +47,54 @@ func TestIntentsAreSyncedResultsAreLazy(t *testing.T) {
 	}
 	if got := sync(); got != "FULL" {
 		t.Errorf("a run's end committed with synchronous=%s, want FULL", got)
+	}
+}
+
+// Concurrent writers: every write commits (most in shared transactions),
+// a failing write fails alone, and nothing is written after close.
+func TestConcurrentWritersShareCommits(t *testing.T) {
+	ctx := context.Background()
+	db := open(t, filepath.Join(t.TempDir(), "state"))
+	if err := db.BeginRun(ctx, Run{ID: "r", FlowPath: "f.star", StartedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	const writers, each = 16, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*each)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				seq := w*each + i + 1
+				s := Step{RunID: "r", Seq: seq, Call: "acme.op", Effect: "read", ArgsHash: "h", Status: StepDone}
+				if i%5 == 0 {
+					errs <- db.StepIntent(ctx, s)
+				} else {
+					errs <- db.StepRecord(ctx, s)
+				}
+				// A write that fails (no such run: foreign key) fails alone.
+				if i == 3 {
+					if err := db.StepRecord(ctx, Step{RunID: "nope", Seq: seq, Call: "x", Effect: "read", ArgsHash: "h", Status: StepDone}); err == nil {
+						errs <- fmt.Errorf("a step of a missing run was written")
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	steps, err := db.Steps(ctx, "r", false)
+	if err != nil || len(steps) != writers*each {
+		t.Fatalf("%d steps, %v; want %d", len(steps), err, writers*each)
+	}
+	db.Close()
+	if err := db.BeginRun(ctx, Run{ID: "late", FlowPath: "f.star", StartedAt: time.Now()}); err == nil {
+		t.Fatal("a write after close succeeded")
 	}
 }

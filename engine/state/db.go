@@ -216,7 +216,7 @@ func (db *DB) execSync(ctx context.Context, durable bool, q string, args ...any)
 		return nil
 	}
 	return db.writes.do(ctx, durable, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		if _, err := db.writes.stmt(ctx, tx, q).ExecContext(ctx, args...); err != nil {
 			return classify(db.path, err)
 		}
 		return nil
