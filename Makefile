@@ -8,7 +8,7 @@ LDFLAGS := -X github.com/tokenflow/tokenflow/internal/cli.Version=$(VERSION)
 # Every folder under plugins/ with a main.go is a plugin binary.
 PLUGINS := $(patsubst plugins/%/main.go,%,$(wildcard plugins/*/main.go))
 
-.PHONY: build demo test race vet fmt-check bench fuzz proto clean
+.PHONY: build demo test test-deps race vet fmt-check bench fuzz proto proto-python clean
 
 build:
 	@mkdir -p $(BIN)
@@ -17,6 +17,8 @@ build:
 		echo "$(GO) build -o $(BIN)/tokenflow-plugin-$$p ./plugins/$$p"; \
 		$(GO) build -o $(BIN)/tokenflow-plugin-$$p ./plugins/$$p || exit 1; \
 	done
+	@# The reference Python plugin runs from its folder (Debian's python3-grpcio).
+	ln -sf ../plugins/keybox/python/tokenflow-plugin-keybox $(BIN)/tokenflow-plugin-keybox
 
 # Builds everything and runs the shipped flows against in-process simulators.
 demo: build
@@ -38,6 +40,7 @@ test: fmt-check vet test-deps
 # (installed from Debian's packages when missing and running as root).
 test-deps:
 	@scripts/ensure-postgres.sh
+	@scripts/ensure-python-grpc.sh
 
 # The test suite under the race detector. Slower, so not part of `make test`.
 race:
@@ -69,6 +72,15 @@ proto:
 		--go_out=. --go_opt=module=github.com/tokenflow/tokenflow \
 		--go-grpc_out=. --go-grpc_opt=module=github.com/tokenflow/tokenflow \
 		sdk/proto/tokenflow/plugin/v1/plugin.proto
+
+# Regenerates the reference Python plugin's gRPC code (plugins/keybox/python/gen)
+# from the contract and go-plugin's own services, with Debian's grpc_tools.
+PYGEN := plugins/keybox/python/gen
+proto-python:
+	@scripts/ensure-python-grpc.sh
+	/usr/bin/python3 -m grpc_tools.protoc -I sdk/proto/tokenflow/plugin/v1 -I plugins/keybox/python/proto \
+		--python_out=$(PYGEN) --grpc_python_out=$(PYGEN) \
+		plugin.proto grpc_broker.proto grpc_controller.proto grpc_stdio.proto health.proto
 
 clean:
 	rm -rf $(BIN)

@@ -32,7 +32,7 @@ for i in range(`+itoa(n)+`):
 	defer db.Close()
 	run := func(st *state.DB) time.Duration {
 		start := time.Now()
-		if _, err := engine.Run(context.Background(), flow, engine.Options{PluginDirs: []string{dir}, State: st}); err != nil {
+		if _, err := engine.Run(context.Background(), flow, engine.Options{PluginDirs: []string{dir}, State: st, AllowHTTP: true}); err != nil {
 			b.Fatal(err)
 		}
 		return time.Since(start)

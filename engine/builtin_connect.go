@@ -22,6 +22,10 @@ var engineFields = []schema.Field{
 	{Name: "ca_file", Type: schema.String, Doc: "PEM file of a CA to trust for this connection, besides the system roots"},
 	{Name: "insecure", Type: schema.Bool, DefaultJSON: "false", Doc: "skip TLS certificate verification (labs only)"},
 	{Name: "timeout", Type: schema.String, Doc: "how long one HTTP attempt may take, body included (e.g. 30s; default --http-timeout, else 30s); all attempts together get three times that"},
+	{Name: "allow_insecure_http", Type: schema.Bool, DefaultJSON: "false", Doc: "allow an http:// URL, which sends credentials in clear (simulators only; the run log warns)"},
+	{Name: "proxy", Type: schema.String, Doc: "HTTP proxy to reach the vendor through, e.g. http://proxy.example:3128 (https vendors are tunnelled with CONNECT), or \"direct\" for none; default HTTPS_PROXY/HTTP_PROXY unless NO_PROXY lists the host"},
+	{Name: "proxy_user", Type: schema.String, Doc: "user to authenticate to proxy as"},
+	{Name: "proxy_password", Type: schema.Secret, Doc: "password of proxy_user, e.g. secret(\"env:PROXY_PASSWORD\")"},
 }
 
 // connection is the value connect() returns: ops are its attributes.
@@ -97,6 +101,7 @@ func (r *run) connect(thread *starlark.Thread, b *starlark.Builtin, args starlar
 	rawURL, _ := values["url"].(string)
 	caFile, _ := values["ca_file"].(string)
 	insecure, _ := values["insecure"].(bool)
+	allowHTTP, _ := values["allow_insecure_http"].(bool)
 	pin := ""
 	if t := r.opts.TargetTLS; t != nil && sameHost(t.URL, rawURL) {
 		// The inventory says how this target's certificate is checked;
@@ -116,6 +121,9 @@ func (r *run) connect(thread *starlark.Thread, b *starlark.Builtin, args starlar
 			extra = append(extra, e)
 		}
 	}
+	if err := r.checkHTTP(vendor, allowHTTP, append([]string{rawURL}, extra...)); err != nil {
+		return nil, err
+	}
 	netConn, err := hostnet.NewConn(id, vendor, rawURL, caFile, insecure, extra...)
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
@@ -130,12 +138,19 @@ func (r *run) connect(thread *starlark.Thread, b *starlark.Builtin, args starlar
 		timeout = d
 	}
 	netConn.Timeout = timeout
+	if netConn.Proxy, err = r.connProxy(values); err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
 	if insecure {
 		r.logger.Warn("TLS certificate verification is off for this connection", "vendor", vendor, "url", netConn.BaseURL.Redacted())
 	}
 	delete(values, "ca_file")
 	delete(values, "insecure")
 	delete(values, "timeout")
+	delete(values, "allow_insecure_http")
+	delete(values, "proxy")
+	delete(values, "proxy_user")
+	delete(values, "proxy_password")
 	connJSON, err := json.Marshal(values)
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
@@ -145,6 +160,30 @@ func (r *run) connect(thread *starlark.Thread, b *starlark.Builtin, args starlar
 	r.conns = append(r.conns, c)
 	r.mu.Unlock()
 	return c, nil
+}
+
+// checkHTTP refuses a connection to an http:// URL unless the flow
+// (allow_insecure_http = True) or the CLI (--allow-http) allows it, and then
+// warns. Every connection carries credentials (a password, a key, a session
+// token a plugin obtains) and connect() cannot know which ops will send
+// one, so the rule covers every http:// URL, loopback included. A replay
+// sends nothing anywhere and is not checked.
+func (r *run) checkHTTP(vendor string, allowed bool, urls []string) error {
+	for _, raw := range urls {
+		u, err := url.Parse(raw)
+		if err != nil || !strings.EqualFold(u.Scheme, "http") {
+			continue
+		}
+		if r.rt.Replaying() {
+			return nil
+		}
+		if !allowed && !r.opts.AllowHTTP {
+			return fmt.Errorf("connect: %s url %s uses plain http: credentials would cross the network in clear; use https:// (or, for a simulator, run with --allow-http or pass allow_insecure_http = True to connect())",
+				vendor, r.red.String(u.Redacted()))
+		}
+		r.logger.Warn("connection uses http://: credentials cross the network in clear", "vendor", vendor, "url", r.red.String(u.Redacted()))
+	}
+	return nil
 }
 
 // sameHost reports whether two URLs name the same scheme and host:port.

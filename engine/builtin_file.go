@@ -20,12 +20,15 @@ import (
 // files:
 //
 //	file.read_secret(path, missing_ok = False, allow_insecure_mode = False) -> secret or None
-//	file.read(path, missing_ok = False) -> string or None
+//	file.read(path, missing_ok = False) -> string, secret or None
 //	file.exists(path) -> bool
 //
 // Paths expand a leading ~ and are relative to the working directory.
 // read_secret refuses a file that group or others can read, since a
-// credential file with such a mode has already leaked.
+// credential file with such a mode has already leaked. file.read of a file
+// that only its owner can read (mode & 0o077 == 0, e.g. 0600) returns a
+// secret: the mode says what the file holds, and a plain string would be
+// printed by output() and print().
 func (r *run) fileModule() *starlarkstruct.Module {
 	return &starlarkstruct.Module{Name: "file", Members: starlark.StringDict{
 		"read_secret": starlark.NewBuiltin("file.read_secret", r.fileReadSecret),
@@ -40,7 +43,9 @@ func (r *run) fileModule() *starlarkstruct.Module {
 //
 // The file is written atomically (temporary file, fsync, rename, directory
 // fsync) with mode 0600, so a reader never sees half a token and a crash
-// never leaves a truncated one. format "raw" writes the value as is;
+// never leaves a truncated one. It refuses (see checkSinkPath) a directory
+// that group or others can write to, unless it is sticky and owned by the
+// user running tokenflow, and a path that is a symbolic link. format "raw" writes the value as is;
 // "json" writes a dict (whose values may be secrets) as a JSON object.
 // In a dry-run nothing is written; the plan shows the write.
 func (r *run) sinkModule() *starlarkstruct.Module {
@@ -129,6 +134,12 @@ func (r *run) fileRead(thread *starlark.Thread, b *starlark.Builtin, args starla
 	if fi == nil {
 		return starlark.None, nil
 	}
+	if fi.Mode().Perm()&0o077 == 0 {
+		v := string(data)
+		r.red.Add(v, strings.TrimRight(v, "\r\n"))
+		hostnet.RegisterJSONSecrets(r.red, []byte(strings.TrimSpace(v)))
+		return value.NewSecret(v, "file:"+path), nil
+	}
 	return starlark.String(data), nil
 }
 
@@ -201,7 +212,10 @@ func (r *run) sinkFile(thread *starlark.Thread, b *starlark.Builtin, args starla
 		}
 		data = append(data, '\n')
 	default:
-		return nil, fmt.Errorf("%s: unknown format %q: want \"raw\" or \"json\" (vendor formats come from plugin ops, e.g. hyperflex.encode_token_file)", b.Name(), format)
+		return nil, fmt.Errorf("%s: unknown format %q: want \"raw\" or \"json\" (vendor formats come from plugin ops, e.g. acme.encode_token_file)", b.Name(), format)
+	}
+	if err := checkSinkPath(p); err != nil {
+		return nil, fmt.Errorf("%s: %w", b.Name(), err)
 	}
 	if !overwrite {
 		if _, err := os.Stat(p); err == nil {

@@ -46,6 +46,7 @@ func (r *run) callOp(thread *starlark.Thread, c *connection, op *schema.Op, args
 	idx := len(r.steps) - 1
 	r.mu.Unlock()
 	finish := func(status string, start time.Time, err error) {
+		defer r.stepDone(idx) // after the unlock below
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		r.steps[idx].Status = status
@@ -71,6 +72,10 @@ func (r *run) callOp(thread *starlark.Thread, c *connection, op *schema.Op, args
 	seq := idx + 1
 	if r.journal != nil {
 		v, handled, err := r.resumeStep(seq, c, op, call, stepID, argsJSON)
+		if !handled && err == nil {
+			err = r.saveCorrectedVars()
+			handled = err != nil
+		}
 		if handled {
 			status := "replayed"
 			if err != nil {

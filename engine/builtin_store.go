@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/tokenflow/tokenflow/engine/store"
@@ -89,6 +90,19 @@ func (r *run) storePut(thread *starlark.Thread, b *starlark.Builtin, args starla
 	}
 	pos := thread.CallFrame(1).Pos.String()
 	if r.plan != nil {
+		if !unknownValue && !unknownExpiry && !unknownLabel {
+			same, err := r.storedAlready(t)
+			if err != nil {
+				return nil, fmt.Errorf("store.put: %w", err)
+			}
+			if same {
+				// A rerun storing what it stored before changes nothing, so
+				// a dry-run after an apply can say "no changes".
+				r.plan.AddUnchanged(fmt.Sprintf("put.%s.%d", name, len(r.steps)), "store.put", pos,
+					fmt.Sprintf("token %q is stored already (%s), unchanged", name, tokenState))
+				return starlark.None, nil
+			}
+		}
 		note := fmt.Sprintf("would store token %q (%s)", name, tokenState)
 		if unknownValue {
 			note += " with " + v.String()
@@ -108,6 +122,23 @@ func (r *run) storePut(thread *starlark.Thread, b *starlark.Builtin, args starla
 		return nil, fmt.Errorf("store.put: %w", err)
 	}
 	return starlark.None, nil
+}
+
+// storedAlready reports whether t's name holds a version in t's state with
+// t's value, vendor, target, expiry and labels: putting t would change
+// nothing but the run id that last stored it.
+func (r *run) storedAlready(t store.Token) (bool, error) {
+	versions, err := r.store.Versions(r.ctx, t.Target, t.Name)
+	if err != nil {
+		return false, err
+	}
+	for _, v := range versions {
+		if v.State == t.State && v.Value == t.Value && v.Vendor == t.Vendor && v.Target == t.Target &&
+			v.ExpiresAt.Equal(t.ExpiresAt) && maps.Equal(v.Labels, t.Labels) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 func (r *run) storeGet(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {

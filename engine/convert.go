@@ -26,6 +26,9 @@ type wireCtx struct {
 // secret is revealed only into a secret field; an unknown becomes its
 // placeholder.
 func (w *wireCtx) toWire(v starlark.Value, f schema.Field) (any, error) {
+	if err := checkWireString(v); err != nil {
+		return nil, err
+	}
 	if u, ok := v.(*value.Unknown); ok {
 		w.unknown = true
 		return u.Placeholder(), nil
@@ -103,6 +106,9 @@ func (w *wireCtx) toWire(v starlark.Value, f schema.Field) (any, error) {
 // plain converts lists, dicts and scalars without a schema. Secrets are
 // refused: inside a list or dict they would lose their protection.
 func (w *wireCtx) plain(v starlark.Value, want schema.Type) (any, error) {
+	if err := checkWireString(v); err != nil {
+		return nil, err
+	}
 	switch x := v.(type) {
 	case *value.Unknown:
 		w.unknown = true

@@ -55,6 +55,7 @@ func runFlow(t *testing.T, src string, opts engine.Options) (*engine.Result, err
 		t.Fatal(err)
 	}
 	opts.PluginDirs = append(opts.PluginDirs, kit(t))
+	opts.AllowHTTP = true // the testkit's vendor is an http:// loopback server
 	if opts.Getenv == nil {
 		opts.Getenv = func(k string) (string, bool) {
 			if k == "KIT_PASSWORD" {

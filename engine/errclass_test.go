@@ -49,7 +49,7 @@ k.echo(text = "a")
 k.hang()`), 0o644)
 	cctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 	defer cancel()
-	res, err := engine.Run(cctx, p, engine.Options{PluginDirs: []string{kit(t)}, State: db})
+	res, err := engine.Run(cctx, p, engine.Options{PluginDirs: []string{kit(t)}, State: db, AllowHTTP: true})
 	if !errors.Is(err, engine.ErrInterrupted) {
 		t.Fatalf("err = %v, want ErrInterrupted", err)
 	}

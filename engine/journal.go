@@ -125,6 +125,17 @@ func (r *run) journalPlugin(vendor string) error {
 	return r.journalErr(r.journal.SetRunPlugins(r.ctx, r.id, r.pluginHashes))
 }
 
+// saveCorrectedVars journals the vars a resume corrected, once the resume
+// has replayed every finished step it could (the first step it sends): a
+// resume refused on the way keeps the run's vars as they were.
+func (r *run) saveCorrectedVars() error {
+	if len(r.changedVars) == 0 || r.varsSaved {
+		return nil
+	}
+	r.varsSaved = true
+	return r.journalErr(r.journal.SetRunVars(r.ctx, r.id, r.opts.Vars))
+}
+
 // resumeStep answers a step from the journal of the run being resumed.
 // handled is false when the step must be sent (it never completed, or its
 // reconciliation says it did not take effect).
@@ -133,7 +144,16 @@ func (r *run) resumeStep(seq int, c *connection, op *schema.Op, call, stepID str
 		return nil, false, nil
 	}
 	rec := r.resume[seq-1]
+	if rec.Call == call && rec.Status == state.StepError {
+		// It failed before: it is sent again, with the arguments the
+		// (possibly corrected) vars give now.
+		return nil, false, nil
+	}
 	if rec.Call != call || rec.ArgsHash != sha(argsJSON) {
+		if len(r.changedVars) > 0 && rec.Call == call {
+			return nil, true, fmt.Errorf("%s: resume refused: step %d finished in run %s with other arguments; the corrected --var %s changed what it sent. Rerun the flow without --resume instead (the shipped flows converge: what exists is found, not made again)",
+				call, seq, r.id, strings.Join(r.changedVars, ", --var "))
+		}
 		return nil, true, fmt.Errorf("%s: resume refused: the flow no longer does what run %s did at step %d (the journal has %s at %s with other arguments or another op)",
 			call, r.id, seq, rec.Call, rec.CallSite)
 	}

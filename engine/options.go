@@ -6,6 +6,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/tokenflow/tokenflow/engine/hostnet"
+	"github.com/tokenflow/tokenflow/engine/pluginmgr"
 	"github.com/tokenflow/tokenflow/engine/redact"
 	"github.com/tokenflow/tokenflow/engine/state"
 	"github.com/tokenflow/tokenflow/engine/store"
@@ -42,8 +43,21 @@ type Options struct {
 	// Replay.
 	Record string
 	// Replay answers every exchange from this cassette file and never
-	// touches the network.
+	// touches the network. A replayed run is a rehearsal: it journals
+	// nothing and stores tokens in a throwaway in-memory store (State is
+	// neither read nor written; a Store other than a *store.Memory is
+	// replaced), and the cassette must match the integrity hash it was
+	// saved with.
 	Replay string
+	// ReplayEdited replays a cassette that does not match its integrity
+	// hash (--replay-edited): the user edited it on purpose.
+	ReplayEdited bool
+
+	// AllowHTTP lets connect() use an http:// URL (--allow-http); the run
+	// log then warns. Without it (or the flow's allow_insecure_http =
+	// True) such a connection is refused: it would carry credentials in
+	// clear. Loopback addresses are no exception.
+	AllowHTTP bool
 
 	// PluginDirs are searched in order for plugin binaries, before $PATH
 	// when SearchPATH is set.
@@ -51,17 +65,29 @@ type Options struct {
 	SearchPATH bool
 	// PluginStartTimeout bounds a plugin's start. Default 10s.
 	PluginStartTimeout time.Duration
+	// PluginLock, when set, refuses a plugin binary that does not match
+	// it (see pluginmgr.Lock). The CLI finds tokenflow.lock from the
+	// flow's directory upward, or takes --lock.
+	PluginLock *pluginmgr.Lock
 
 	// LibDir is the second place load() looks (after the flow's own
 	// directory). Default: the "lib" directory beside the flow's directory
-	// (flows/vcf/x.star loads from flows/lib).
+	// (flows/acme/x.star loads from flows/lib).
 	LibDir string
 	// MaxSteps bounds Starlark execution steps. Default 10,000,000.
 	MaxSteps uint64
+	// MaxMemory is the Go heap, in bytes, past which the run is stopped.
+	// The heap is the process's (a fleet's runs share it) and is sampled,
+	// so one huge allocation can overshoot it (see engine/limits.go).
+	// Default DefaultMaxMemory (1 GiB).
+	MaxMemory uint64
+	// Timeout bounds the flow's execution, op calls included. Default
+	// DefaultTimeout (30 minutes).
+	Timeout time.Duration
 
 	// State journals applied runs (so they can be resumed) and, unless Store
 	// is set, backs the token store. Nil: no journal, in-memory store.
-	State *state.DB
+	State state.Backend
 	// Resume continues the journaled run with this id: the flow and vars
 	// come from the journal; completed steps return their recorded results.
 	Resume string
@@ -83,6 +109,10 @@ type Options struct {
 	// through the redactor too (the CLI does that). Default: discard.
 	Logger hclog.Logger
 
+	// OnStep, when set, is called as each op call finishes (the CLI prints
+	// a line per step on a terminal). Its Error is redacted.
+	OnStep func(StepRecord)
+
 	// Redactor masks secrets in every output. Pass the one the Log and
 	// Logger write through; default: a fresh one.
 	Redactor *redact.Redactor
@@ -93,6 +123,21 @@ type Options struct {
 	// included, unless connect() passes timeout; all attempts of one
 	// exchange together get three times that. Default 30s.
 	HTTPTimeout time.Duration
+	// Proxy, when set, is the HTTP proxy every connection of the run goes
+	// through unless its connect() passes proxy; it takes precedence over
+	// HTTPS_PROXY, HTTP_PROXY and NO_PROXY (which are read through
+	// Getenv). Nil: those variables decide.
+	Proxy *RunProxy
+}
+
+// RunProxy is an HTTP proxy for a whole run.
+type RunProxy struct {
+	// URL is http(s)://host:port, without credentials; "direct" turns
+	// proxies off.
+	URL string
+	// User and Password authenticate to the proxy; Password is registered
+	// with the redactor.
+	User, Password string
 }
 
 // TargetTLS is how an inventory target's certificate is checked.

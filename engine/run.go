@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -91,8 +92,10 @@ type run struct {
 
 	// journal is the state database when this run is journaled (applied
 	// runs with a state); resume holds the steps of the run being resumed.
-	journal        *state.DB
+	journal        state.Backend
 	resumeRun      state.Run
+	changedVars    []string // --var values a resume changed
+	varsSaved      bool     // changedVars are journaled
 	resume         []state.Step
 	flowAbs        string
 	sources        map[string]string
@@ -105,6 +108,8 @@ type run struct {
 	outputs   []Output
 	conns     []*connection
 	modules   map[string]*loadEntry
+
+	lim limitState
 }
 
 type loadEntry struct {
@@ -123,7 +128,11 @@ func Run(ctx context.Context, flowPath string, opts Options) (*Result, error) {
 		return nil, errors.New("engine: Record and Replay belong to the shared Runtime, not to one run")
 	}
 	var resumed state.Run
+	var changedVars []string
 	if opts.Resume != "" {
+		if opts.Replay != "" {
+			return nil, errors.New("--resume cannot be combined with --replay: a replayed run is not journaled")
+		}
 		if opts.State == nil {
 			return nil, errResumeNeedsState
 		}
@@ -143,12 +152,22 @@ func Run(ctx context.Context, flowPath string, opts Options) (*Result, error) {
 			}
 		}
 		flowPath = rec.FlowPath
+		// A corrected --var is accepted: finished steps are replayed only
+		// while their arguments hash as journaled, so a var that changed
+		// what a finished step sent stops the resume at that step (see
+		// resumeStep); one that no finished step used just applies.
+		merged := map[string]string{}
+		for k, v := range rec.Vars {
+			merged[k] = v
+		}
 		for k, v := range opts.Vars {
 			if rec.Vars[k] != v {
-				return nil, fmt.Errorf("resume: --var %s differs from run %s; a resumed run keeps its vars", k, rec.ID)
+				changedVars = append(changedVars, k)
 			}
+			merged[k] = v
 		}
-		opts.Vars = rec.Vars
+		sort.Strings(changedVars)
+		opts.Vars = merged
 		resumed = rec
 	}
 	r, err := newRun(ctx, flowPath, opts)
@@ -156,11 +175,20 @@ func Run(ctx context.Context, flowPath string, opts Options) (*Result, error) {
 		return nil, err
 	}
 	r.resumeRun = resumed
+	r.changedVars = changedVars
 	if opts.Resume != "" {
 		r.id = opts.Resume
 	}
 	res := &Result{RunID: r.id, Plan: r.plan, Redactor: r.red, Journaled: r.journal != nil}
+	stopLimits := r.startLimits()
 	err = r.exec()
+	stopLimits()
+	err = r.limitErr(err)
+	if err != nil && ctx.Err() != nil && !errors.Is(err, ErrInterrupted) {
+		// Whatever failed first (the journal, a builtin) failed because
+		// the run was cancelled: report the interruption, resumable.
+		err = fmt.Errorf("%w: %w", ErrInterrupted, err)
+	}
 	r.journalFinish(err)
 	closeErr := r.close()
 	r.mu.Lock()
@@ -194,6 +222,16 @@ func newRun(ctx context.Context, flowPath string, opts Options) (*run, error) {
 	}
 	if opts.MaxSteps == 0 {
 		opts.MaxSteps = 10_000_000
+	}
+	if replay := opts.Replay != "" || (opts.Runtime != nil && opts.Runtime.Replaying()); replay {
+		// A rehearsal must not touch the real store or journal: the
+		// cassette's placeholders would become the current tokens. Only an
+		// in-memory store the caller made for the rehearsal is kept.
+		if _, mem := opts.Store.(*store.Memory); !mem {
+			opts.Store = store.NewMemory(opts.Now)
+		}
+		opts.State = nil
+		opts.Logger.Warn("replay: tokens go to a throwaway in-memory store and the run is not journaled")
 	}
 	if opts.Store == nil && opts.State != nil {
 		opts.Store = opts.State
@@ -242,7 +280,8 @@ func newRun(ctx context.Context, flowPath string, opts Options) (*run, error) {
 	if r.rt == nil {
 		rt, err := NewRuntime(RuntimeOptions{
 			PluginDirs: opts.PluginDirs, SearchPATH: opts.SearchPATH, PluginStartTimeout: opts.PluginStartTimeout,
-			Record: opts.Record, Replay: opts.Replay, Redactor: r.red, Logger: opts.Logger, Retry: opts.Retry,
+			Record: opts.Record, Replay: opts.Replay, ReplayEdited: opts.ReplayEdited,
+			Redactor: r.red, Logger: opts.Logger, Retry: opts.Retry, PluginLock: opts.PluginLock,
 		})
 		if err != nil {
 			return nil, err
@@ -298,6 +337,7 @@ func (r *run) newThread(name string) *starlark.Thread {
 		t.Cancel(fmt.Sprintf("flow exceeded its step limit of %d execution steps (an endless loop?)", r.opts.MaxSteps))
 	}
 	starlarktime.SetNow(thread, func() (time.Time, error) { return r.opts.Now(), nil })
+	r.track(thread)
 	return thread
 }
 

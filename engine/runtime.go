@@ -44,9 +44,11 @@ type RuntimeOptions struct {
 	SearchPATH         bool
 	PluginStartTimeout time.Duration
 	Record, Replay     string
+	ReplayEdited       bool
 	Redactor           *redact.Redactor
 	Logger             hclog.Logger
 	Retry              hostnet.RetryPolicy
+	PluginLock         *pluginmgr.Lock
 }
 
 // NewRuntime starts nothing yet: plugins launch on a run's first connect().
@@ -66,7 +68,11 @@ func NewRuntime(o RuntimeOptions) (*Runtime, error) {
 	case o.Record != "":
 		cas, err = hostnet.OpenCassette(o.Record, hostnet.Record, o.Redactor)
 	case o.Replay != "":
-		cas, err = hostnet.OpenCassette(o.Replay, hostnet.Replay, o.Redactor)
+		var opts []hostnet.CassetteOption
+		if o.ReplayEdited {
+			opts = append(opts, hostnet.AllowEdited())
+		}
+		cas, err = hostnet.OpenCassette(o.Replay, hostnet.Replay, o.Redactor, opts...)
 	}
 	if err != nil {
 		return nil, err
@@ -79,7 +85,7 @@ func NewRuntime(o RuntimeOptions) (*Runtime, error) {
 		logger:    o.Logger,
 		plugins: pluginmgr.New(pluginmgr.Config{
 			Dirs: o.PluginDirs, SearchPATH: o.SearchPATH, StartTimeout: o.PluginStartTimeout,
-			Host: tr, Logger: o.Logger.Named("plugin"),
+			Host: tr, Logger: o.Logger.Named("plugin"), Lock: o.PluginLock,
 		}),
 	}, nil
 }
@@ -106,3 +112,6 @@ func (rt *Runtime) Close() error {
 	rt.transport.Close()
 	return errors.Join(errs...)
 }
+
+// Replaying reports whether the runtime answers from a cassette.
+func (rt *Runtime) Replaying() bool { return rt.cassette != nil && rt.cassette.Replaying() }

@@ -3,7 +3,7 @@ package sdk_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
+	"errors"
 	"io"
 	"net/http"
 	"testing"
@@ -53,8 +53,11 @@ func widgetPlugin() *sdk.Plugin {
 }
 
 // Testing the plugin's ops in-process, over the real gRPC contract, against
-// a simulator built with simkit.
-func Example() {
+// a simulator built with simkit: a plugin's tests look like this. The
+// harness belongs to the test's *testing.T, which stops it at the end (a
+// testing.T made by hand would never run its cleanups, nor stop the test on
+// a failure).
+func TestWidgetPlugin(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /widgets/{id}", func(w http.ResponseWriter, r *http.Request) {
 		if r.PathValue("id") != "w1" {
@@ -63,18 +66,29 @@ func Example() {
 		}
 		simkit.WriteJSON(w, http.StatusOK, map[string]string{"name": "sprocket"})
 	})
-	srv, _ := simkit.Serve(mux, simkit.ServerOptions{})
+	srv, err := simkit.Serve(mux, simkit.ServerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer srv.Close()
-
-	t := &testing.T{} // in a real test, the test's *testing.T
-	h := sdktest.New(t, widgetPlugin(), srv.Client().Transport)
 	conn := map[string]any{"url": srv.URL}
 
-	out, err := h.Call("get_widget", conn, map[string]any{"id": "w1"})
-	fmt.Println(out["name"], err)
-	_, err = h.Call("get_widget", conn, map[string]any{"id": "w2"})
-	fmt.Println(err)
-	// Output:
-	// sprocket <nil>
-	// not_found: get widget: HTTP 404: no such widget
+	var h *sdktest.Harness
+	t.Run("get_widget", func(t *testing.T) {
+		h = sdktest.New(t, widgetPlugin(), srv.Client().Transport)
+		out, err := h.Call("get_widget", conn, map[string]any{"id": "w1"})
+		if err != nil || out["name"] != "sprocket" {
+			t.Fatalf("get_widget w1 = %v, %v; want sprocket", out, err)
+		}
+		_, err = h.Call("get_widget", conn, map[string]any{"id": "w2"})
+		var serr *sdk.Error
+		if !errors.As(err, &serr) || serr.Code != sdk.CodeNotFound || err.Error() != "not_found: get widget: HTTP 404: no such widget" {
+			t.Fatalf("get_widget w2: %v; want not_found with the vendor's message", err)
+		}
+	})
+	// The test that made the harness has ended: its cleanup stopped the
+	// plugin, so nothing is left running.
+	if _, err := h.Call("get_widget", conn, map[string]any{"id": "w1"}); err == nil {
+		t.Fatal("the harness still answers after its test ended: it was not stopped")
+	}
 }

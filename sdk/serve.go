@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
 	pb "github.com/tokenflow/tokenflow/sdk/proto/tokenflow/plugin/v1"
+	"github.com/tokenflow/tokenflow/sdk/simkit"
 	"google.golang.org/grpc"
 )
 
@@ -25,7 +26,8 @@ import (
 type ServeOption func(*serveConfig)
 
 type serveConfig struct {
-	logger hclog.Logger
+	logger    hclog.Logger
+	simulator *simkit.Registration // WithSimulator (simulate.go)
 }
 
 // WithLogger replaces the default logger (JSON to stderr, which go-plugin
@@ -38,6 +40,9 @@ func Serve(p *Plugin, opts ...ServeOption) {
 	cfg := serveConfig{}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if code, ok := maybeSimulate(p.Name, &cfg); ok {
+		os.Exit(code)
 	}
 	if cfg.logger == nil {
 		cfg.logger = hclog.New(&hclog.LoggerOptions{Name: p.Name, Output: os.Stderr, JSONFormat: true, Level: hclog.Info})

@@ -77,11 +77,12 @@ type Options struct {
 
 // Status of one target.
 const (
-	OK        = "ok"        // applied (or nothing to change)
-	Pending   = "pending"   // a dry-run found changes
-	Failed    = "failed"    // the target's run failed
-	Skipped   = "skipped"   // not started: too many failures, or interrupted first
-	Completed = "completed" // finished in the run being resumed; not run again
+	OK          = "ok"          // applied (or nothing to change)
+	Pending     = "pending"     // a dry-run found changes
+	Failed      = "failed"      // the target's run failed
+	Skipped     = "skipped"     // not started: too many failures, or interrupted first
+	Completed   = "completed"   // finished in the run being resumed; not run again
+	Interrupted = "interrupted" // stopped by Ctrl-C or SIGTERM; resumable
 )
 
 // TargetResult is how one target ended.
@@ -103,6 +104,9 @@ type Result struct {
 	Targets []TargetResult // in the order of the targets given
 	Counts  map[string]int
 	Elapsed time.Duration
+	// Interrupted: the run's context was cancelled (Ctrl-C, SIGTERM);
+	// targets not finished can be resumed.
+	Interrupted bool
 }
 
 // Failed lists the targets that failed.
@@ -221,12 +225,14 @@ func Run(ctx context.Context, flow string, targets []Target, opts Options) (*Res
 			finish(i, TargetResult{Target: t.Name, RunID: prev.ID, Status: Completed})
 			continue
 		}
+		acquired := false
 		select {
 		case sem <- struct{}{}:
+			acquired = true
 		case <-ctx.Done():
 		}
-		if ctx.Err() != nil || stop() {
-			if ctx.Err() == nil {
+		if !acquired || ctx.Err() != nil || stop() {
+			if acquired {
 				<-sem
 			}
 			finish(i, TargetResult{Target: t.Name, Status: Skipped})
@@ -239,6 +245,10 @@ func Run(ctx context.Context, flow string, targets []Target, opts Options) (*Res
 			lock := hostLock(t.URL)
 			lock.Lock()
 			defer lock.Unlock()
+			if ctx.Err() != nil {
+				finish(i, TargetResult{Target: t.Name, Status: Skipped})
+				return
+			}
 			if opts.OnStart != nil {
 				opts.OnStart(t.Name)
 			}
@@ -255,6 +265,7 @@ func Run(ctx context.Context, flow string, targets []Target, opts Options) (*Res
 		res.Counts[t.Status]++
 	}
 	res.Elapsed = time.Since(start)
+	res.Interrupted = ctx.Err() != nil
 	if res.ID != "" && base.State != nil {
 		status, msg := "ok", ""
 		switch {
@@ -286,6 +297,8 @@ func runTarget(ctx context.Context, flow string, t Target, base engine.Options, 
 			out.RunID = r.RunID
 		}
 		switch {
+		case err != nil && errors.Is(err, engine.ErrInterrupted):
+			out.Status, out.Err = Interrupted, err
 		case err != nil:
 			out.Status, out.Err = Failed, err
 		case r != nil && r.Pending() > 0:

@@ -74,15 +74,33 @@ func (e *ReplayMissError) Error() string {
 	return fmt.Sprintf("replay: no recorded exchange for %s %s in %s (replay never falls back to the network; record the flow again with --record)", e.Method, e.URL, e.Cassette)
 }
 
+// CassetteOption changes how OpenCassette opens a cassette.
+type CassetteOption func(*cassetteOpts)
+
+type cassetteOpts struct{ allowEdited bool }
+
+// AllowEdited replays a cassette whose integrity hash does not match its
+// content (or that has none): the user edited it on purpose.
+func AllowEdited() CassetteOption { return func(o *cassetteOpts) { o.allowEdited = true } }
+
 // OpenCassette prepares a cassette at path. Replay requires the file to
-// exist; Record overwrites it when the run ends (Save).
-func OpenCassette(path string, mode CassetteMode, red *redact.Redactor) (*Cassette, error) {
+// exist and to match the integrity hash Save wrote into it, unless
+// AllowEdited; Record overwrites it when the run ends (Save).
+func OpenCassette(path string, mode CassetteMode, red *redact.Redactor, opts ...CassetteOption) (*Cassette, error) {
+	var o cassetteOpts
+	for _, opt := range opts {
+		opt(&o)
+	}
 	c := &Cassette{path: path, mode: mode, red: red}
 	vmode := recorder.ModeRecordOnly
 	if mode == Replay {
 		vmode = recorder.ModeReplayOnly
-		if _, err := os.Stat(path); err != nil {
+		data, err := os.ReadFile(path)
+		if err != nil {
 			return nil, fmt.Errorf("replay cassette: %w", err)
+		}
+		if err := checkIntegrity(path, data); err != nil && !o.allowEdited {
+			return nil, err
 		}
 	}
 	rec, err := recorder.New(path,
@@ -132,7 +150,11 @@ func (c *Cassette) real(req *http.Request) (*http.Response, error) {
 	return rt.RoundTrip(req)
 }
 
-// Save writes a recording (atomically, mode 0600). Replay saves nothing.
+// Replaying reports whether the cassette answers instead of the network.
+func (c *Cassette) Replaying() bool { return c.mode == Replay }
+
+// Save writes a recording (atomically, mode 0600, with its integrity
+// hash). Replay saves nothing.
 func (c *Cassette) Save() error {
 	if c.mode != Record {
 		return nil
@@ -199,6 +221,7 @@ func (fs exactFS) ReadFile(name string) ([]byte, error) { return os.ReadFile(fs.
 
 func (fs exactFS) WriteFile(name string, data []byte) error {
 	p := fs.path(name)
+	data = withIntegrity(data)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return err
 	}

@@ -43,6 +43,9 @@ type Conn struct {
 	// TotalTimeout bounds one exchange across all its attempts and the
 	// backoff between them. Zero: three times Timeout (90s by default).
 	TotalTimeout time.Duration
+	// Proxy is how requests reach the vendor (see Proxy). Nil: direct.
+	// Set before the connection's first request.
+	Proxy *Proxy
 
 	once   sync.Once
 	client *http.Client
@@ -179,10 +182,16 @@ func (c *Conn) httpClient() (*http.Client, error) {
 			MaxIdleConnsPerHost:   8,
 			IdleConnTimeout:       90 * time.Second,
 			ForceAttemptHTTP2:     true,
-			Proxy:                 nil, // the allowlist is about where requests go; no proxy hop
+			// The allowlist has checked the target host before a request
+			// gets here; a proxy only carries it (CONNECT for https).
+			Proxy: c.Proxy.transportProxy(),
+		}
+		var rt http.RoundTripper = tr
+		if tr.Proxy != nil {
+			rt = proxyErrors{next: tr, proxy: c.Proxy}
 		}
 		c.client = &http.Client{
-			Transport: tr,
+			Transport: rt,
 			// Client.Timeout keeps running while the body is read, which
 			// ResponseHeaderTimeout alone does not cover.
 			Timeout: attempt,

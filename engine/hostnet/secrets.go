@@ -11,8 +11,8 @@ import (
 )
 
 // secretKeys are JSON keys whose values are credentials in the vendors'
-// wire formats (VCF token, HyperFlex access_token/refresh_token, BIG-IP
-// token, passwords, client secrets).
+// wire formats (bearer and session tokens, access/refresh token pairs,
+// passwords, client secrets, API keys).
 var secretKeys = map[string]bool{
 	"password": true, "token": true, "access_token": true, "refresh_token": true,
 	"accesstoken": true, "refreshtoken": true, "client_secret": true, "clientsecret": true,

@@ -37,7 +37,7 @@ type Step struct {
 	// ID is unique among the steps in flight on this transport (runs of a
 	// fleet share one transport, so it carries a per-run prefix).
 	ID     string
-	Call   string // "vcf.create_api_client"
+	Call   string // "acme.create_api_client"
 	Write  bool   // the op's effect is write
 	DryRun bool
 	Conn   *Conn
@@ -335,7 +335,7 @@ func describeNetError(ctx, tctx context.Context, step *Step, method string, u *u
 	switch {
 	case strings.Contains(msg, "certificate signed by unknown authority"),
 		strings.Contains(msg, "x509:"), strings.Contains(msg, "tls:"):
-		hint = " (TLS verification failed: pass ca_file = \"<CA PEM>\" to connect(), or insecure = True only for a lab)"
+		hint = " (TLS verification failed: trust the appliance's CA with --var ca_file=PATH, or ca_file in the inventory target's tls)"
 	case strings.Contains(msg, "connection refused"):
 		hint = " (nothing listens there: is the URL right and the appliance up?)"
 	}

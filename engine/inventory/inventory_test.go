@@ -23,34 +23,34 @@ groups:
       realm: east-realm
     labels: {site: east, tier: dev}
     targets:
-      vcf-east-1:
-        vendor: vcf
+      xyz-east-1:
+        vendor: xyz
         url: https://10.0.0.5
         tls:
           ca_file: certs/east-ca.pem
           pin: SHA256:` + pinHex + `
           insecure: false
         credentials:
-          VCF_PASSWORD: env:EAST_VCF_PASSWORD
+          XYZ_PASSWORD: env:EAST_XYZ_PASSWORD
         labels: {tier: prod}
         vars: {token_name: ci-bot-east-1, url: https://override.example}
     groups:
       east-lab:
         vars: {client_id: lab-bot}
         targets:
-          vcf-east-lab: {vendor: vcf, url: https://10.0.9.5, credentials: {VCF_PASSWORD: file:/etc/tokenflow/lab.pw}}
+          xyz-east-lab: {vendor: xyz, url: https://10.0.9.5, credentials: {XYZ_PASSWORD: file:/etc/tokenflow/lab.pw}}
 targets:
-  bigip-1:
-    vendor: bigip
-    url: https://bigip-1.example.com
-    credentials: {BIGIP_PASSWORD: env:BIGIP_PASSWORD, KEY: file:~/keys/bigip.pem}
+  zebra-1:
+    vendor: zebra
+    url: https://zebra-1.example.com
+    credentials: {ZEBRA_PASSWORD: env:ZEBRA_PASSWORD, KEY: file:~/keys/zebra.pem}
     tls: {insecure: true}
     vars: {username: automation, verbose: true}
 `
 
 func parse(t *testing.T, src string) *Inventory {
 	t.Helper()
-	inv, err := Parse("fleet.yaml", []byte(src), Options{KnownVendors: []string{"vcf", "bigip"}, Home: "/home/op"})
+	inv, err := Parse("fleet.yaml", []byte(src), Options{KnownVendors: []string{"xyz", "zebra"}, Home: "/home/op"})
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
@@ -67,53 +67,53 @@ func TestParseExample(t *testing.T) {
 	for _, tg := range inv.Targets {
 		names = append(names, tg.Name)
 	}
-	if want := []string{"vcf-east-1", "vcf-east-lab", "bigip-1"}; !reflect.DeepEqual(names, want) {
+	if want := []string{"xyz-east-1", "xyz-east-lab", "zebra-1"}; !reflect.DeepEqual(names, want) {
 		t.Fatalf("targets = %v, want %v", names, want)
 	}
-	wantGroups := map[string][]string{"east": {"vcf-east-1", "vcf-east-lab"}, "east-lab": {"vcf-east-lab"}}
+	wantGroups := map[string][]string{"east": {"xyz-east-1", "xyz-east-lab"}, "east-lab": {"xyz-east-lab"}}
 	if !reflect.DeepEqual(inv.Groups, wantGroups) {
 		t.Errorf("groups = %v, want %v", inv.Groups, wantGroups)
 	}
 
 	e1, lab, big := inv.Targets[0], inv.Targets[1], inv.Targets[2]
 	want1 := &Target{
-		Name: "vcf-east-1", Vendor: "vcf", URL: "https://10.0.0.5",
+		Name: "xyz-east-1", Vendor: "xyz", URL: "https://10.0.0.5",
 		CAFile:      filepath.Join(dir, "certs/east-ca.pem"),
 		Pin:         "sha256:" + strings.ToLower(pinHex),
-		Credentials: map[string]Ref{"VCF_PASSWORD": {Kind: "env", Arg: "EAST_VCF_PASSWORD", Pos: "fleet.yaml:20"}},
+		Credentials: map[string]Ref{"XYZ_PASSWORD": {Kind: "env", Arg: "EAST_XYZ_PASSWORD", Pos: "fleet.yaml:20"}},
 		Labels:      map[string]string{"site": "east", "tier": "prod"},
 		Vars: map[string]string{
 			"realm": "east-realm", "retries": "3", "client_id": "ci-bot", "token_name": "ci-bot-east-1",
-			"url": "https://override.example", "target": "vcf-east-1", "ca_file": filepath.Join(dir, "certs/east-ca.pem"),
+			"url": "https://override.example", "target": "xyz-east-1", "ca_file": filepath.Join(dir, "certs/east-ca.pem"),
 		},
 		Groups: []string{"east"},
 		Pos:    "fleet.yaml:12",
 	}
 	if !reflect.DeepEqual(e1, want1) {
-		t.Errorf("vcf-east-1 =\n%+v\nwant\n%+v", e1, want1)
+		t.Errorf("xyz-east-1 =\n%+v\nwant\n%+v", e1, want1)
 	}
 	if want := []string{"east", "east-lab"}; !reflect.DeepEqual(lab.Groups, want) {
-		t.Errorf("vcf-east-lab groups = %v, want %v", lab.Groups, want)
+		t.Errorf("xyz-east-lab groups = %v, want %v", lab.Groups, want)
 	}
 	wantLabVars := map[string]string{"realm": "east-realm", "retries": "3", "client_id": "lab-bot",
-		"url": "https://10.0.9.5", "target": "vcf-east-lab", "VCF_PASSWORD": "/etc/tokenflow/lab.pw"}
+		"url": "https://10.0.9.5", "target": "xyz-east-lab", "XYZ_PASSWORD": "/etc/tokenflow/lab.pw"}
 	if !reflect.DeepEqual(lab.Vars, wantLabVars) {
-		t.Errorf("vcf-east-lab vars = %v, want %v", lab.Vars, wantLabVars)
+		t.Errorf("xyz-east-lab vars = %v, want %v", lab.Vars, wantLabVars)
 	}
 	if want := (map[string]string{"site": "east", "tier": "dev"}); !reflect.DeepEqual(lab.Labels, want) {
-		t.Errorf("vcf-east-lab labels = %v, want %v", lab.Labels, want)
+		t.Errorf("xyz-east-lab labels = %v, want %v", lab.Labels, want)
 	}
 	if !big.Insecure || big.Pin != "" || big.CAFile != "" || len(big.Groups) != 0 || big.Pos != "fleet.yaml:29" {
-		t.Errorf("bigip-1 = %+v", big)
+		t.Errorf("zebra-1 = %+v", big)
 	}
-	if got := big.Credentials["KEY"].String(); got != "file:/home/op/keys/bigip.pem" {
+	if got := big.Credentials["KEY"].String(); got != "file:/home/op/keys/zebra.pem" {
 		t.Errorf("KEY ref = %q", got)
 	}
-	if big.Vars["verbose"] != "true" || big.Vars["KEY"] != "/home/op/keys/bigip.pem" || big.Vars["realm"] != "flt-idb02" {
-		t.Errorf("bigip-1 vars = %v", big.Vars)
+	if big.Vars["verbose"] != "true" || big.Vars["KEY"] != "/home/op/keys/zebra.pem" || big.Vars["realm"] != "flt-idb02" {
+		t.Errorf("zebra-1 vars = %v", big.Vars)
 	}
-	if got := big.Credentials["BIGIP_PASSWORD"].String(); got != "env:BIGIP_PASSWORD" {
-		t.Errorf("BIGIP_PASSWORD ref = %q", got)
+	if got := big.Credentials["ZEBRA_PASSWORD"].String(); got != "env:ZEBRA_PASSWORD" {
+		t.Errorf("ZEBRA_PASSWORD ref = %q", got)
 	}
 }
 
@@ -121,20 +121,20 @@ func TestParseExample(t *testing.T) {
 // the node tree exactly as in YAML, explicit keys winning over merged ones.
 func TestAnchorsAndMerge(t *testing.T) {
 	inv := parse(t, `targets:
-  a: &vcf
-    vendor: vcf
+  a: &xyz
+    vendor: xyz
     url: https://a.example
     vars: {site: x}
   b:
-    <<: *vcf
+    <<: *xyz
     url: https://b.example
-  c: {<<: [*vcf], vars: {site: y}}
+  c: {<<: [*xyz], vars: {site: y}}
 `)
 	got := map[string]string{}
 	for _, tg := range inv.Targets {
 		got[tg.Name] = tg.Vendor + " " + tg.URL + " " + tg.Vars["site"]
 	}
-	want := map[string]string{"a": "vcf https://a.example x", "b": "vcf https://b.example x", "c": "vcf https://a.example y"}
+	want := map[string]string{"a": "xyz https://a.example x", "b": "xyz https://b.example x", "c": "xyz https://a.example y"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("targets = %v, want %v", got, want)
 	}
@@ -143,7 +143,7 @@ func TestAnchorsAndMerge(t *testing.T) {
 func TestLoadResolvesPathsAgainstTheFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "fleet.yaml")
-	src := "targets:\n  a: {vendor: vcf, url: http://127.0.0.1:8443, tls: {ca_file: ca.pem}, credentials: {PW: file:pw.txt}}\n"
+	src := "targets:\n  a: {vendor: xyz, url: http://127.0.0.1:8443, tls: {ca_file: ca.pem}, credentials: {PW: file:pw.txt}}\n"
 	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -11,42 +11,42 @@ import (
 const selectFleet = `groups:
   east:
     targets:
-      vcf-east-1: {vendor: vcf, url: https://e1.example}
-      vcf-east-2: {vendor: vcf, url: https://e2.example}
+      xyz-east-1: {vendor: xyz, url: https://e1.example}
+      xyz-east-2: {vendor: xyz, url: https://e2.example}
     groups:
       east-lab:
         targets:
-          vcf-east-lab: {vendor: vcf, url: https://el.example}
+          xyz-east-lab: {vendor: xyz, url: https://el.example}
   west:
     targets:
-      vcf-west-1: {vendor: vcf, url: https://w1.example}
+      xyz-west-1: {vendor: xyz, url: https://w1.example}
   empty: {}
 targets:
-  bigip-1: {vendor: bigip, url: https://b1.example}
-  bigip-2: {vendor: bigip, url: https://b2.example}
+  zebra-1: {vendor: zebra, url: https://b1.example}
+  zebra-2: {vendor: zebra, url: https://b2.example}
 `
 
 func TestSelect(t *testing.T) {
 	inv := parse(t, selectFleet)
-	all := "vcf-east-1 vcf-east-2 vcf-east-lab vcf-west-1 bigip-1 bigip-2"
+	all := "xyz-east-1 xyz-east-2 xyz-east-lab xyz-west-1 zebra-1 zebra-2"
 	for _, tc := range []struct{ limit, want string }{
 		{"", all},
 		{"  ", all},
-		{"east", "vcf-east-1 vcf-east-2 vcf-east-lab"}, // nested group included
-		{"east-lab", "vcf-east-lab"},
-		{"bigip-2", "bigip-2"},
-		{"bigip-2,vcf-west-1", "vcf-west-1 bigip-2"}, // file order, not limit order
-		{"west, bigip-1", "vcf-west-1 bigip-1"},
-		{"bigip-*", "bigip-1 bigip-2"},
-		{"vcf-east-?", "vcf-east-1 vcf-east-2"},
-		{"*-[12]", "vcf-east-1 vcf-east-2 vcf-west-1 bigip-1 bigip-2"},
-		{"east,!east-lab", "vcf-east-1 vcf-east-2"},
-		{"!east", "vcf-west-1 bigip-1 bigip-2"}, // only exclusions: from everything
-		{"!east,!bigip-*", "vcf-west-1"},
-		{"*,!vcf-*", "bigip-1 bigip-2"},
-		{"east,west,!vcf-east-2", "vcf-east-1 vcf-east-lab vcf-west-1"},
-		{"east,,bigip-1,", "vcf-east-1 vcf-east-2 vcf-east-lab bigip-1"},
-		{"east,nomatch-*", "vcf-east-1 vcf-east-2 vcf-east-lab"}, // a glob may match nothing
+		{"east", "xyz-east-1 xyz-east-2 xyz-east-lab"}, // nested group included
+		{"east-lab", "xyz-east-lab"},
+		{"zebra-2", "zebra-2"},
+		{"zebra-2,xyz-west-1", "xyz-west-1 zebra-2"}, // file order, not limit order
+		{"west, zebra-1", "xyz-west-1 zebra-1"},
+		{"zebra-*", "zebra-1 zebra-2"},
+		{"xyz-east-?", "xyz-east-1 xyz-east-2"},
+		{"*-[12]", "xyz-east-1 xyz-east-2 xyz-west-1 zebra-1 zebra-2"},
+		{"east,!east-lab", "xyz-east-1 xyz-east-2"},
+		{"!east", "xyz-west-1 zebra-1 zebra-2"}, // only exclusions: from everything
+		{"!east,!zebra-*", "xyz-west-1"},
+		{"*,!xyz-*", "zebra-1 zebra-2"},
+		{"east,west,!xyz-east-2", "xyz-east-1 xyz-east-lab xyz-west-1"},
+		{"east,,zebra-1,", "xyz-east-1 xyz-east-2 xyz-east-lab zebra-1"},
+		{"east,nomatch-*", "xyz-east-1 xyz-east-2 xyz-east-lab"}, // a glob may match nothing
 		{"!empty", all},
 	} {
 		got, err := inv.Select(tc.limit)
@@ -66,7 +66,7 @@ func TestSelect(t *testing.T) {
 
 func TestSelectErrors(t *testing.T) {
 	inv := parse(t, selectFleet)
-	const lists = "(groups: east, east-lab, empty, west; targets: vcf-east-1, vcf-east-2, vcf-east-lab, vcf-west-1, bigip-1, ... 6 in all)"
+	const lists = "(groups: east, east-lab, empty, west; targets: xyz-east-1, xyz-east-2, xyz-east-lab, xyz-west-1, zebra-1, ... 6 in all)"
 	for _, tc := range []struct{ limit, want string }{
 		{"empty", `--limit "empty" matches no target of fleet.yaml ` + lists},
 		{"nomatch-*", `--limit "nomatch-*" matches no target of fleet.yaml ` + lists},
@@ -74,9 +74,9 @@ func TestSelectErrors(t *testing.T) {
 		{"!*", `--limit "!*" matches no target of fleet.yaml ` + lists},
 		{"eats", `--limit "eats": "eats" is neither a group nor a target of fleet.yaml (did you mean east?) ` + lists},
 		// A misspelt exclusion must not quietly run on the target it meant to spare.
-		{"east,!vcf-east-lba", `--limit "east,!vcf-east-lba": "vcf-east-lba" is neither a group nor a target of fleet.yaml (did you mean vcf-east-lab?) ` + lists},
+		{"east,!xyz-east-lba", `--limit "east,!xyz-east-lba": "xyz-east-lba" is neither a group nor a target of fleet.yaml (did you mean xyz-east-lab?) ` + lists},
 		{"east,!", `--limit "east,!": a lone ! excludes nothing; write !NAME`},
-		{"vcf-[", `--limit "vcf-[": bad glob "vcf-[": syntax error in pattern`},
+		{"xyz-[", `--limit "xyz-[": bad glob "xyz-[": syntax error in pattern`},
 	} {
 		got, err := inv.Select(tc.limit)
 		if err == nil {
@@ -107,11 +107,11 @@ func TestResolve(t *testing.T) {
 	path := filepath.Join(dir, "fleet.yaml")
 	write("fleet.yaml", `targets:
   good:
-    vendor: vcf
+    vendor: xyz
     url: https://a.example
     credentials: {FROM_ENV: env:GOOD_PW, FROM_FILE: file:pw}
   bad:
-    vendor: vcf
+    vendor: xyz
     url: https://a.example
     credentials:
       UNSET: env:NOT_SET

@@ -86,7 +86,7 @@ func (p *parser) target(e pair, sc scope) *Target {
 
 func (p *parser) vendor(e pair, v pair, where string) string {
 	if v.kNode == nil {
-		p.errorf(e.kNode, "%s: missing vendor (the plugin that talks to it, e.g. vendor: vcf)", where)
+		p.errorf(e.kNode, "%s: missing vendor (the plugin that talks to it, e.g. vendor: acme)", where)
 		return ""
 	}
 	name, ok := p.scalar(v.vNode, where+": vendor")
@@ -94,7 +94,7 @@ func (p *parser) vendor(e pair, v pair, where string) string {
 		return ""
 	}
 	if name == "" {
-		p.errorf(v.kNode, "%s: vendor is empty; name the plugin that talks to it, e.g. vendor: vcf", where)
+		p.errorf(v.kNode, "%s: vendor is empty; name the plugin that talks to it, e.g. vendor: acme", where)
 		return ""
 	}
 	known := p.opts.KnownVendors

@@ -36,7 +36,7 @@ func New() *Plan { return &Plan{byID: map[string]*Step{}} }
 // Step is one op call or engine action (store.put) in the plan.
 type Step struct {
 	ID       string    `json:"id"`
-	Call     string    `json:"call"`     // "vcf.create_api_client"
+	Call     string    `json:"call"`     // "acme.create_api_client"
 	Position string    `json:"position"` // file:line of the call
 	Effect   string    `json:"effect"`   // read or write
 	Action   string    `json:"action"`   // "read", "change" (held), "none"
@@ -73,6 +73,17 @@ func (p *Plan) AddChange(id, call, position, note string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	s := &Step{ID: id, Call: call, Position: position, Effect: "write", Action: "change", Note: note}
+	p.steps = append(p.steps, s)
+	p.byID[id] = s
+}
+
+// AddUnchanged records an engine-side write that would change nothing (a
+// store.put of the value, expiry and labels already stored): it is shown, so
+// the plan still says what the flow does, but it is not pending.
+func (p *Plan) AddUnchanged(id, call, position, note string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := &Step{ID: id, Call: call, Position: position, Effect: "write", Action: "none", Note: note}
 	p.steps = append(p.steps, s)
 	p.byID[id] = s
 }
@@ -221,8 +232,25 @@ func (p *Plan) Steps(r *redact.Redactor) []Step {
 	return steps
 }
 
-// WriteText prints the plan for people.
+// WriteText prints the plan for people: its steps and the summary line.
 func (p *Plan) WriteText(w io.Writer, r *redact.Redactor) error {
+	if err := p.WriteSteps(w, r); err != nil {
+		return err
+	}
+	n := p.Pending()
+	var err error
+	if n == 0 {
+		_, err = io.WriteString(w, "\nPlan: no changes.\n")
+	} else {
+		_, err = fmt.Fprintf(w, "\nPlan: %d change(s) pending. Nothing was sent for them; run without --dry-run to apply.\n", n)
+	}
+	return err
+}
+
+// WriteSteps prints the plan's steps without the summary line: for a plan
+// cut short by an error, and for commands that say in their own words
+// how to apply it.
+func (p *Plan) WriteSteps(w io.Writer, r *redact.Redactor) error {
 	steps := p.Steps(r)
 	var b strings.Builder
 	for _, s := range steps {
@@ -260,17 +288,6 @@ func (p *Plan) WriteText(w io.Writer, r *redact.Redactor) error {
 				}
 			}
 		}
-	}
-	n := 0
-	for _, s := range steps {
-		if s.Action == "change" {
-			n++
-		}
-	}
-	if n == 0 {
-		b.WriteString("\nPlan: no changes.\n")
-	} else {
-		fmt.Fprintf(&b, "\nPlan: %d change(s) pending. Nothing was sent for them; run without --dry-run to apply.\n", n)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -39,6 +39,9 @@ type Config struct {
 	// go-plugin). Pass a logger that writes through the run's redactor.
 	// Default: discard.
 	Logger hclog.Logger
+	// Lock, when set, pins the binaries: a plugin whose binary does not
+	// match it is refused before it starts (see lock.go).
+	Lock *Lock
 }
 
 // Manager launches and caches plugins for one run. It is safe for concurrent
@@ -50,6 +53,7 @@ type Manager struct {
 	mu      sync.Mutex
 	running map[string]*instance
 	closed  bool
+	logs    *logGate // closed with the manager (logger.go)
 }
 
 type instance struct {
@@ -76,7 +80,9 @@ func New(cfg Config) *Manager {
 	if cfg.Logger == nil {
 		cfg.Logger = hclog.NewNullLogger()
 	}
-	return &Manager{cfg: cfg, cache: &pluginCache{}, running: map[string]*instance{}}
+	gate := &logGate{}
+	cfg.Logger = gatedLogger{cfg.Logger, gate}
+	return &Manager{cfg: cfg, cache: &pluginCache{}, running: map[string]*instance{}, logs: gate}
 }
 
 // Get returns the vendor's plugin, launching it when it is not running or
@@ -141,11 +147,16 @@ func (m *Manager) launch(ctx context.Context, vendor string) (*instance, error) 
 	// Taken before the start, so the schema is cached under the identity
 	// of the file that was launched or an older one, never a newer one.
 	id, idErr := identity(path)
+	if m.cfg.Lock != nil {
+		if err := m.cfg.Lock.Verify(vendor, path); err != nil {
+			return nil, err
+		}
+	}
 	// Cancelling procCtx kills the process (os/exec does it, safely from
 	// any goroutine, even while go-plugin is still starting it).
 	procCtx, killProc := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(procCtx, path)
-	engineTLS, channel, err := newChannel()
+	engineTLS, channel, env, err := newChannel()
 	if err != nil {
 		killProc()
 		return nil, fmt.Errorf("start plugin %s: %w", vendor, err)
@@ -153,7 +164,7 @@ func (m *Manager) launch(ctx context.Context, vendor string) (*instance, error) 
 	// The plugin's credentials wait on its descriptor 3; the parent's copy
 	// is closed once the child has it (or failed to start).
 	cmd.ExtraFiles = []*os.File{channel}
-	cmd.Env = []string{fmt.Sprintf("%s=%d", pb.EnvChannelFD, pb.ChannelFD)}
+	cmd.Env = env
 	defer channel.Close()
 	client := goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig:  goplugin.HandshakeConfig{ProtocolVersion: pb.ProtocolVersion, MagicCookieKey: pb.MagicCookieKey, MagicCookieValue: pb.MagicCookieValue},
@@ -164,7 +175,7 @@ func (m *Manager) launch(ctx context.Context, vendor string) (*instance, error) 
 		// (P-521 keys made and used on both sides cost most of a start).
 		TLSConfig: engineTLS,
 		// Secrets reach a plugin only as arguments; it inherits no
-		// environment (VCF_PASSWORD and friends stay with the engine).
+		// environment (ACME_PASSWORD and friends stay with the engine).
 		SkipHostEnv:  true,
 		StartTimeout: m.cfg.StartTimeout,
 		GRPCDialOptions: []grpc.DialOption{
@@ -254,4 +265,5 @@ func (m *Manager) Close() {
 		inst.killProc()
 		delete(m.running, vendor)
 	}
+	m.logs.close()
 }

@@ -3,8 +3,11 @@
 // JSON output.
 //
 // Add registers a secret; String, Bytes and Writer mask every registered
-// secret, together with the encodings in which it commonly leaks: base64
-// (standard, URL, raw), URL query and path escaping, and JSON string escaping.
+// secret, together with the encodings in which a vendor's echo can carry
+// it: base64 (standard, URL, raw, and embedded as in basic auth), URL query,
+// path and percent-encoding of any byte, JSON and other backslash escapes
+// (\uXXXX of any character, \xNN, Go's %q), HTML entities (named, decimal
+// and hex), and up to three of these layered.
 package redact
 
 import (
@@ -35,12 +38,18 @@ type Redactor struct {
 	// (a fleet run adds thousands) and masking scans the text once,
 	// looking each position up by its prefix; lead is a quick filter on
 	// the first two bytes.
-	byPrefix map[string][]string
+	byPrefix map[string][]form
 	lead     [1 << 16]bool
+	// spaced: some secret holds a space, so "+" (a space in a form
+	// encoding) is worth decoding.
+	spaced bool
 }
 
+// form is one encoding of a secret.
+type form struct{ text, secret string }
+
 // New returns an empty redactor.
-func New() *Redactor { return &Redactor{secrets: map[string]bool{}, byPrefix: map[string][]string{}} }
+func New() *Redactor { return &Redactor{secrets: map[string]bool{}, byPrefix: map[string][]form{}} }
 
 // Add registers secret values. Values shorter than MinLen are ignored.
 func (r *Redactor) Add(values ...string) {
@@ -51,57 +60,102 @@ func (r *Redactor) Add(values ...string) {
 			continue
 		}
 		r.secrets[v] = true
+		r.spaced = r.spaced || strings.Contains(v, " ")
 		for _, f := range Forms(v) {
 			if len(f) < MinLen {
 				continue
 			}
 			key := f[:MinLen]
-			bucket := append(r.byPrefix[key], f)
-			sort.SliceStable(bucket, func(i, j int) bool { return len(bucket[i]) > len(bucket[j]) })
+			bucket := r.byPrefix[key]
+			// Insert keeping the bucket longest first: linear in the
+			// bucket, which holds only forms sharing 4 leading bytes.
+			at := sort.Search(len(bucket), func(i int) bool { return len(bucket[i].text) < len(f) })
+			bucket = append(bucket, form{})
+			copy(bucket[at+1:], bucket[at:])
+			bucket[at] = form{f, v}
 			r.byPrefix[key] = bucket
 			r.lead[uint16(f[0])<<8|uint16(f[1])] = true
 		}
 	}
 }
 
-// replace masks every form in s: at each position the longest form that
-// starts there wins, and matches do not overlap (strings.Replacer's rule).
-// Called with mu held for reading.
-func (r *Redactor) replace(s string) string {
-	if len(r.byPrefix) == 0 {
-		return s
-	}
-	var b strings.Builder
-	last := 0
+// span is a stretch [start, end) of the text that holds secret.
+type span struct {
+	start, end int
+	secret     string
+}
+
+// match calls hit for every form in s: at each position the longest form
+// that starts there wins, and matches do not overlap. Called with mu held.
+func (r *Redactor) match(s string, hit func(i, j int, secret string)) {
 	for i := 0; i+MinLen <= len(s); {
 		if r.lead[uint16(s[i])<<8|uint16(s[i+1])] {
-			if f := longestAt(r.byPrefix[s[i:i+MinLen]], s[i:]); f != "" {
-				if last == 0 {
-					b.Grow(len(s))
-				}
-				b.WriteString(s[last:i])
-				b.WriteString(Mask)
-				i += len(f)
-				last = i
+			if f, ok := longestAt(r.byPrefix[s[i:i+MinLen]], s[i:]); ok {
+				hit(i, i+len(f.text), f.secret)
+				i += len(f.text)
 				continue
 			}
 		}
 		i++
 	}
-	if last == 0 {
+}
+
+func longestAt(forms []form, s string) (form, bool) {
+	for _, f := range forms {
+		if strings.HasPrefix(s, f.text) {
+			return f, true
+		}
+	}
+	return form{}, false
+}
+
+// spans returns the stretches of s that hold a secret, in order and not
+// overlapping: the forms found in s itself and those found once s is
+// decoded (HTML entities, backslash escapes, percent-encoding, up to
+// three layers deep), mapped back onto s. Called with mu held for reading.
+func (r *Redactor) spans(s string) []span {
+	if len(r.byPrefix) == 0 {
+		return nil
+	}
+	var out []span
+	r.match(s, func(i, j int, sec string) { out = append(out, span{i, j, sec}) })
+	r.decodedSpans(s, &out)
+	if len(out) < 2 {
+		return out
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].start != out[j].start {
+			return out[i].start < out[j].start
+		}
+		return out[i].end > out[j].end
+	})
+	merged := out[:1]
+	for _, sp := range out[1:] {
+		last := &merged[len(merged)-1]
+		if sp.start < last.end {
+			last.end = max(last.end, sp.end)
+			continue
+		}
+		merged = append(merged, sp)
+	}
+	return merged
+}
+
+// rewrite replaces each span of s with with(secret).
+func rewrite(s string, spans []span, with func(secret string) string) string {
+	if len(spans) == 0 {
 		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	last := 0
+	for _, sp := range spans {
+		b.WriteString(s[last:sp.start])
+		b.WriteString(with(sp.secret))
+		last = sp.end
 	}
 	b.WriteString(s[last:])
 	return b.String()
-}
-
-func longestAt(forms []string, s string) string {
-	for _, f := range forms {
-		if strings.HasPrefix(s, f) {
-			return f
-		}
-	}
-	return ""
 }
 
 // Secrets returns the registered secret values (not their encoded forms).
@@ -116,9 +170,13 @@ func (r *Redactor) Secrets() []string {
 	return out
 }
 
-// Forms returns the encodings of v the redactor masks: v itself, base64
-// (standard, URL-safe, unpadded), URL query and path escaping and the JSON
-// string escaping.
+// Forms returns the encodings of v the redactor looks for literally: v
+// itself, base64 (standard, URL-safe, unpadded, and the part of it that
+// does not depend on what surrounds v, as in base64("user:" + v) for basic
+// auth), URL query and path escaping and JSON string escaping (once and
+// twice). Encodings with many spellings (HTML entities, \uXXXX and other
+// backslash escapes, percent-encoding of any byte in either case) are found
+// by decoding the text instead; see String.
 func Forms(v string) []string {
 	b := []byte(v)
 	jsonForm, _ := json.Marshal(v) // escapes <, > and & as \u00XX
@@ -144,6 +202,7 @@ func Forms(v string) []string {
 		string(twice[1 : len(twice)-1]),
 		string(plainTwice[1 : len(plainTwice)-1]),
 	}
+	forms = append(forms, embeddedBase64(b)...)
 	seen := map[string]bool{}
 	out := forms[:0]
 	for _, f := range forms {
@@ -155,6 +214,33 @@ func Forms(v string) []string {
 	return out
 }
 
+// minEmbedded is the shortest base64 core masked: four characters (three
+// bytes) would match ordinary base64 text too often.
+const minEmbedded = 8
+
+// embeddedBase64 returns, for each of the three alignments v can have
+// inside a longer base64-encoded string, the characters that encode only
+// bytes of v (standard and URL alphabets). The up to two bytes at each end
+// that share a character with their neighbours stay visible; the rest of
+// v does not.
+func embeddedBase64(v []byte) []string {
+	var out []string
+	for o := 0; o < 3; o++ {
+		enc := base64.StdEncoding.EncodeToString(append(make([]byte, o), v...))
+		from := 0
+		if o > 0 {
+			from = 4
+		}
+		to := 4 * ((o + len(v)) / 3)
+		if to-from < minEmbedded {
+			continue
+		}
+		core := enc[from:to]
+		out = append(out, core, strings.NewReplacer("+", "-", "/", "_").Replace(core))
+	}
+	return out
+}
+
 // String masks every registered secret in s.
 func (r *Redactor) String(s string) string {
 	if r == nil {
@@ -162,57 +248,22 @@ func (r *Redactor) String(s string) string {
 	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return r.replace(s)
+	return rewrite(s, r.spans(s), func(string) string { return Mask })
 }
 
-// ReplaceEach replaces every form of every registered secret in s with
-// f(secret), longest forms first; f is called once per secret present, in
-// order of first appearance. Cassettes use it to give each secret its own
-// stable placeholder, so a replay can still tell two secrets apart.
+// ReplaceEach replaces every secret in s, in any encoding String masks,
+// with f(secret) instead of the mask; f is called once per stretch, in
+// order. Cassettes use it to give each secret its own stable placeholder,
+// so a replay can still tell two secrets apart. It masks exactly what
+// String masks.
 func (r *Redactor) ReplaceEach(s string, f func(secret string) string) string {
 	if r == nil {
 		return s
 	}
-	type hit struct {
-		form, secret string
-		at           int
-	}
-	var hits []hit
 	r.mu.RLock()
-	for sec := range r.secrets {
-		for _, form := range Forms(sec) {
-			if i := strings.Index(s, form); len(form) >= MinLen && i >= 0 {
-				hits = append(hits, hit{form, sec, i})
-			}
-		}
-	}
+	sp := r.spans(s)
 	r.mu.RUnlock()
-	if len(hits) == 0 {
-		return s
-	}
-	sort.Slice(hits, func(i, j int) bool {
-		if hits[i].at != hits[j].at {
-			return hits[i].at < hits[j].at
-		}
-		return len(hits[i].form) > len(hits[j].form)
-	})
-	repl := map[string]string{}
-	for _, h := range hits {
-		if _, ok := repl[h.secret]; !ok {
-			repl[h.secret] = f(h.secret)
-		}
-	}
-	sort.Slice(hits, func(i, j int) bool {
-		if len(hits[i].form) != len(hits[j].form) {
-			return len(hits[i].form) > len(hits[j].form)
-		}
-		return hits[i].form < hits[j].form
-	})
-	args := make([]string, 0, 2*len(hits))
-	for _, h := range hits {
-		args = append(args, h.form, repl[h.secret])
-	}
-	return strings.NewReplacer(args...).Replace(s)
+	return rewrite(s, sp, f)
 }
 
 // Bytes masks every registered secret in b.

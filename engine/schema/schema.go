@@ -119,7 +119,7 @@ func FieldNamed(fields []Field, name string) *Field {
 }
 
 // Signature renders an op the way a flow calls it:
-// vcf.issue_token(realm_id: string, token_name: string, api_token_ttl: duration = "28d") -> (id, token*)
+// acme.issue_token(realm_id: string, token_name: string, api_token_ttl: duration = "28d") -> (id, token*)
 func (op *Op) Signature() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s.%s(%s)", op.Vendor, op.Name, FieldList(op.Params))

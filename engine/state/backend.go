@@ -14,6 +14,7 @@ type Journal interface {
 	BeginRun(ctx context.Context, r Run) error
 	ResumeRun(ctx context.Context, id string) error
 	SetRunSources(ctx context.Context, id string, sources map[string]string) error
+	SetRunVars(ctx context.Context, id string, vars map[string]string) error
 	SetRunPlugins(ctx context.Context, id string, plugins map[string]string) error
 	FinishRun(ctx context.Context, id, status, errMsg string) error
 	StepIntent(ctx context.Context, s Step) error
@@ -33,6 +34,9 @@ type Journal interface {
 type Backend interface {
 	Journal
 	store.Store
+	// Location says where the state is (a directory, or host:port/database;
+	// never a password), for messages.
+	Location() string
 	Close() error
 }
 

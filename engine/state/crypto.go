@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"sync"
 
 	"filippo.io/age"
 	"github.com/google/renameio/v2"
@@ -28,6 +29,15 @@ type Keyring struct {
 	id   *age.X25519Identity
 	path string
 	aead cipher.AEAD // derived from id: see Seal
+
+	// known remembers the plaintext of age-sealed values (written by older
+	// releases) this process opened, by their sealed form, so reading one
+	// back costs no second X25519 operation. Values sealed now open in
+	// microseconds and are not remembered. Bounded; secrets the process
+	// handles are in its memory anyway.
+	mu    sync.Mutex
+	known map[string][]byte
+	order []string
 }
 
 func newKeyring(id *age.X25519Identity, path string) (*Keyring, error) {
@@ -40,6 +50,33 @@ func newKeyring(id *age.X25519Identity, path string) (*Keyring, error) {
 		return nil, err
 	}
 	return &Keyring{id: id, path: path, aead: aead}, nil
+}
+
+// knownMax bounds the plaintexts the keyring remembers.
+const knownMax = 8192
+
+func (k *Keyring) remember(sealed string, plain []byte) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.known == nil {
+		k.known = map[string][]byte{}
+	}
+	if _, ok := k.known[sealed]; ok {
+		return
+	}
+	if len(k.order) >= knownMax {
+		delete(k.known, k.order[0])
+		k.order = k.order[1:]
+	}
+	k.known[sealed] = bytes.Clone(plain)
+	k.order = append(k.order, sealed)
+}
+
+func (k *Keyring) recall(sealed string) ([]byte, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	p, ok := k.known[sealed]
+	return bytes.Clone(p), ok
 }
 
 // LoadKeyring reads the key file at path (mode 0600), creating a new key
@@ -103,6 +140,21 @@ func (k *Keyring) Seal(plain []byte) (string, error) {
 // Open decrypts a value Seal returned (or an age-sealed value of an older
 // release). A value sealed for another key fails with ErrKey.
 func (k *Keyring) Open(sealed string) ([]byte, error) {
+	if strings.HasPrefix(sealed, sealPrefix) {
+		return k.open(sealed)
+	}
+	if plain, ok := k.recall(sealed); ok {
+		return plain, nil
+	}
+	plain, err := k.open(sealed)
+	if err == nil {
+		k.remember(sealed, plain)
+	}
+	return plain, err
+}
+
+// open decrypts, always: the key check must prove the key.
+func (k *Keyring) open(sealed string) ([]byte, error) {
 	if rest, ok := strings.CutPrefix(sealed, sealPrefix); ok {
 		raw, err := base64.StdEncoding.DecodeString(rest)
 		if err != nil || len(raw) < chacha20poly1305.NonceSizeX {
@@ -134,7 +186,7 @@ func (k *Keyring) SealCheck() (string, error) { return k.Seal([]byte(keyCheckTex
 // VerifyCheck opens the value SealCheck stored: ErrKey when this key is not
 // the database's.
 func (k *Keyring) VerifyCheck(sealed string) error {
-	plain, err := k.Open(sealed)
+	plain, err := k.open(sealed)
 	if err != nil {
 		return err
 	}

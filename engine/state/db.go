@@ -185,6 +185,9 @@ func checkPrivate(path string, dir bool) error {
 // Dir is the state directory.
 func (db *DB) Dir() string { return db.dir }
 
+// Location is the state directory (state.Backend).
+func (db *DB) Location() string { return db.dir }
+
 // Path is the database file.
 func (db *DB) Path() string { return db.path }
 

@@ -116,6 +116,11 @@ func (db *DB) SetRunSources(ctx context.Context, id string, sources map[string]s
 	return db.execLazy(ctx, `UPDATE runs SET flow_hash = ? WHERE id = ?`, marshal(sources), id)
 }
 
+// SetRunVars records a run's vars (a resume with a corrected --var).
+func (db *DB) SetRunVars(ctx context.Context, id string, vars map[string]string) error {
+	return db.exec(ctx, `UPDATE runs SET vars = ? WHERE id = ?`, marshal(vars), id)
+}
+
 // SetRunPlugins records the plugin binaries' hashes.
 func (db *DB) SetRunPlugins(ctx context.Context, id string, plugins map[string]string) error {
 	return db.execLazy(ctx, `UPDATE runs SET plugins = ? WHERE id = ?`, marshal(plugins), id)

@@ -28,14 +28,14 @@ func TestMigrationKeepsTokensOfBeforeFleets(t *testing.T) {
 		}
 	}
 	// As a schema-1 tokenflow stored it: the flow passed its URL as target.
-	must(db.Put(ctx, store.Token{Name: "vcf/ci-bot/main", Target: "https://vcf-a.example", Value: "secret-a", Vendor: "vcf"}))
-	must(db.exec(ctx, `INSERT INTO runs (id, flow_path, flow_hash, plugins, vars, dry_run, status, started_at) VALUES ('old-run', '/flows/vcf/onboard.star', '{}', '{}', '{"url":"https://vcf-a.example"}', 0, 'ok', '2026-01-01T00:00:00Z')`))
+	must(db.Put(ctx, store.Token{Name: "xyz/ci-bot/main", Target: "https://xyz-a.example", Value: "secret-a", Vendor: "xyz"}))
+	must(db.exec(ctx, `INSERT INTO runs (id, flow_path, flow_hash, plugins, vars, dry_run, status, started_at) VALUES ('old-run', '/flows/xyz/onboard.star', '{}', '{}', '{"url":"https://xyz-a.example"}', 0, 'ok', '2026-01-01T00:00:00Z')`))
 	db.Close()
 	migrations = saved
 
 	db = open(t, dir)
 	defer db.Close()
-	tok, err := db.Get(ctx, "https://vcf-a.example", "vcf/ci-bot/main")
+	tok, err := db.Get(ctx, "https://xyz-a.example", "xyz/ci-bot/main")
 	if err != nil || tok.Value != "secret-a" {
 		t.Fatalf("token of before the migration: %+v %v", tok, err)
 	}
@@ -44,13 +44,13 @@ func TestMigrationKeepsTokensOfBeforeFleets(t *testing.T) {
 		t.Fatalf("run of before the migration: %+v %v", run, err)
 	}
 	// Another target may now hold the same name.
-	must(db.Put(ctx, store.Token{Name: "vcf/ci-bot/main", Target: "vcf-b", Value: "secret-b"}))
-	if tok, _ := db.Get(ctx, "https://vcf-a.example", "vcf/ci-bot/main"); tok.Value != "secret-a" {
+	must(db.Put(ctx, store.Token{Name: "xyz/ci-bot/main", Target: "xyz-b", Value: "secret-b"}))
+	if tok, _ := db.Get(ctx, "https://xyz-a.example", "xyz/ci-bot/main"); tok.Value != "secret-a" {
 		t.Fatalf("a second target's put replaced the first's token: %+v", tok)
 	}
 	// The database itself refuses a second current version of one name.
 	err = db.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES ('x', 'vcf/ci-bot/main', '', 'vcf-b', '{}', '', NULL, '2026-01-01T00:00:00Z', NULL, NULL, 'current')`)
+		_, err := tx.ExecContext(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES ('x', 'xyz/ci-bot/main', '', 'xyz-b', '{}', '', NULL, '2026-01-01T00:00:00Z', NULL, NULL, 'current')`)
 		return err
 	})
 	if err == nil || !strings.Contains(strings.ToLower(err.Error()), "unique") {

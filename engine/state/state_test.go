@@ -43,7 +43,7 @@ func TestSecretsAreEncryptedAtRest(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "state")
 	db := open(t, dir)
 	const canary = "canary-token-value-8181"
-	if err := db.Put(context.Background(), store.Token{Name: "x", Value: canary, Vendor: "vcf"}); err != nil {
+	if err := db.Put(context.Background(), store.Token{Name: "x", Value: canary, Vendor: "xyz"}); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()

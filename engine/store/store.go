@@ -1,7 +1,7 @@
 // Package store is the token store behind the store.* builtins.
 //
-// A token is named by its target and its name ("vcf-east-1",
-// "vcf/ci-bot/main"): the same name on two targets is two tokens, so the
+// A token is named by its target and its name ("acme-east-1",
+// "acme/ci-bot/main"): the same name on two targets is two tokens, so the
 // runs of a fleet can never overwrite each other's credentials. A token has
 // versions; at most one is current.
 // Rotation writes the new value as pending, verifies it, promotes it (the

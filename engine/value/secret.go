@@ -14,7 +14,7 @@ import (
 // Reveal.
 type Secret struct {
 	value string
-	from  string // where it came from, for messages: "env:VCF_PASSWORD", "vcf.issue_token.token"
+	from  string // where it came from, for messages: "env:ACME_PASSWORD", "acme.issue_token.token"
 }
 
 // NewSecret wraps a value. The caller registers it with the run's redactor.

@@ -83,8 +83,10 @@ func TestCanarySecretsNeverPrinted(t *testing.T) {
 	pluginDir := flowtest.Plugins(t, "vcf")
 	cassette := filepath.Join(dir, "run.yaml")
 	common := []string{"--plugin-dir", pluginDir, "--log-level", "trace", "--var", "url=" + srv.URL, "--var", "ca_file=" + caFile,
-		"--var", "realm=flt-idb02", "--var", "client_id=ci-bot", "--var", "token_name=main"}
+		"--var", "realm=flt-idb02", "--var", "client_id=ci-bot"}
 	onboard := filepath.Join(flowtest.RepoRoot(), "flows", "vcf", "onboard.star")
+	// token_name is onboard's only: run refuses a var the flow does not read.
+	ob := append([]string{"--var", "token_name=main"}, common...)
 	rotate := filepath.Join(flowtest.RepoRoot(), "flows", "vcf", "rotate.star")
 	leaky := filepath.Join(dir, "leaky.star")
 	os.WriteFile(leaky, []byte(`load("vcf.star", "vcf_connect")
@@ -106,11 +108,11 @@ vcf.find_realm(name = tok.token)
 		all.Write(out.Bytes())
 		all.Write(errOut.Bytes())
 	}
-	run(2, append([]string{"run", onboard, "--dry-run"}, common...)...)
-	run(2, append([]string{"run", onboard, "--dry-run", "--json"}, common...)...)
-	run(0, append([]string{"run", onboard, "--record", cassette}, common...)...)
+	run(2, append([]string{"run", onboard, "--dry-run"}, ob...)...)
+	run(2, append([]string{"run", onboard, "--dry-run", "--json"}, ob...)...)
+	run(0, append([]string{"run", onboard, "--record", cassette}, ob...)...)
 	run(0, append([]string{"run", rotate, "--json", "--var", "window=400d"}, common...)...)
-	run(0, append([]string{"run", onboard, "--replay", cassette}, common...)...)
+	run(0, append([]string{"run", onboard, "--replay", cassette}, ob...)...)
 	run(1, append([]string{"run", leaky, "--lib", filepath.Join(flowtest.RepoRoot(), "flows", "lib")}, common...)...)
 	run(1, append([]string{"run", leaky, "--json", "--lib", filepath.Join(flowtest.RepoRoot(), "flows", "lib")}, common...)...)
 

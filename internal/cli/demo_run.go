@@ -2,8 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,13 +60,5 @@ func demoCLI(ctx context.Context, parent *Factory, env map[string]string, flowsD
 		}
 		abs = append(abs, a)
 	}
-	root := NewCmdRoot(f)
-	root.SetArgs(abs)
-	err := root.ExecuteContext(ctx)
-	var silent *SilentError
-	var pending *PendingError
-	if err != nil && !errors.As(err, &silent) && !errors.As(err, &pending) {
-		fmt.Fprintf(f.IO.ErrOut, "Error: %s\n", f.Redactor.String(err.Error()))
-	}
-	return exitCode(err)
+	return execute(ctx, f, abs)
 }

@@ -21,10 +21,17 @@ const (
 type InterruptedError struct {
 	RunID string
 	Err   error
+	// Resume is the command that continues the run, when it is not
+	// `tokenflow run --resume RUN` (a fleet run's names its inventory).
+	Resume string
 }
 
 func (e *InterruptedError) Error() string {
-	return fmt.Sprintf("%s\nRun %s was interrupted; continue it with: tokenflow run --resume %s", e.Err, e.RunID, e.RunID)
+	resume := e.Resume
+	if resume == "" {
+		resume = "tokenflow run --resume " + e.RunID
+	}
+	return fmt.Sprintf("%s\nRun %s was interrupted; continue it with: %s", e.Err, e.RunID, resume)
 }
 func (e *InterruptedError) Unwrap() error { return e.Err }
 

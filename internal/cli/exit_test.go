@@ -36,7 +36,7 @@ func TestJSONCarriesThePluginErrorCode(t *testing.T) {
 	flow, dir := kitFlow(t, `k = connect("clikit", url = "`+srv.URL+`")
 k.create(name = "a")`)
 	io, out, errOut := cli.TestStreams()
-	code := cli.Run(context.Background(), []string{"run", "--no-state", "--json", "--plugin-dir", dir, flow}, io)
+	code := cli.Run(context.Background(), []string{"run", "--no-state", "--json", "--allow-http", "--plugin-dir", dir, flow}, io)
 	if code != cli.ExitError {
 		t.Fatalf("exit %d, want %d; stderr %s", code, cli.ExitError, errOut)
 	}
@@ -61,7 +61,7 @@ k.hang()`)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	io, _, errOut := cli.TestStreams()
-	code := cli.Run(ctx, []string{"run", "--state", state, "--plugin-dir", dir, flow}, io)
+	code := cli.Run(ctx, []string{"run", "--state", state, "--allow-http", "--plugin-dir", dir, flow}, io)
 	if code != cli.ExitInterrupted {
 		t.Fatalf("exit %d, want %d; stderr %s", code, cli.ExitInterrupted, errOut)
 	}
@@ -84,7 +84,7 @@ for i in range(3):
     k.log_secret()
     print("after", i)`)
 	io, _, errOut := cli.TestStreams()
-	code := cli.Run(context.Background(), []string{"run", "--no-state", "--log-level", "debug", "--plugin-dir", dir, flow}, io)
+	code := cli.Run(context.Background(), []string{"run", "--no-state", "--allow-http", "--log-level", "debug", "--plugin-dir", dir, flow}, io)
 	if code != cli.ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}

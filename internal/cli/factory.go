@@ -25,8 +25,11 @@ type Factory struct {
 	PluginDirs []string
 	StateDir   string
 	NoState    bool
+	// LockFile is --lock: the plugin lock file to use instead of the
+	// tokenflow.lock found from the flow's directory upward.
+	LockFile string
 
-	state *state.DB
+	state state.Backend
 
 	// errOut guards IO.ErrOut (see newFactory); the logger is built once
 	// over it, so every writer of stderr shares one lock.
@@ -52,9 +55,11 @@ func newFactory(streams *IOStreams) *Factory {
 	return &Factory{IO: &own, Redactor: redact.New(), Getenv: os.LookupEnv, Executable: os.Executable, errOut: g}
 }
 
-// State opens the state database once (--state, default
-// $XDG_STATE_HOME/tokenflow). It returns nil with --no-state.
-func (f *Factory) State(ctx context.Context) (*state.DB, error) {
+// State opens the state once (--state, default $TOKENFLOW_STATE_DIR, else
+// $XDG_STATE_HOME/tokenflow). It returns nil with --no-state. A
+// postgres:// URL opens a shared state in PostgreSQL instead of the local
+// SQLite one (see openShared).
+func (f *Factory) State(ctx context.Context) (state.Backend, error) {
 	if f.NoState {
 		return nil, nil
 	}
@@ -66,6 +71,14 @@ func (f *Factory) State(ctx context.Context) (*state.DB, error) {
 		if d, ok := f.Getenv("TOKENFLOW_STATE_DIR"); ok && d != "" {
 			dir = d
 		}
+	}
+	if isStateURL(dir) {
+		db, err := f.openShared(ctx, dir)
+		if err != nil {
+			return nil, err
+		}
+		f.state = db
+		return db, nil
 	}
 	db, err := state.Open(ctx, state.Options{Dir: dir})
 	if err != nil {

@@ -284,12 +284,22 @@ func (p *fleetPrinter) text(l targetLine) string {
 		detail = "finished in the run being resumed"
 	case fleet.Skipped:
 		detail = "not started"
+	case fleet.Interrupted:
+		detail = "interrupted; resumable"
 	}
 	s := fmt.Sprintf("%-8s %-24s %s", l.Status, l.Target, detail)
 	if l.RunID != "" && l.Status != fleet.Skipped {
 		s += fmt.Sprintf("  (%dms, run %s)", l.DurationMS, l.RunID)
 	}
 	return s
+}
+
+// resume is the command that continues fleet run id.
+func (p *fleetPrinter) resume(id string) string {
+	if p.opts.resumeHint != nil {
+		return p.opts.resumeHint(id)
+	}
+	return fmt.Sprintf("tokenflow run %s --targets %s --resume %s", p.opts.Flow, p.opts.Targets, id)
 }
 
 func firstLine(s string) string {
@@ -317,7 +327,7 @@ func (p *fleetPrinter) summary(res *fleet.Result) error {
 		fmt.Fprintln(p.out, red.String(string(b)))
 	} else {
 		var parts []string
-		for _, st := range []string{fleet.OK, fleet.Pending, fleet.Completed, fleet.Failed, fleet.Skipped} {
+		for _, st := range []string{fleet.OK, fleet.Pending, fleet.Completed, fleet.Failed, fleet.Interrupted, fleet.Skipped} {
 			if n := res.Counts[st]; n > 0 {
 				parts = append(parts, fmt.Sprintf("%d %s", n, st))
 			}
@@ -337,15 +347,13 @@ func (p *fleetPrinter) summary(res *fleet.Result) error {
 				fmt.Fprintf(p.out, "  %-24s %s\n", t.Target, red.String(firstLine(t.Err.Error())))
 			}
 		}
-		if res.ID != "" && (len(failed) > 0 || res.Counts[fleet.Skipped] > 0) {
-			hint := fmt.Sprintf("tokenflow run %s --targets %s --resume %s", p.opts.Flow, p.opts.Targets, res.ID)
-			if p.opts.resumeHint != nil {
-				hint = p.opts.resumeHint(res.ID)
-			}
-			fmt.Fprintf(p.out, "Once the causes are fixed, continue the targets that did not finish with:\n  %s\n", hint)
+		if res.ID != "" && (len(failed) > 0 || res.Counts[fleet.Skipped] > 0) && !res.Interrupted {
+			fmt.Fprintf(p.out, "Once the causes are fixed, continue the targets that did not finish with:\n  %s\n", p.resume(res.ID))
 		}
 	}
 	switch {
+	case res.Interrupted && res.ID != "":
+		return &InterruptedError{RunID: res.ID, Resume: p.resume(res.ID), Err: fmt.Errorf("fleet run interrupted: %d target(s) done, %d failed, %d not finished", res.Counts[fleet.OK]+res.Counts[fleet.Completed], len(failed), res.Counts[fleet.Skipped]+res.Counts[fleet.Interrupted])}
 	case len(failed) > 0 || res.Counts[fleet.Skipped] > 0:
 		return &SilentError{fmt.Errorf("%d target(s) failed, %d skipped", len(failed), res.Counts[fleet.Skipped])}
 	case res.Counts[fleet.Pending] > 0:
@@ -384,8 +392,17 @@ func runFleetTargets(ctx context.Context, opts *RunOptions, flow string, targets
 		return err
 	}
 	logger := f.Logger()
+	lockFrom := flow
+	if lockFrom == "" && len(targets) > 0 {
+		lockFrom = targets[0].Flow
+	}
+	lock, err := f.PluginLock(lockFrom)
+	if err != nil {
+		return err
+	}
 	rt, err := engine.NewRuntime(engine.RuntimeOptions{
 		PluginDirs: f.PluginSearchDirs(), SearchPATH: true, Redactor: f.Redactor, Logger: logger,
+		PluginLock: lock,
 	})
 	if err != nil {
 		return err
@@ -395,7 +412,7 @@ func runFleetTargets(ctx context.Context, opts *RunOptions, flow string, targets
 	res, err := fleet.Run(ctx, flow, targets, fleet.Options{
 		Engine: engine.Options{
 			State: st, Vars: vars, DryRun: opts.DryRun, Failpoint: opts.Failpoint,
-			LibDir: opts.LibDir, MaxSteps: opts.MaxSteps, Store: opts.Store,
+			LibDir: opts.LibDir, MaxSteps: opts.MaxSteps, Store: opts.Store, AllowHTTP: opts.AllowHTTP,
 			Getenv: f.Getenv, Logger: logger, Redactor: f.Redactor, HTTPTimeout: opts.HTTPTimeout,
 		},
 		Runtime: rt, Parallel: opts.Parallel, MaxFailures: opts.MaxFailures, Resume: opts.Resume,

@@ -3,7 +3,10 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -29,16 +32,113 @@ func NewCmdPlugins(f *Factory) *cobra.Command {
 	describe := &cobra.Command{
 		Use:   "describe VENDOR[.OP]",
 		Short: "Describe a plugin or one of its ops",
-		Example: `  tokenflow plugins describe vcf
-  tokenflow plugins describe vcf.issue_token`,
+		Example: `  tokenflow plugins describe acme
+  tokenflow plugins describe acme.issue_token`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return pluginsDescribe(cmd.Context(), f, args[0], asJSON)
 		},
 	}
 	describe.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
-	cmd.AddCommand(describe)
+	lock := &cobra.Command{
+		Use:   "lock [VENDOR...]",
+		Short: "Pin the installed plugin binaries in tokenflow.lock",
+		Long: `Writes tokenflow.lock in the current directory (or the file --lock names):
+each plugin's vendor, version, protocol, binary path and SHA-256. A run finds
+the lock in its flow's directory or a parent (or takes --lock) and refuses a
+plugin binary that does not match it, one found before the locked one in the
+search path, and one not in the lock. Commit the lock beside your flows.
+
+With VENDOR arguments only those plugins are (re)locked; the lock's other
+entries are kept.`,
+		Example: `  tokenflow plugins lock
+  tokenflow plugins lock acme       # after upgrading the acme plugin`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return pluginsLock(cmd.Context(), f, args)
+		},
+	}
+	cmd.AddCommand(describe, lock)
 	return cmd
+}
+
+// PluginLock returns the lock a run of flow must honour: --lock, else the
+// tokenflow.lock found from the flow's directory upward; nil when there is
+// none.
+func (f *Factory) PluginLock(flow string) (*pluginmgr.Lock, error) {
+	path := f.LockFile
+	if path == "" {
+		found, err := pluginmgr.FindLock(filepath.Dir(flow))
+		if err != nil || found == "" {
+			return nil, err
+		}
+		path = found
+	}
+	return pluginmgr.LoadLock(path)
+}
+
+func pluginsLock(ctx context.Context, f *Factory, vendors []string) error {
+	path := f.LockFile
+	if path == "" {
+		path = pluginmgr.LockFileName
+	}
+	m := f.Plugins()
+	defer m.Close()
+	var entries []pluginmgr.LockedPlugin
+	if len(vendors) > 0 {
+		if old, err := pluginmgr.LoadLock(path); err == nil {
+			keep := map[string]bool{}
+			for _, v := range vendors {
+				keep[v] = true
+			}
+			for _, e := range old.Plugins {
+				if !keep[e.Vendor] {
+					entries = append(entries, e)
+				}
+			}
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	} else {
+		for _, in := range m.Installed() {
+			vendors = append(vendors, in.Vendor)
+		}
+	}
+	if len(vendors) == 0 {
+		return fmt.Errorf("no plugins found in %s or $PATH: nothing to lock", strings.Join(f.PluginSearchDirs(), ", "))
+	}
+	for _, v := range vendors {
+		// Starting the plugin proves it speaks this tokenflow's protocol
+		// and gives its version; the hash is of the binary that answered.
+		p, err := m.Get(ctx, v)
+		if err != nil {
+			return fmt.Errorf("lock %s: %w", v, err)
+		}
+		bin := m.Path(v)
+		sum, err := pluginmgr.FileSHA256(bin)
+		if err != nil {
+			return fmt.Errorf("lock %s: %w", v, err)
+		}
+		entries = append(entries, pluginmgr.LockedPlugin{
+			Vendor: v, Version: p.Schema().Version, SHA256: sum, Path: bin,
+		})
+	}
+	l, err := pluginmgr.NewLock(entries)
+	if err != nil {
+		return err
+	}
+	if err := l.Write(path); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VENDOR\tVERSION\tSHA256\tPATH")
+	for _, e := range l.Plugins {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.Vendor, e.Version, e.SHA256[:12], e.Path)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(f.IO.Out, "\nWrote %s: runs of flows in this directory tree now use only these binaries.\n", path)
+	return nil
 }
 
 // describeAll describes every installed plugin, launching only those

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/tokenflow/tokenflow/engine"
+	"github.com/tokenflow/tokenflow/engine/store"
 )
 
 // RevokeOptions are the inputs of `tokenflow revoke`.
@@ -33,9 +34,12 @@ func NewCmdRevoke(f *Factory) *cobra.Command {
 For each token the run stored (see tokenflow runs show RUN), the vendor's
 flows/<vendor>/revoke_stored.star runs with --var name=<token> and
 --var url=<the token's target>, plus the --var flags given here (user, ca_file...).
+A token stored under another one's name plus a suffix (NAME/refresh, say:
+one credential kept as two values) is revoked with it, by one run of the flow.
 Every revocation is planned first (a dry-run); on a terminal you confirm,
 otherwise pass --yes. Without --yes and without a terminal, the plan is
-printed and the command exits 2.`,
+printed and the command exits 2. A credential it cannot revoke (no revoke
+flow for its vendor under --flows) makes it exit 1.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Run == "" {
@@ -48,7 +52,21 @@ printed and the command exits 2.`,
 	cmd.Flags().StringArrayVar(&opts.VarArgs, "var", nil, "flow variable for the vendors' revoke flows (repeatable)")
 	cmd.Flags().StringVar(&opts.FlowsDir, "flows", "flows", "directory holding the shipped flows")
 	cmd.Flags().BoolVar(&opts.Yes, "yes", false, "apply without asking after the plan")
+	cmd.RegisterFlagCompletionFunc("run", completeRunIDs(f, false))
 	return cmd
+}
+
+// revokeName is the name a token is revoked under: that of the run's token
+// it belongs to (same vendor and target, name a prefix up to a "/"), so a
+// credential stored as several values is revoked once; else its own.
+func revokeName(name, vendor, target string, tokens []store.Token) string {
+	best := name
+	for _, t := range tokens {
+		if t.Vendor == vendor && t.Target == target && len(t.Name) < len(best) && strings.HasPrefix(name, t.Name+"/") {
+			best = t.Name
+		}
+	}
+	return best
 }
 
 type revocation struct {
@@ -80,7 +98,7 @@ func revokeRun(cmd *cobra.Command, opts *RevokeOptions) error {
 	var todo []revocation
 	var skipped []string
 	for _, t := range tokens {
-		name := strings.TrimSuffix(t.Name, "/refresh_token") // a HyperFlex pair is revoked as one
+		name := revokeName(t.Name, t.Vendor, t.Target, tokens)
 		if seen[name] {
 			continue
 		}
@@ -97,17 +115,29 @@ func revokeRun(cmd *cobra.Command, opts *RevokeOptions) error {
 	for _, s := range skipped {
 		fmt.Fprintf(out, "skipped %s: revoke it by hand\n", s)
 	}
+	// A credential the command cannot revoke is not a success: the
+	// person must act on it (or run from the directory holding flows/).
+	unrevoked := func() error {
+		return fmt.Errorf("%d credential(s) of run %s were not revoked: no revoke flow for them under %s; run from the directory holding the shipped flows (or pass --flows DIR), or revoke them by hand", len(skipped), opts.Run, opts.FlowsDir)
+	}
 	if len(todo) == 0 {
+		if len(skipped) > 0 {
+			return unrevoked()
+		}
 		fmt.Fprintf(out, "Run %s left no live credential to revoke here.\n", opts.Run)
 		return nil
 	}
 	run := func(r revocation, dry bool) (*engine.Result, error) {
+		lock, err := f.PluginLock(r.flow)
+		if err != nil {
+			return nil, err
+		}
 		v := map[string]string{"name": r.name, "url": r.target}
 		for k, val := range vars {
 			v[k] = val
 		}
 		eopts := engine.Options{
-			Vars: v, DryRun: dry, State: st, PluginDirs: f.PluginSearchDirs(), SearchPATH: true,
+			Vars: v, DryRun: dry, State: st, PluginDirs: f.PluginSearchDirs(), SearchPATH: true, PluginLock: lock,
 			Getenv: f.Getenv, Log: f.IO.ErrOut, Logger: f.Logger(), Redactor: f.Redactor,
 		}
 		return engine.Run(ctx, r.flow, eopts)
@@ -117,7 +147,9 @@ func revokeRun(cmd *cobra.Command, opts *RevokeOptions) error {
 		fmt.Fprintf(out, "\n── %s (%s, %s)\n", r.name, r.vendor, r.target)
 		res, err := run(r, true)
 		if res != nil && res.Plan != nil {
-			res.Plan.WriteText(out, f.Redactor)
+			// Steps only: the plan's own summary says "without --dry-run",
+			// which is not how revoke applies.
+			res.Plan.WriteSteps(out, f.Redactor)
 		}
 		if err != nil {
 			return fmt.Errorf("planning the revocation of %s: %w", r.name, err)
@@ -125,7 +157,7 @@ func revokeRun(cmd *cobra.Command, opts *RevokeOptions) error {
 	}
 	if !opts.Yes {
 		if !confirm(f, fmt.Sprintf("\nRevoke these %d credential(s)? Type yes: ", len(todo))) {
-			fmt.Fprintln(out, "\nNothing was revoked (pass --yes to apply without a terminal).")
+			fmt.Fprintf(out, "\nNothing was revoked. To revoke them, run again with --yes: tokenflow revoke --run %s --yes\n", opts.Run)
 			return &PendingError{Changes: len(todo)}
 		}
 	}
@@ -139,6 +171,9 @@ func revokeRun(cmd *cobra.Command, opts *RevokeOptions) error {
 	}
 	if len(failed) > 0 {
 		return fmt.Errorf("%d revocation(s) failed:\n  %s", len(failed), strings.Join(failed, "\n  "))
+	}
+	if len(skipped) > 0 {
+		return unrevoked()
 	}
 	return nil
 }

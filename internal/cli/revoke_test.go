@@ -51,6 +51,20 @@ func TestRevokeRunAcrossVendors(t *testing.T) {
 
 	b := bigip.Sim.(*bigipsim.Sim)
 	before := len(b.Tokens(bigipsim.DefaultUser))
+	// Without the flows (another directory), nothing can be revoked: that
+	// is a failure, not a quiet "revoke it by hand".
+	streams, out0, errOut0 := cli.TestStreams()
+	if code := cli.Run(context.Background(), []string{"--plugin-dir", plugins, "revoke", "--run", bigipRun, "--flows", t.TempDir(), "--yes"}, streams); code != 1 || !strings.Contains(errOut0.String(), "were not revoked") {
+		t.Fatalf("revoke without flows: exit %d, want 1\n%s\n%s", code, out0, errOut0)
+	}
+	// Without --yes and a terminal: the plan, in revoke's words.
+	plan := run(2, "revoke", "--run", bigipRun, "--flows", flows, "--var", "ca_file="+set.CAFile, "--var", "username="+bigipsim.DefaultUser)
+	if !strings.Contains(plan, "run again with --yes") || strings.Contains(plan, "--dry-run") {
+		t.Fatalf("revoke plan:\n%s", plan)
+	}
+	if after := len(b.Tokens(bigipsim.DefaultUser)); after != before {
+		t.Fatalf("a planned revocation changed the BIG-IP tokens: %d -> %d", before, after)
+	}
 	out := run(0, "revoke", "--run", bigipRun, "--flows", flows, "--yes", "--var", "ca_file="+set.CAFile, "--var", "username="+bigipsim.DefaultUser)
 	if !strings.Contains(out, "would send: DELETE") || !strings.Contains(out, "revoked bigip/") {
 		t.Fatalf("bigip revoke:\n%s", out)

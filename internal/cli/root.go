@@ -12,6 +12,10 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	// The shipped vendors' simulators and demo scenarios, registered from
+	// their own folders.
+	_ "github.com/tokenflow/tokenflow/internal/intree"
 )
 
 // Main runs the CLI with the process's arguments and returns the exit code.
@@ -33,18 +37,35 @@ func Main() int {
 func Run(ctx context.Context, args []string, io *IOStreams) int {
 	f := newFactory(io)
 	defer f.Close()
+	return execute(ctx, f, args)
+}
+
+// execute runs one command line on a factory, prints its error (unless the
+// command printed already) and returns the exit code.
+func execute(ctx context.Context, f *Factory, args []string) int {
 	root := NewCmdRoot(f)
 	root.SetArgs(args)
-	root.SetIn(io.In)
-	root.SetOut(io.Out)
+	root.SetIn(f.IO.In)
+	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
-	err := root.ExecuteContext(ctx)
+	err := executeRecover(ctx, root, f)
 	var silent *SilentError
 	var pending *PendingError
 	if err != nil && !errors.As(err, &silent) && !errors.As(err, &pending) {
 		fmt.Fprintf(f.IO.ErrOut, "Error: %s\n", f.Redactor.String(err.Error()))
 	}
 	return exitCode(err)
+}
+
+// executeRecover runs the command tree; a panic in it becomes an internal
+// error with what to report, never a goroutine dump.
+func executeRecover(ctx context.Context, root *cobra.Command, f *Factory) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = internalError(f, p)
+		}
+	}()
+	return root.ExecuteContext(ctx)
 }
 
 // NewCmdRoot builds the command tree.
@@ -58,15 +79,19 @@ vendor exchange recorded and replayed, and every vendor has a simulator.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetFlagErrorFunc(suggestFlag)
+	root.SuggestionsMinimumDistance = 2
 	root.PersistentFlags().StringVar(&f.LogLevel, "log-level", "warn", "log level on stderr: trace, debug, info, warn, error")
 	root.PersistentFlags().StringArrayVar(&f.PluginDirs, "plugin-dir", nil, "directory to search for plugins first (repeatable)")
-	root.PersistentFlags().StringVar(&f.StateDir, "state", "", "state directory: journal and token store (default $TOKENFLOW_STATE_DIR, else $XDG_STATE_HOME/tokenflow)")
+	root.PersistentFlags().StringVar(&f.StateDir, "state", "", "state `DIR` (journal and token store), or a postgres:// URL for a state shared between machines (default $TOKENFLOW_STATE_DIR, else $XDG_STATE_HOME/tokenflow)")
+	root.PersistentFlags().StringVar(&f.LockFile, "lock", "", "plugin lock `FILE` (default: tokenflow.lock in the flow's directory or a parent; tokenflow plugins lock writes ./tokenflow.lock)")
 	root.PersistentFlags().BoolVar(&f.NoState, "no-state", false, "run without the state database: no journal, an empty in-memory token store")
 	root.AddCommand(
 		NewCmdRun(f, nil),
 		NewCmdRotate(f),
 		NewCmdTargets(f),
 		NewCmdPlugins(f),
+		NewCmdPlugin(f),
 		NewCmdSim(f, nil),
 		NewCmdTokens(f),
 		NewCmdRuns(f),

@@ -36,7 +36,7 @@ func NewCmdRotate(f *Factory) *cobra.Command {
 "rotate_every" label says it is due: a duration since its last rotation) and run
 its vendor's rotate flow against its target: rotate.star beside the flow that
 stored the token, or that flow itself when there is no rotate.star (flows such
-as hyperflex/token.star renew their token when rerun). Each target runs once,
+as a token-file flow that renews its token when rerun). Each target runs once,
 all of them as one fleet run: a failing target does not stop the others, and
 the run can be resumed with --resume.
 
@@ -52,7 +52,7 @@ current URL, TLS settings and credentials from the file.
 Exit codes: 0 done (or nothing due), 1 a target failed, 2 a --dry-run found
 changes.`,
 		Example: `  tokenflow rotate --due 7d
-  tokenflow rotate --due 14d --vendor vcf --dry-run
+  tokenflow rotate --due 14d --vendor acme --dry-run
   tokenflow rotate --due 7d --targets fleet.yaml --limit east --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -80,6 +80,7 @@ changes.`,
 	fl.IntVar(&opts.Run.MaxFailures, "max-failures", 0, "start no new target once this many failed (0: no limit)")
 	fl.BoolVar(&opts.Run.FailFast, "fail-fast", false, "start no new target after the first failure")
 	fl.BoolVar(&opts.Run.DryRun, "dry-run", false, "plan the rotations; exit 2 when some are pending")
+	fl.BoolVar(&opts.Run.AllowHTTP, "allow-http", false, "allow http:// targets, which carry credentials in clear (simulators only; the log warns)")
 	fl.BoolVar(&opts.Run.Verbose, "verbose", false, "print each target's full plan and log")
 	fl.BoolVar(&opts.Run.JSON, "json", false, "one JSON object per target, then a summary")
 	fl.StringVar(&opts.Run.Resume, "resume", "", "continue an interrupted rotate run (the fleet run id)")
@@ -96,7 +97,7 @@ type dueToken struct {
 
 // dueTokens lists the current tokens due within window, oldest deadline
 // first.
-func dueTokens(ctx context.Context, st *state.DB, window time.Duration, vendor string, now time.Time) ([]dueToken, error) {
+func dueTokens(ctx context.Context, st state.Backend, window time.Duration, vendor string, now time.Time) ([]dueToken, error) {
 	tokens, err := st.List(ctx)
 	if err != nil {
 		return nil, err
@@ -182,7 +183,7 @@ func rotateRun(ctx context.Context, opts *RotateOptions) error {
 
 	// One fleet target per (target, rotate flow): a target's tokens of one
 	// flow rotate in one run.
-	byKey := map[string]*fleet.Target{}
+	seen := map[string]bool{}
 	var targets []fleet.Target
 	var problems []string
 	for _, d := range due {
@@ -195,7 +196,7 @@ func rotateRun(ctx context.Context, opts *RotateOptions) error {
 		}
 		flow := rotateFlow(d.run.FlowPath)
 		key := d.token.Target + "\x00" + flow
-		if byKey[key] != nil {
+		if seen[key] {
 			continue
 		}
 		ft, err := rotationTarget(f, d, flow, inv, invPath, opts.Due)
@@ -204,7 +205,7 @@ func rotateRun(ctx context.Context, opts *RotateOptions) error {
 			continue
 		}
 		targets = append(targets, ft)
-		byKey[key] = &targets[len(targets)-1]
+		seen[key] = true
 	}
 	out := f.IO.Out
 	for _, p := range problems {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/tokenflow/tokenflow/engine"
+	"github.com/tokenflow/tokenflow/engine/hostnet"
 	"github.com/tokenflow/tokenflow/engine/pluginmgr"
 	"github.com/tokenflow/tokenflow/engine/store"
 )
@@ -26,10 +27,17 @@ type RunOptions struct {
 	DryRun   bool
 	Record   string
 	Replay   string
-	JSON     bool
-	LibDir   string
-	MaxSteps uint64
-	Resume   string
+	// ReplayEdited replays a cassette that fails its integrity check.
+	ReplayEdited bool
+	// AllowHTTP lets connections use http:// URLs (simulators).
+	AllowHTTP bool
+	JSON      bool
+	LibDir    string
+	MaxSteps  uint64
+	// MaxMemory and Timeout are the run's limits (engine.Options).
+	MaxMemory uint64
+	Timeout   time.Duration
+	Resume    string
 	// Failpoint is a hidden flag for crash tests (engine.Options.Failpoint).
 	Failpoint string
 
@@ -62,8 +70,8 @@ func NewCmdRun(f *Factory, runF func(*RunOptions) error) *cobra.Command {
 With --dry-run, reads are sent, writes are held and shown fully rendered,
 and nothing changes on any vendor; the exit code is 0 when there is nothing
 to change and 2 when changes are pending.`,
-		Example: `  VCF_PASSWORD=... tokenflow run flows/vcf/onboard.star --var url=https://vcf-ops \
-      --var realm=flt-idb02 --var client_id=ci-bot --var token_name=ci-bot-main --dry-run`,
+		Example: `  ACME_PASSWORD=... tokenflow run flows/acme/onboard.star --var url=https://acme.example \
+      --var client_id=ci-bot --var token_name=ci-bot-main --dry-run`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
@@ -74,6 +82,9 @@ to change and 2 when changes are pending.`,
 			}
 			if opts.Record != "" && opts.Replay != "" {
 				return fmt.Errorf("--record and --replay cannot be combined")
+			}
+			if opts.ReplayEdited && opts.Replay == "" {
+				return fmt.Errorf("--replay-edited goes with --replay FILE")
 			}
 			if opts.Targets == "" {
 				for _, name := range []string{"limit", "parallel", "max-failures", "fail-fast", "verbose"} {
@@ -107,9 +118,13 @@ to change and 2 when changes are pending.`,
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "send reads, hold writes, print the plan; exit 2 when changes are pending")
 	fl.StringVar(&opts.Record, "record", "", "record every vendor exchange to this cassette file (secrets redacted)")
 	fl.StringVar(&opts.Replay, "replay", "", "answer every vendor exchange from this cassette; never touch the network")
+	fl.BoolVar(&opts.ReplayEdited, "replay-edited", false, "with --replay: replay a cassette edited since it was recorded (its integrity hash no longer matches)")
+	fl.BoolVar(&opts.AllowHTTP, "allow-http", false, "allow http:// vendor URLs, which carry credentials in clear (simulators only; the run log warns)")
 	fl.BoolVar(&opts.JSON, "json", false, "print the result (outputs, steps, plan) as JSON")
 	fl.StringVar(&opts.LibDir, "lib", "", "directory load() searches after the flow's own (default: flows/lib beside the flow's directory)")
 	fl.Uint64Var(&opts.MaxSteps, "max-steps", 0, "Starlark execution step limit (default 10,000,000)")
+	fl.Var(sizeFlag{&opts.MaxMemory}, "max-memory", "stop the flow when tokenflow's heap passes this size, e.g. 2GiB (default 1GiB)")
+	fl.DurationVar(&opts.Timeout, "timeout", 0, "stop the flow after this long, e.g. 2h (default 30m)")
 	fl.StringVar(&opts.Resume, "resume", "", "continue an interrupted run (see `tokenflow runs`): completed steps are not sent again")
 	fl.StringVar(&opts.Targets, "targets", "", "run the flow once per target of this inventory file (see docs/inventory.md)")
 	fl.StringVar(&opts.Limit, "limit", "", "with --targets: only these groups, targets or globs (comma-separated; !x excludes)")
@@ -120,6 +135,9 @@ to change and 2 when changes are pending.`,
 	fl.DurationVar(&opts.HTTPTimeout, "http-timeout", 0, "how long one HTTP attempt to a vendor may take, body included (default 30s; all retries together: 3x)")
 	fl.StringVar(&opts.Failpoint, "failpoint", "", "crash at a step boundary (tests only)")
 	fl.MarkHidden("failpoint")
+	cmd.ValidArgsFunction = completeFlowFile
+	cmd.RegisterFlagCompletionFunc("resume", completeRunIDs(f, true))
+	cmd.RegisterFlagCompletionFunc("var", completeFlowVars(opts))
 	return cmd
 }
 
@@ -176,6 +194,11 @@ func runRun(cmd *cobra.Command, opts *RunOptions) error {
 	if err != nil {
 		return err
 	}
+	// Only the vars of the command line are checked: an inventory's vars
+	// may be meant for another flow.
+	if err := checkVars(f, opts.Flow, opts.LibDir, opts.Resume, vars); err != nil {
+		return err
+	}
 	if opts.Targets != "" {
 		return runFleet(cmd.Context(), opts, vars)
 	}
@@ -183,16 +206,56 @@ func runRun(cmd *cobra.Command, opts *RunOptions) error {
 	if err != nil {
 		return err
 	}
+	lock, err := f.PluginLock(opts.Flow)
+	if err != nil {
+		return err
+	}
 	eopts := engine.Options{
-		State: st, Resume: opts.Resume, Failpoint: opts.Failpoint,
+		PluginLock: lock, State: st, Resume: opts.Resume, Failpoint: opts.Failpoint,
 		Vars: vars, DryRun: opts.DryRun, Record: opts.Record, Replay: opts.Replay,
+		ReplayEdited: opts.ReplayEdited, AllowHTTP: opts.AllowHTTP,
 		PluginDirs: f.PluginSearchDirs(), SearchPATH: true,
-		LibDir: opts.LibDir, MaxSteps: opts.MaxSteps, Store: opts.Store,
+		LibDir: opts.LibDir, MaxSteps: opts.MaxSteps, MaxMemory: opts.MaxMemory, Timeout: opts.Timeout, Store: opts.Store,
 		Getenv: f.Getenv, Log: f.IO.ErrOut, Logger: f.Logger(), Redactor: f.Redactor,
 		HTTPTimeout: opts.HTTPTimeout,
 	}
+	if f.IO.OutTTY && !opts.JSON && !opts.DryRun {
+		eopts.OnStep = stepPrinter(f)
+	}
 	res, runErr := engine.Run(cmd.Context(), opts.Flow, eopts)
 	return printRun(opts, res, runErr)
+}
+
+// nextStep says what to do after a journaled run failed, in CLI words:
+// --resume where it can help (the vendor or the plugin was unavailable, a
+// deadline or a rate limit hit, credentials were refused and can be fixed
+// outside the run), a corrected rerun where it cannot (the vendor refused
+// the request itself: resuming would send it again as it was).
+func nextStep(err error, runID string) string {
+	var oe *pluginmgr.OpError
+	code := ""
+	if errors.As(err, &oe) {
+		code = oe.Code
+	}
+	switch {
+	case code == "conflict" || code == "invalid_argument" || code == "not_found" || code == "permission_denied":
+		return fmt.Sprintf("Run %s stopped: the vendor refused the request (%s), so resuming would only send it again. Correct the flow's vars and run it again (the shipped flows converge: what exists is found, not made again); a corrected --var that no finished step used is also accepted by: tokenflow run --resume %s --var NAME=VALUE", runID, code, runID)
+	case code == "" && !errors.Is(err, pluginmgr.ErrCrashed) && !errors.Is(err, pluginmgr.ErrTimeout) && !errors.Is(err, hostnet.ErrDeadline):
+		return fmt.Sprintf("Run %s stopped in the flow itself; fix the cause and run the flow again (tokenflow run --resume %s continues it if the flow's files are unchanged)", runID, runID)
+	}
+	return fmt.Sprintf("Run %s stopped; once the cause is fixed (%s), continue it with: tokenflow run --resume %s", runID, causeHint(code), runID)
+}
+
+func causeHint(code string) string {
+	switch code {
+	case "unauthenticated":
+		return "the credentials the run reads"
+	case "rate_limited":
+		return "wait for the vendor's rate limit"
+	case "unavailable":
+		return "the vendor reachable again"
+	}
+	return "the plugin or the vendor answering"
 }
 
 func printRun(opts *RunOptions, res *engine.Result, runErr error) error {
@@ -251,7 +314,13 @@ func printRun(opts *RunOptions, res *engine.Result, runErr error) error {
 	}
 
 	if res != nil && res.Plan != nil {
-		if err := res.Plan.WriteText(out, red); err != nil {
+		// A plan cut short by an error has no summary: "Plan: no changes."
+		// above an error would say the opposite of what happened.
+		write := res.Plan.WriteText
+		if runErr != nil {
+			write = res.Plan.WriteSteps
+		}
+		if err := write(out, red); err != nil {
 			return err
 		}
 	}
@@ -264,7 +333,7 @@ func printRun(opts *RunOptions, res *engine.Result, runErr error) error {
 			return interrupted
 		}
 		if res != nil && res.Journaled && len(res.Steps) > 0 {
-			return fmt.Errorf("%w\nRun %s stopped; once the cause is fixed, continue it with: tokenflow run --resume %s", runErr, res.RunID, res.RunID)
+			return fmt.Errorf("%w\n%s", runErr, nextStep(runErr, res.RunID))
 		}
 		return runErr
 	}

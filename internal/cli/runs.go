@@ -16,7 +16,7 @@ import (
 func NewCmdRuns(f *Factory) *cobra.Command {
 	var asJSON bool
 	var limit int
-	open := func(cmd *cobra.Command) (*state.DB, error) {
+	open := func(cmd *cobra.Command) (state.Backend, error) {
 		st, err := f.State(cmd.Context())
 		if err != nil {
 			return nil, err
@@ -72,6 +72,12 @@ func NewCmdRuns(f *Factory) *cobra.Command {
 		Use:   "show RUN",
 		Short: "Show a run's steps",
 		Args:  cobra.ExactArgs(1),
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, to string) ([]string, cobra.ShellCompDirective) {
+			if len(args) > 0 {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			return completeRunIDs(f, false)(cmd, args, to)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := open(cmd)
 			if err != nil {
@@ -151,7 +157,7 @@ func runTargets(r runListJSON) string {
 }
 
 // fleetResumeHint is the command that continues a fleet run.
-func fleetResumeHint(cmd *cobra.Command, st *state.DB, id string) string {
+func fleetResumeHint(cmd *cobra.Command, st state.Backend, id string) string {
 	run, err := st.GetRun(cmd.Context(), id)
 	if err != nil {
 		return "tokenflow run FLOW --targets FILE --resume " + id
@@ -165,7 +171,7 @@ func fleetResumeHint(cmd *cobra.Command, st *state.DB, id string) string {
 }
 
 // showFleetRun prints a fleet run and its targets' runs.
-func showFleetRun(cmd *cobra.Command, f *Factory, st *state.DB, run state.Run, asJSON bool) error {
+func showFleetRun(cmd *cobra.Command, f *Factory, st state.Backend, run state.Run, asJSON bool) error {
 	children, err := st.Children(cmd.Context(), run.ID)
 	if err != nil {
 		return err

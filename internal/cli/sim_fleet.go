@@ -4,11 +4,10 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/tokenflow/tokenflow/internal/simulators"
-	hxsim "github.com/tokenflow/tokenflow/plugins/hyperflex/sim"
-	turbosim "github.com/tokenflow/tokenflow/plugins/turbonomic/sim"
 )
 
 // simFleetRun is `tokenflow sim --targets N`: a fleet and its inventory.
@@ -21,12 +20,19 @@ func simFleetRun(cmd *cobra.Command, opts *SimOptions, dir string) error {
 		inv = filepath.Join(dir, "inventory.yaml")
 	}
 	inv, _ = filepath.Abs(inv)
+	if _, outOfTree := splitVendors(opts.Vendors); len(outOfTree) > 0 {
+		return fmt.Errorf("--targets: no shipped simulator for %v (shipped: %v); a plugin's own simulator serves one instance: tokenflow sim %s", outOfTree, simulators.Vendors(), outOfTree[0])
+	}
+	settings, err := parseSettings(opts.Settings)
+	if err != nil {
+		return err
+	}
 	fleet, err := simulators.StartFleet(opts.Vendors, opts.Targets, !opts.Plain, dir, nil)
 	if err != nil {
 		return err
 	}
 	defer fleet.Close()
-	if err := tuneSims(opts, fleet.Instances); err != nil {
+	if err := tuneSims(settings, fleet.Instances); err != nil {
 		return err
 	}
 	if err := fleet.WriteInventory(inv); err != nil {
@@ -67,7 +73,13 @@ func simFleetRun(cmd *cobra.Command, opts *SimOptions, dir string) error {
 			fmt.Fprintf(w, "  export %s=%s\n", k, shellQuote(env[k]))
 		}
 	}
-	fmt.Fprintf(w, "\nTry:\n  tokenflow run flows/%s --targets %s --dry-run\n", exampleFlow(vendors), inv)
+	allow := ""
+	if opts.Plain {
+		allow = " --allow-http" // plain http carries credentials in clear
+	}
+	if flow := exampleFlow(fleet.Instances); flow != "" {
+		fmt.Fprintf(w, "\nTry:\n  tokenflow run flows/%s --targets %s --dry-run%s\n", flow, inv, allow)
+	}
 	if opts.readyFleet != nil {
 		return opts.readyFleet(fleet)
 	}
@@ -76,38 +88,48 @@ func simFleetRun(cmd *cobra.Command, opts *SimOptions, dir string) error {
 	return nil
 }
 
-// exampleFlow is a shipped onboarding flow of one of the fleet's vendors.
-func exampleFlow(vendors []string) string {
-	flows := map[string]string{
-		"vcf": "vcf/onboard.star", "bigip": "bigip/session.star", "hyperflex": "hyperflex/token.star",
-		"turbonomic": "turbonomic/service_account.star", "vigiles": "vigiles/heartbeat.star",
-	}
-	for _, v := range vendors {
-		if f, ok := flows[v]; ok {
-			return f
+// exampleFlow is the example flow of the fleet's first vendor that has one.
+func exampleFlow(instances []*simulators.Running) string {
+	for _, r := range instances {
+		if r.ExampleFlow != "" {
+			return r.ExampleFlow
 		}
 	}
-	return "vcf/onboard.star"
+	return ""
 }
 
-// tuneSims applies --turbo-entities and --hx-login-rate to the simulators
-// they concern.
-func tuneSims(opts *SimOptions, sims []*simulators.Running) error {
-	for _, r := range sims {
-		switch s := r.Sim.(type) {
-		case *turbosim.Sim:
-			if opts.TurboEntities == 0 {
+// setting is one --set VENDOR.KEY=VALUE.
+type setting struct{ vendor, key, value string }
+
+func parseSettings(args []string) ([]setting, error) {
+	var out []setting
+	for _, a := range args {
+		name, value, ok := strings.Cut(a, "=")
+		vendor, key, ok2 := strings.Cut(name, ".")
+		if !ok || !ok2 || vendor == "" || key == "" {
+			return nil, fmt.Errorf("--set %q: want VENDOR.KEY=VALUE, e.g. --set acme.entities=500", a)
+		}
+		out = append(out, setting{vendor, key, value})
+	}
+	return out, nil
+}
+
+// tuneSims applies the settings to every simulator of their vendor,
+// refusing a setting whose vendor is not being served.
+func tuneSims(settings []setting, sims []*simulators.Running) error {
+	for _, s := range settings {
+		found := false
+		for _, r := range sims {
+			if r.Vendor != s.vendor {
 				continue
 			}
-			have := len(s.Entities("VirtualMachine"))
-			if opts.TurboEntities < have {
-				return fmt.Errorf("--turbo-entities %d: the Turbonomic simulator starts with %d VirtualMachines and cannot drop any; give %d or more", opts.TurboEntities, have, have)
+			found = true
+			if err := r.ApplyKnob(r.Sim, s.key, s.value); err != nil {
+				return fmt.Errorf("--set: %w", err)
 			}
-			s.AddEntities("VirtualMachine", opts.TurboEntities-have)
-		case *hxsim.Sim:
-			if opts.HXLoginRate != 0 {
-				s.SetAuthRateLimit(opts.HXLoginRate, 0)
-			}
+		}
+		if !found {
+			return fmt.Errorf("--set %s.%s: no %s simulator is being served; name it (tokenflow sim %s)", s.vendor, s.key, s.vendor, s.vendor)
 		}
 	}
 	return nil

@@ -111,7 +111,7 @@ func TestSimTargetsDefaultInventoryAndTuning(t *testing.T) {
 	out, err := runSim(t, func(f *simulators.Fleet) error {
 		vms = len(f.Get("turbonomic-1").Sim.(*turbosim.Sim).Entities("VirtualMachine"))
 		return nil
-	}, "--targets", "1", "turbonomic", "--turbo-entities", "500", "--dir", dir)
+	}, "--targets", "1", "turbonomic", "--set", "turbonomic.entities=500", "--dir", dir)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
@@ -130,7 +130,11 @@ func TestSimFlagErrors(t *testing.T) {
 	}{
 		{[]string{"--targets", "-2", "vcf"}, "1 or more"},
 		{[]string{"--inventory", "x.yaml", "vcf"}, "--inventory needs --targets"},
-		{[]string{"--targets", "1", "turbonomic", "--turbo-entities", "3"}, "cannot drop"},
+		{[]string{"--targets", "1", "turbonomic", "--set", "turbonomic.entities=3"}, "cannot drop"},
+		{[]string{"--targets", "1", "turbonomic", "--set", "turbonomic.colour=red"}, `no setting "colour" (have: entities)`},
+		{[]string{"--targets", "1", "turbonomic", "--set", "bigip.x=1"}, "no bigip simulator is being served"},
+		{[]string{"--targets", "1", "turbonomic", "--set", "entities"}, "want VENDOR.KEY=VALUE"},
+		{[]string{"--targets", "1", "acme"}, "no shipped simulator for [acme]"},
 	} {
 		_, err := runSim(t, func(*simulators.Fleet) error { return nil }, append(tt.args, "--dir", t.TempDir())...)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {

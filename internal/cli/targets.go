@@ -110,7 +110,7 @@ func orDash(s string) string {
 }
 
 // credentialList names a target's credentials and where they come from
-// ("VCF_PASSWORD=env:EAST_PW"): references, never values.
+// ("ACME_PASSWORD=env:EAST_PW"): references, never values.
 func credentialList(t *inventory.Target) string {
 	parts := make([]string, 0, len(t.Credentials))
 	for name, r := range t.Credentials {

@@ -78,7 +78,7 @@ func NewCmdTokens(f *Factory) *cobra.Command {
 			return writeJSON(f, out)
 		}
 		if len(tokens) == 0 {
-			fmt.Fprintf(f.IO.Out, "No tokens in %s.\n", st.Dir())
+			fmt.Fprintf(f.IO.Out, "No tokens in %s.\n", st.Location())
 			return nil
 		}
 		tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
@@ -102,9 +102,10 @@ func NewCmdTokens(f *Factory) *cobra.Command {
 	var reveal bool
 	var target string
 	show := &cobra.Command{
-		Use:   "show NAME [--target TARGET]",
-		Short: "Show a token's versions; --reveal prints the current value",
-		Args:  cobra.ExactArgs(1),
+		Use:               "show NAME [--target TARGET]",
+		Short:             "Show a token's versions; --reveal prints the current value",
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeTokenNames(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := f.State(cmd.Context())
 			if err != nil {

@@ -18,16 +18,21 @@ func NewCmdVersion(f *Factory) *cobra.Command {
 		Short: "Print tokenflow's version and plugin protocol",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			rev := ""
-			if info, ok := debug.ReadBuildInfo(); ok {
-				for _, s := range info.Settings {
-					if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-						rev = " (" + s.Value[:12] + ")"
-					}
-				}
-			}
-			fmt.Fprintf(f.IO.Out, "tokenflow %s%s, plugin protocol %d\n", Version, rev, pb.ProtocolVersion)
+			fmt.Fprintf(f.IO.Out, "tokenflow %s, plugin protocol %d\n", versionString(), pb.ProtocolVersion)
 			return nil
 		},
 	}
+}
+
+// versionString is the version and, when the build knows it, the commit.
+func versionString() string {
+	rev := ""
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				rev = " (" + s.Value[:12] + ")"
+			}
+		}
+	}
+	return Version + rev
 }

@@ -1,9 +1,9 @@
 // Package demo runs the shipped flows against in-process simulators, so a
 // new user sees the whole product work with no appliance: `tokenflow demo`.
 //
-// Each vendor contributes a Scenario (one file per vendor) that narrates and
-// runs its flows through Env; Run starts the simulators over HTTPS with a
-// generated CA and plays every scenario in order.
+// Each vendor contributes a Scenario from its own folder (plugins/<vendor>/intree
+// calls Register) that narrates and runs its flows through Env; Run starts the
+// simulators over HTTPS with a generated CA and plays every scenario in order.
 package demo
 
 import (
@@ -13,8 +13,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -28,12 +30,45 @@ import (
 // Scenario is one vendor's part of the demo.
 type Scenario struct {
 	Vendor string
-	Run    func(e *Env) error
+	// Order places the scenario in the demo: lower plays first, ties by
+	// vendor name (the first one introduces the product).
+	Order int
+	Run   func(e *Env) error
 }
 
-// Scenarios lists every vendor's scenario, in the order the demo plays them.
+var (
+	scenarioMu sync.Mutex
+	scenarios  []Scenario
+)
+
+// Register adds a vendor's scenario; the vendor's simulator must be
+// registered with internal/simulators too. It panics on a repeated vendor.
+func Register(s Scenario) {
+	scenarioMu.Lock()
+	defer scenarioMu.Unlock()
+	if s.Vendor == "" || s.Run == nil {
+		panic("demo: a scenario needs a Vendor and a Run")
+	}
+	for _, have := range scenarios {
+		if have.Vendor == s.Vendor {
+			panic(fmt.Sprintf("demo: scenario for %q registered twice", s.Vendor))
+		}
+	}
+	scenarios = append(scenarios, s)
+}
+
+// Scenarios lists every registered scenario, in the order the demo plays them.
 func Scenarios() []Scenario {
-	return []Scenario{vcfScenario, hyperflexScenario, bigipScenario, turbonomicScenario, vigilesScenario}
+	scenarioMu.Lock()
+	defer scenarioMu.Unlock()
+	out := slices.Clone(scenarios)
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Order != out[j].Order {
+			return out[i].Order < out[j].Order
+		}
+		return out[i].Vendor < out[j].Vendor
+	})
+	return out
 }
 
 // Options configures a demo run.
@@ -68,6 +103,10 @@ type Env struct {
 func (e *Env) Say(format string, args ...any) {
 	fmt.Fprintf(e.Out, "  "+format+"\n", args...)
 }
+
+// Redact masks every secret the demo has seen in s, for narration that
+// quotes an error.
+func (e *Env) Redact(s string) string { return e.opts.Redactor.String(s) }
 
 // Sim returns a running simulator.
 func (e *Env) Sim(vendor string) *simulators.Running { return e.sims.Get(vendor) }

@@ -71,7 +71,7 @@ func Binary(t testing.TB, pkg, name string) string {
 	buildMu.Lock()
 	defer buildMu.Unlock()
 	out := filepath.Join(dir, name)
-	key := "bin:" + pkg
+	key := "bin:" + pkg + ":" + name
 	err, ok := built[key]
 	if !ok {
 		err = goBuild(pkg, out)

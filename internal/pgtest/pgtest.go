@@ -260,3 +260,34 @@ func (s *Server) kill() {
 	s.cmd.Process.Kill()
 	<-s.exit
 }
+
+// RowsContaining counts, per table of the database at url, the rows whose
+// text form contains needle: a test's proof that a secret is not kept in
+// clear anywhere.
+func RowsContaining(ctx context.Context, url, needle string) (map[string]int, error) {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`)
+	if err != nil {
+		return nil, err
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	for _, table := range tables {
+		var n int
+		q := `SELECT COUNT(*) FROM ` + pgx.Identifier{table}.Sanitize() + ` t WHERE t::text LIKE '%' || $1 || '%'`
+		if err := conn.QueryRow(ctx, q, needle).Scan(&n); err != nil {
+			return nil, err
+		}
+		if n > 0 {
+			out[table] = n
+		}
+	}
+	return out, nil
+}

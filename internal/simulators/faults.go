@@ -17,7 +17,7 @@ const (
 	// FaultError500 answers every request 500, like an appliance whose
 	// services are down behind a working web server.
 	FaultError500
-	// FaultWrongPassword refuses the default account's password (Vigiles:
+	// FaultWrongPassword refuses the default account's password (or
 	// the key in the written key file), answering as the vendor does.
 	FaultWrongPassword
 	// FaultUnreachable closes the listener: connections are refused. The

@@ -27,7 +27,7 @@ type Fleet struct {
 // empty), named <vendor>-<NNN> (numbered from 1, zero-padded to the width of
 // n), sharing one clock (nil: a real clock). With tls they serve HTTPS with one
 // certificate from a fresh CA written to dir/ca.pem. An instance's Setup files
-// (the Vigiles key file) go to dir/<name>/.
+// (a key file, say) go to dir/<name>/.
 func StartFleet(vendors []string, n int, tls bool, dir string, clock *simkit.Clock) (*Fleet, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("a fleet needs at least 1 instance per vendor, got %d", n)

@@ -10,11 +10,6 @@ import (
 
 	"github.com/google/renameio/v2"
 	"gopkg.in/yaml.v3"
-
-	bigipsim "github.com/tokenflow/tokenflow/plugins/bigip/sim"
-	hxsim "github.com/tokenflow/tokenflow/plugins/hyperflex/sim"
-	turbosim "github.com/tokenflow/tokenflow/plugins/turbonomic/sim"
-	vigilessim "github.com/tokenflow/tokenflow/plugins/vigiles/sim"
 )
 
 // The inventory shape (docs: the targets file spec). Structs keep the keys
@@ -40,40 +35,6 @@ type (
 	}
 )
 
-// flowNeeds is what the shipped flows of a vendor need besides the URL, the
-// CA and the default password, with values that work against the
-// simulator's default data.
-type flowNeeds struct {
-	groupVars map[string]string
-	// targetVars are per instance (a file the flow writes, say); dir is the
-	// instance's own directory.
-	targetVars func(dir string) map[string]string
-	// env are credentials besides PasswordEnv that the flows read.
-	env []string
-}
-
-var vendorNeeds = map[string]flowNeeds{
-	// vcf/onboard.star and rotate.star.
-	"vcf": {groupVars: map[string]string{"realm": "flt-idb02", "client_id": "ci-bot", "token_name": "ci-bot-main"}},
-	// bigip/session.star, rotate.star, cleanup.star.
-	"bigip": {groupVars: map[string]string{"username": bigipsim.DefaultUser}},
-	// hyperflex/token.star writes the token file; one per instance.
-	"hyperflex": {
-		groupVars: map[string]string{"user": hxsim.DefaultUser},
-		targetVars: func(dir string) map[string]string {
-			return map[string]string{"token_file": filepath.Join(dir, "hx_token.xml")}
-		},
-	},
-	// turbonomic/service_account.star creates this account with the
-	// password in TURBO_SA_PASSWORD.
-	"turbonomic": {
-		groupVars: map[string]string{"user": turbosim.DefaultUser, "account": "svc-tokenflow", "role": "OBSERVER"},
-		env:       []string{"TURBO_SA_PASSWORD"},
-	},
-	// vigiles/heartbeat.star and scan.star; the key file is a credential.
-	"vigiles": {groupVars: map[string]string{"product": vigilessim.DefaultProductToken, "folder": vigilessim.DefaultFolderToken}},
-}
-
 // Env returns the environment variables the fleet's inventory references,
 // each with the value that works against the simulators (the default
 // account password, or one the simulator accepts for an account to create).
@@ -83,15 +44,12 @@ func (f *Fleet) Env() map[string]string {
 		if r.PasswordEnv != "" {
 			out[r.PasswordEnv] = r.Password
 		}
-		for _, e := range vendorNeeds[r.Vendor].env {
-			out[e] = exampleEnv[e]
+		for k, v := range r.Env {
+			out[k] = v
 		}
 	}
 	return out
 }
-
-// exampleEnv are values for the extra variables of vendorNeeds.
-var exampleEnv = map[string]string{"TURBO_SA_PASSWORD": "Fleet-Service-Account-1"}
 
 // WriteInventory writes a targets file describing the fleet to path, atomically
 // with mode 0600: one group per vendor holding its instances, each with its URL,
@@ -105,10 +63,9 @@ func (f *Fleet) WriteInventory(path string) error {
 	base := filepath.Dir(abs)
 	inv := inventory{Groups: map[string]invGroup{}}
 	for _, r := range f.Instances {
-		needs := vendorNeeds[r.Vendor]
 		g, ok := inv.Groups[r.Vendor]
 		if !ok {
-			g = invGroup{Vars: needs.groupVars, Targets: map[string]invTarget{}}
+			g = invGroup{Vars: r.FlowVars, Targets: map[string]invTarget{}}
 		}
 		t := invTarget{Vendor: r.Vendor, URL: r.Server.URL, Credentials: map[string]string{}}
 		if f.CAFile != "" {
@@ -117,19 +74,19 @@ func (f *Fleet) WriteInventory(path string) error {
 		if r.PasswordEnv != "" {
 			t.Credentials[r.PasswordEnv] = "env:" + r.PasswordEnv
 		}
-		for _, e := range needs.env {
+		for e := range r.Env {
 			t.Credentials[e] = "env:" + e
 		}
 		for name, file := range r.Files {
 			t.Credentials[name] = "file:" + relIfBelow(base, file)
 		}
-		if needs.targetVars != nil {
+		if r.TargetVars != nil {
 			dir := filepath.Join(f.dir, r.Name)
 			// The flow writes its file there; the directory must exist.
 			if err := os.MkdirAll(dir, 0o700); err != nil {
 				return fmt.Errorf("write inventory %s: %w", path, err)
 			}
-			t.Vars = needs.targetVars(dir)
+			t.Vars = r.TargetVars(dir)
 		}
 		g.Targets[r.Name] = t
 		inv.Groups[r.Vendor] = g

@@ -31,7 +31,7 @@ func TestWriteInventory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range All {
+	for _, e := range All() {
 		if e.PasswordEnv != "" && strings.Contains(string(raw), e.Password) {
 			t.Fatalf("the inventory holds the %s password", e.Vendor)
 		}
@@ -44,7 +44,7 @@ func TestWriteInventory(t *testing.T) {
 		t.Fatalf("top-level keys %v, want only groups", keys(doc))
 	}
 	groups := doc["groups"].(map[string]any)
-	if len(groups) != len(All) {
+	if len(groups) != len(All()) {
 		t.Fatalf("groups %v, want one per vendor", keys(groups))
 	}
 	allowed := map[string]bool{"vendor": true, "url": true, "tls": true, "credentials": true, "labels": true, "vars": true}

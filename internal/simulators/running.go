@@ -122,8 +122,8 @@ func (sh *shared) serve(r *Running, addr string) error {
 	return nil
 }
 
-// advertise tells a simulator that hands out URLs of its own (VCF's token
-// endpoint) where it listens.
+// advertise tells a simulator that hands out URLs of its own (a token
+// endpoint, say) where it listens.
 func advertise(sim simkit.Simulator, url string) {
 	if a, ok := sim.(interface{ SetAdvertisedHost(string) }); ok {
 		a.SetAdvertisedHost(strings.TrimPrefix(strings.TrimPrefix(url, "https://"), "http://"))

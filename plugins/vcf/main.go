@@ -5,7 +5,8 @@ package main
 
 import (
 	"github.com/tokenflow/tokenflow/plugins/vcf/ops"
+	"github.com/tokenflow/tokenflow/plugins/vcf/sim"
 	"github.com/tokenflow/tokenflow/sdk"
 )
 
-func main() { sdk.Serve(ops.Plugin()) }
+func main() { sdk.Serve(ops.Plugin(), sdk.WithSimulator(sim.Registration())) }

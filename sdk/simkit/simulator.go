@@ -5,7 +5,7 @@ import "net/http"
 // Simulator is what `tokenflow sim` and `tokenflow demo` start. Each vendor simulator
 // (plugins/<vendor>/sim) implements it.
 type Simulator interface {
-	Vendor() string        // the plugin name: "vcf", "hyperflex", ...
+	Vendor() string        // the plugin name: "acme"
 	Handler() http.Handler // the full handler, fault and recorder middleware included
 	Clock() *Clock         // the simulator's only time source
 	Faults() *Faults       // faults injected into every request

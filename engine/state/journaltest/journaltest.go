@@ -25,18 +25,18 @@ func Run(t *testing.T, newBackend func(t *testing.T) state.Backend) {
 			t.Fatalf("unknown run: %v", err)
 		}
 		must(t, j.BeginRun(ctx, state.Run{ID: "r1", FlowPath: "/flows/a.star", Vars: map[string]string{"url": "https://x"},
-			Target: "east", TargetInfo: `{"vendor":"vcf"}`, StartedAt: start}))
+			Target: "east", TargetInfo: `{"vendor":"acme"}`, StartedAt: start}))
 		must(t, j.SetRunSources(ctx, "r1", map[string]string{"/flows/a.star": "abc"}))
-		must(t, j.SetRunPlugins(ctx, "r1", map[string]string{"vcf": "def"}))
+		must(t, j.SetRunPlugins(ctx, "r1", map[string]string{"acme": "def"}))
 		r, err := j.GetRun(ctx, "r1")
 		if err != nil || r.Kind != "run" || r.Status != "running" || r.FlowPath != "/flows/a.star" || r.Vars["url"] != "https://x" ||
-			r.Sources["/flows/a.star"] != "abc" || r.Plugins["vcf"] != "def" || r.Target != "east" || r.TargetInfo != `{"vendor":"vcf"}` ||
+			r.Sources["/flows/a.star"] != "abc" || r.Plugins["acme"] != "def" || r.Target != "east" || r.TargetInfo != `{"vendor":"acme"}` ||
 			!r.StartedAt.Equal(start) || !r.FinishedAt.IsZero() || r.Parent != "" {
 			t.Fatalf("begun: %+v %v", r, err)
 		}
-		must(t, j.FinishRun(ctx, "r1", "error", "vcf.create_token: 403"))
+		must(t, j.FinishRun(ctx, "r1", "error", "acme.create_token: 403"))
 		r, _ = j.GetRun(ctx, "r1")
-		if r.Status != "error" || r.Error != "vcf.create_token: 403" || r.FinishedAt.IsZero() {
+		if r.Status != "error" || r.Error != "acme.create_token: 403" || r.FinishedAt.IsZero() {
 			t.Fatalf("finished: %+v", r)
 		}
 		must(t, j.ResumeRun(ctx, "r1"))
@@ -49,15 +49,15 @@ func Run(t *testing.T, newBackend func(t *testing.T) state.Backend) {
 	t.Run("steps keep secrets sealed until revealed", func(t *testing.T) {
 		j := newBackend(t)
 		must(t, j.BeginRun(ctx, state.Run{ID: "r1", StartedAt: start}))
-		must(t, j.StepIntent(ctx, state.Step{RunID: "r1", Seq: 1, Call: "vcf.create_token", CallSite: "a.star:3:5", Effect: "write",
+		must(t, j.StepIntent(ctx, state.Step{RunID: "r1", Seq: 1, Call: "acme.create_token", CallSite: "a.star:3:5", Effect: "write",
 			Args: `{"password":"***"}`, ArgsSecret: []byte(`{"password":"pw-1"}`), ArgsHash: "h1"}))
 		// The run died after sending: the intent is sent again.
-		must(t, j.StepIntent(ctx, state.Step{RunID: "r1", Seq: 1, Call: "vcf.create_token", CallSite: "a.star:3:5", Effect: "write",
+		must(t, j.StepIntent(ctx, state.Step{RunID: "r1", Seq: 1, Call: "acme.create_token", CallSite: "a.star:3:5", Effect: "write",
 			Args: `{"password":"***"}`, ArgsSecret: []byte(`{"password":"pw-1"}`), ArgsHash: "h1"}))
 		must(t, j.StepFinished(ctx, "r1", 1, `{"token":"***"}`, []byte(`{"token":"tok-1"}`), state.StepDone, ""))
-		must(t, j.StepRecord(ctx, state.Step{RunID: "r1", Seq: 2, Call: "vcf.whoami", CallSite: "a.star:4:5", Effect: "read",
+		must(t, j.StepRecord(ctx, state.Step{RunID: "r1", Seq: 2, Call: "acme.whoami", CallSite: "a.star:4:5", Effect: "read",
 			Args: `{}`, ArgsHash: "h2", Result: `{"user":"ci"}`, Status: state.StepDone}))
-		must(t, j.StepRecord(ctx, state.Step{RunID: "r1", Seq: 3, Call: "vcf.list", CallSite: "a.star:5:5", Effect: "read",
+		must(t, j.StepRecord(ctx, state.Step{RunID: "r1", Seq: 3, Call: "acme.list", CallSite: "a.star:5:5", Effect: "read",
 			Args: `{}`, ArgsHash: "h3", Status: state.StepError, Error: "timeout"}))
 
 		steps, err := j.Steps(ctx, "r1", false)
@@ -77,7 +77,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) state.Backend) {
 			t.Fatalf("revealed: %+v %v", steps, err)
 		}
 		// A step sent again after an error goes back to intent.
-		must(t, j.StepIntent(ctx, state.Step{RunID: "r1", Seq: 3, Call: "vcf.list", CallSite: "a.star:5:5", Effect: "read", Args: `{}`, ArgsHash: "h3"}))
+		must(t, j.StepIntent(ctx, state.Step{RunID: "r1", Seq: 3, Call: "acme.list", CallSite: "a.star:5:5", Effect: "read", Args: `{}`, ArgsHash: "h3"}))
 		steps, _ = j.Steps(ctx, "r1", false)
 		if steps[2].Status != state.StepIntent || steps[2].Attempts != 2 || steps[2].Error != "" {
 			t.Fatalf("retried step: %+v", steps[2])

@@ -96,6 +96,9 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	return db, nil
 }
 
+// Location is host:port/database (state.Backend); never the password.
+func (db *DB) Location() string { return db.where }
+
 // Close closes the pool.
 func (db *DB) Close() error {
 	db.pool.Close()

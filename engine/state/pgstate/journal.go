@@ -46,6 +46,11 @@ func (db *DB) SetRunSources(ctx context.Context, id string, sources map[string]s
 	return db.exec(ctx, `UPDATE runs SET flow_hash = $1 WHERE id = $2`, marshal(sources), id)
 }
 
+// SetRunVars records a run's vars (a resume with a corrected --var).
+func (db *DB) SetRunVars(ctx context.Context, id string, vars map[string]string) error {
+	return db.exec(ctx, `UPDATE runs SET vars = $1 WHERE id = $2`, marshal(vars), id)
+}
+
 // SetRunPlugins records the plugin binaries' hashes.
 func (db *DB) SetRunPlugins(ctx context.Context, id string, plugins map[string]string) error {
 	return db.exec(ctx, `UPDATE runs SET plugins = $1 WHERE id = $2`, marshal(plugins), id)

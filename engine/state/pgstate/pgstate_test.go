@@ -125,9 +125,9 @@ func TestSecretsNeverInClear(t *testing.T) {
 	must(t, db.Put(ctx, store.Token{Target: "east", Name: "a", Value: canary, Labels: map[string]string{"k": "v"}}))
 	must(t, db.Put(ctx, store.Token{Target: "east", Name: "a", Value: canary + "-2", State: store.Pending}))
 	must(t, db.BeginRun(ctx, state.Run{ID: "r1", StartedAt: time.Now()}))
-	must(t, db.StepIntent(ctx, state.Step{RunID: "r1", Seq: 1, Call: "vcf.x", Args: `{"p":"***"}`, ArgsSecret: []byte(`{"p":"` + canary + `"}`)}))
+	must(t, db.StepIntent(ctx, state.Step{RunID: "r1", Seq: 1, Call: "xyz.x", Args: `{"p":"***"}`, ArgsSecret: []byte(`{"p":"` + canary + `"}`)}))
 	must(t, db.StepFinished(ctx, "r1", 1, `{"t":"***"}`, []byte(`{"t":"`+canary+`"}`), state.StepDone, ""))
-	must(t, db.StepRecord(ctx, state.Step{RunID: "r1", Seq: 2, Call: "vcf.y", Args: `{}`, ArgsSecret: []byte(canary), ResultSecret: []byte(canary), Status: state.StepDone}))
+	must(t, db.StepRecord(ctx, state.Step{RunID: "r1", Seq: 2, Call: "xyz.y", Args: `{}`, ArgsSecret: []byte(canary), ResultSecret: []byte(canary), Status: state.StepDone}))
 
 	rows, err := db.pool.Query(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`)
 	if err != nil {

@@ -21,9 +21,9 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		if _, err := s.Get(ctx, "", "a"); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("get of nothing: %v", err)
 		}
-		must(t, s.Put(ctx, store.Token{Name: "a", Value: "v1", Vendor: "vcf", Target: "https://x", ExpiresAt: exp, Labels: map[string]string{"k": "v"}}))
+		must(t, s.Put(ctx, store.Token{Name: "a", Value: "v1", Vendor: "acme", Target: "https://x", ExpiresAt: exp, Labels: map[string]string{"k": "v"}}))
 		got, err := s.Get(ctx, "https://x", "a")
-		if err != nil || got.Value != "v1" || got.Vendor != "vcf" || !got.ExpiresAt.Equal(exp) || got.Labels["k"] != "v" || got.State != store.Current || got.CreatedAt.IsZero() {
+		if err != nil || got.Value != "v1" || got.Vendor != "acme" || !got.ExpiresAt.Equal(exp) || got.Labels["k"] != "v" || got.State != store.Current || got.CreatedAt.IsZero() {
 			t.Fatalf("get: %+v %v", got, err)
 		}
 	})
@@ -98,22 +98,22 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 
 	t.Run("two targets never overwrite each other", func(t *testing.T) {
 		s := newStore(t)
-		must(t, s.Put(ctx, store.Token{Target: "east", Name: "vcf/ci-bot/main", Value: "east-1"}))
-		must(t, s.Put(ctx, store.Token{Target: "west", Name: "vcf/ci-bot/main", Value: "west-1"}))
-		must(t, s.Put(ctx, store.Token{Target: "west", Name: "vcf/ci-bot/main", Value: "west-2", State: store.Pending}))
-		must(t, s.Promote(ctx, "west", "vcf/ci-bot/main"))
-		east, err := s.Get(ctx, "east", "vcf/ci-bot/main")
+		must(t, s.Put(ctx, store.Token{Target: "east", Name: "acme/ci-bot/main", Value: "east-1"}))
+		must(t, s.Put(ctx, store.Token{Target: "west", Name: "acme/ci-bot/main", Value: "west-1"}))
+		must(t, s.Put(ctx, store.Token{Target: "west", Name: "acme/ci-bot/main", Value: "west-2", State: store.Pending}))
+		must(t, s.Promote(ctx, "west", "acme/ci-bot/main"))
+		east, err := s.Get(ctx, "east", "acme/ci-bot/main")
 		if err != nil || east.Value != "east-1" || east.State != store.Current {
 			t.Fatalf("east after west rotated: %+v %v", east, err)
 		}
-		if vs, _ := s.Versions(ctx, "east", "vcf/ci-bot/main"); len(vs) != 1 {
+		if vs, _ := s.Versions(ctx, "east", "acme/ci-bot/main"); len(vs) != 1 {
 			t.Fatalf("east versions: %+v", vs)
 		}
-		if _, err := s.Get(ctx, "", "vcf/ci-bot/main"); !errors.Is(err, store.ErrNotFound) {
+		if _, err := s.Get(ctx, "", "acme/ci-bot/main"); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("a name without its target resolved: %v", err)
 		}
-		must(t, s.Delete(ctx, "west", "vcf/ci-bot/main"))
-		if _, err := s.Get(ctx, "east", "vcf/ci-bot/main"); err != nil {
+		must(t, s.Delete(ctx, "west", "acme/ci-bot/main"))
+		if _, err := s.Get(ctx, "east", "acme/ci-bot/main"); err != nil {
 			t.Fatalf("deleting west removed east: %v", err)
 		}
 		l, _ := s.List(ctx)

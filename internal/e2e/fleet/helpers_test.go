@@ -19,6 +19,7 @@ import (
 	"github.com/tokenflow/tokenflow/engine/state"
 	"github.com/tokenflow/tokenflow/engine/store"
 	"github.com/tokenflow/tokenflow/internal/flowtest"
+	_ "github.com/tokenflow/tokenflow/internal/intree" // the shipped simulators
 	"github.com/tokenflow/tokenflow/internal/simulators"
 	vcfsim "github.com/tokenflow/tokenflow/plugins/vcf/sim"
 )

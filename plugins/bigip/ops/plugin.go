@@ -35,6 +35,7 @@ func Plugin() *sdk.Plugin {
 			{Name: "token", Type: sdk.Secret, Doc: "an existing auth token to use instead of logging in (never revoked at the end); when BIG-IP says it no longer exists, the connection logs in with username and password if given"},
 		},
 		Ops: []sdk.Op{
+			getOp(), requestOp(), // generic: any path, for what no typed op covers yet
 			loginOp(),
 			listTokensOp(),
 			getTokenOp(),

@@ -126,6 +126,12 @@ func refreshTokenOp() sdk.Op {
 			{Name: "refreshed", Type: sdk.Bool, Doc: "whether a new pair was issued (False only with rejected_ok)"},
 			{Name: "status", Type: sdk.Int, Doc: "HTTP status of the answer"},
 		}, tokenResults...),
+		// A refresh cut off in flight cannot be looked up: its new pair is known only to the
+		// answer that was lost. Sending it again is right either way: when the first one never
+		// reached the cluster this one refreshes; when it did, the old pair is refused and, with
+		// rejected_ok, the flow learns refreshed = False and logs in anew (token.star). The lost
+		// pair is never used and expires on its own.
+		Reconcile: sdk.Resend,
 		Handler: func(ctx context.Context, c *sdk.Call) (any, error) {
 			body := tokenPair{AccessToken: c.Args.String("access_token"), RefreshToken: c.Args.String("refresh_token"), TokenType: c.Args.String("token_type")}
 			resp, data, err := post(ctx, c, refreshPath, body)
@@ -208,6 +214,8 @@ func revokeTokenOp() sdk.Op {
 			{Name: "revoked", Type: sdk.Bool, Doc: "whether the cluster revoked the pair (False only with rejected_ok)"},
 			{Name: "status", Type: sdk.Int, Doc: "HTTP status of the answer"},
 		},
+		// Revoking twice is harmless: with rejected_ok the second answers revoked = False.
+		Reconcile: sdk.Resend,
 		Handler: func(ctx context.Context, c *sdk.Call) (any, error) {
 			body := tokenPair{AccessToken: c.Args.String("access_token"), RefreshToken: c.Args.String("refresh_token"), TokenType: c.Args.String("token_type")}
 			resp, data, err := post(ctx, c, revokePath, body)

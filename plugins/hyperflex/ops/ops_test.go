@@ -88,6 +88,7 @@ func TestPluginDeclaration(t *testing.T) {
 	effects := map[string]sdk.Effect{
 		"obtain_token": sdk.Write, "refresh_token": sdk.Write, "revoke_token": sdk.Write,
 		"validate_token": sdk.Read, "decode_token": sdk.Read, "encode_token_file": sdk.Read, "decode_token_file": sdk.Read,
+		"get": sdk.Read, "request": sdk.Write,
 	}
 	for _, op := range p.Ops {
 		if effects[op.Name] != op.Effect {

@@ -26,6 +26,7 @@ func Plugin() *sdk.Plugin {
 			{Name: "url", Type: sdk.String, Required: true, Doc: "HyperFlex Connect / cluster management URL, e.g. https://10.1.1.10"},
 		},
 		Ops: []sdk.Op{
+			getOp(), requestOp(), // generic: any path, for what no typed op covers yet
 			obtainTokenOp(),
 			refreshTokenOp(),
 			validateTokenOp(),

@@ -16,7 +16,7 @@ func Plugin() *sdk.Plugin {
 	return &sdk.Plugin{
 		Name:    "turbonomic",
 		Version: Version,
-		Doc:     "Turbonomic REST API (/api/v3): version gate, users and service accounts, groups, targets, markets and entities, vmt-connect credential files",
+		Doc:     "Turbonomic REST API (/api/v3): version gate, users and service accounts, groups, targets, markets, entities and actions, vmt-connect credential files",
 		Connection: []sdk.Field{
 			{Name: "url", Type: sdk.String, Required: true, Doc: "appliance base URL, e.g. https://turbonomic.example.com (/api/v3/ is added)"},
 			{Name: "username", Type: sdk.String, Doc: "user to log in as"},
@@ -26,6 +26,7 @@ func Plugin() *sdk.Plugin {
 			{Name: "allow_snapshot", Type: sdk.Bool, Default: false, Doc: "accept a development (-SNAPSHOT) build"},
 		},
 		Ops: []sdk.Op{
+			getOp(), requestOp(), // generic: any path, for what no typed op covers yet
 			versionOp(),
 			getUsersOp(),
 			createUserOp(),
@@ -39,6 +40,11 @@ func Plugin() *sdk.Plugin {
 			getMarketsOp(),
 			getEntitiesOp(),
 			searchByNameOp(),
+			getActionsOp(),
+			scopedActionsOp("get_entity_actions", "entity", "entities"),
+			scopedActionsOp("get_group_actions", "group", "groups"),
+			scopedActionsOp("get_target_actions", "target", "targets"),
+			getGroupEntitiesOp(),
 			decryptCredentialsOp(),
 			encryptCredentialsOp(),
 		},

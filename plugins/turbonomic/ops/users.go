@@ -66,6 +66,20 @@ func createUserOp() sdk.Op {
 			{Name: "type", Type: sdk.String, Default: "DedicatedCustomer", Doc: `user type: "DedicatedCustomer" or "SharedCustomer"`},
 		},
 		Results: userFields,
+		// A create cut off in flight is looked up by username: found, it took effect (the
+		// engine keeps its result); absent, it is sent again. A user found with another role
+		// is not this create's: the resume stops rather than take it over.
+		Reconcile: func(ctx context.Context, c *sdk.Call) (any, bool, error) {
+			user := strings.TrimSpace(c.Args.String("username"))
+			u, err := findUser(ctx, c, user)
+			if err != nil || u == nil {
+				return nil, false, err
+			}
+			if role := strings.ToUpper(strings.TrimSpace(c.Args.String("role"))); !strings.EqualFold(u["role"].(string), role) {
+				return nil, false, sdk.Errorf(sdk.CodeConflict, "create user %q: a user by that name exists with role %v, not %s; look at it in Turbonomic", user, u["role"], role)
+			}
+			return u, true, nil
+		},
 		Handler: func(ctx context.Context, c *sdk.Call) (any, error) {
 			user := strings.TrimSpace(c.Args.String("username"))
 			role := strings.ToUpper(strings.TrimSpace(c.Args.String("role")))
@@ -115,10 +129,14 @@ func deleteUserOp() sdk.Op {
 		Name:   "delete_user",
 		Doc:    "Delete a user by uuid (DELETE users/{uuid}); its sessions end",
 		Effect: sdk.Write,
-		Params: []sdk.Field{{Name: "uuid", Type: sdk.String, Required: true}},
+		Params: []sdk.Field{
+			{Name: "uuid", Type: sdk.String, Required: true},
+			{Name: "missing_ok", Type: sdk.Bool, Default: false, Doc: "a user already gone (404) is deleted = False, not an error: an offboard that lost a race converges"},
+		},
 		Results: []sdk.Field{
 			{Name: "deleted", Type: sdk.Bool},
 		},
+		Reconcile: sdk.Resend, // with missing_ok, deleting again is harmless
 		Handler: func(ctx context.Context, c *sdk.Call) (any, error) {
 			uuid := c.Args.String("uuid")
 			if uuid == "" {
@@ -127,6 +145,9 @@ func deleteUserOp() sdk.Op {
 			resp, data, err := do(ctx, c, http.MethodDelete, "users/"+url.PathEscape(uuid), nil, nil)
 			if err != nil {
 				return nil, err
+			}
+			if resp.StatusCode == http.StatusNotFound && c.Args.Bool("missing_ok") {
+				return map[string]any{"deleted": false}, nil
 			}
 			if resp.StatusCode < 200 || resp.StatusCode >= 300 {
 				return nil, apiError("delete user "+uuid, resp, data)
@@ -190,4 +211,18 @@ func loginCheckOp() sdk.Op {
 			return out, nil
 		},
 	}
+}
+
+// findUser returns the user named username (userResult form), or nil when there is none.
+func findUser(ctx context.Context, c *sdk.Call, username string) (map[string]any, error) {
+	l, err := list(ctx, c, "list users", http.MethodGet, "users", nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, it := range l.items {
+		if u := userResult(it); u["username"] == username {
+			return u, nil
+		}
+	}
+	return nil, nil
 }

@@ -2,7 +2,8 @@
 // tokenflow and vmt-connect use it: the unauthenticated version probe (admin/versions), the
 // form login that sets a JSESSIONID cookie (multipart/form-data, as vmt-connect sends it, and
 // application/x-www-form-urlencoded, as turbo-api and IBM's docs do), logout, markets and the
-// real-time market, users, groups, targets, entities and search, with cursor paging
+// real-time market, users, groups (members, entities), targets, entities, actions (of the
+// market, an entity, a group, a target; see actions.go) and search, with cursor paging
 // (x-next-cursor, x-total-record-count) and Turbonomic's error body
 // {"type": <status>, "exception": "...", "message": "..."}. The wire facts come from vendors.md
 // section 2; this package shares no code with the turbonomic plugin, on purpose.

@@ -175,3 +175,13 @@ func (s *Sim) Groups() []Group {
 	}
 	return out
 }
+
+// AddGroup adds a static group (members of other types or unknown are dropped, as over the
+// API) and returns its uuid.
+func (s *Sim) AddGroup(g Group) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	gs := &groupState{Group{UUID: s.newID(), DisplayName: g.DisplayName, GroupType: g.GroupType, Members: s.members(g.GroupType, g.Members)}}
+	s.groups = append(s.groups, gs)
+	return gs.UUID
+}

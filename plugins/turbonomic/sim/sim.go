@@ -180,7 +180,10 @@ func (s *Sim) routes() http.Handler {
 	mux.HandleFunc("GET "+Base+"/markets", s.authed(s.listMarkets))
 	mux.HandleFunc("GET "+Base+"/markets/{uuid}", s.authed(s.getMarket))
 	mux.HandleFunc("GET "+Base+"/markets/{uuid}/entities", s.authed(s.marketEntities))
+	mux.HandleFunc("GET "+Base+"/markets/{uuid}/actions", s.authed(s.marketActions))
 	mux.HandleFunc("GET "+Base+"/entities/{uuid}", s.authed(s.getEntity))
+	mux.HandleFunc("GET "+Base+"/entities/{uuid}/actions", s.authed(s.entityActions))
+	mux.HandleFunc("GET "+Base+"/actions/{uuid}", s.authed(s.getAction))
 
 	mux.HandleFunc("GET "+Base+"/search", s.authed(s.searchQuery))
 	mux.HandleFunc("POST "+Base+"/search", s.authed(s.searchCriteria))
@@ -191,9 +194,12 @@ func (s *Sim) routes() http.Handler {
 	mux.HandleFunc("PUT "+Base+"/groups/{uuid}", s.authed(s.updateGroup))
 	mux.HandleFunc("DELETE "+Base+"/groups/{uuid}", s.authed(s.deleteGroup))
 	mux.HandleFunc("GET "+Base+"/groups/{uuid}/members", s.authed(s.groupMembers))
+	mux.HandleFunc("GET "+Base+"/groups/{uuid}/entities", s.authed(s.groupEntities))
+	mux.HandleFunc("GET "+Base+"/groups/{uuid}/actions", s.authed(s.groupActions))
 
 	mux.HandleFunc("GET "+Base+"/targets", s.authed(s.listTargets))
 	mux.HandleFunc("GET "+Base+"/targets/{uuid}", s.authed(s.getTarget))
+	mux.HandleFunc("GET "+Base+"/targets/{uuid}/actions", s.authed(s.targetActions))
 
 	// Anything else gets Turbonomic's error body rather than net/http's plain text.
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -87,8 +87,16 @@ func TestOnboardingOps(t *testing.T) {
 	if regen["token"] == secret || f.sim.TokenSecretValid(secret) || !f.sim.TokenSecretValid(regen["token"].(string)) {
 		t.Fatal("regenerate did not replace the secret")
 	}
-	f.call("delete_token", map[string]any{"realm_id": realm, "token_id": tok["id"]})
+	// VCF gives the regenerated token a new id; the old one is gone.
+	if regen["id"] == tok["id"] {
+		t.Fatal("regenerate kept the token id")
+	}
 	_, err = f.h.Call("get_token", f.conn, map[string]any{"realm_id": realm, "token_id": tok["id"]})
+	if !errors.As(err, &e) || e.Code != sdk.CodeNotFound {
+		t.Fatalf("the id before the regenerate: got %v, want not_found", err)
+	}
+	f.call("delete_token", map[string]any{"realm_id": realm, "token_id": regen["id"]})
+	_, err = f.h.Call("get_token", f.conn, map[string]any{"realm_id": realm, "token_id": regen["id"]})
 	if !errors.As(err, &e) || e.Code != sdk.CodeNotFound {
 		t.Fatalf("deleted token: got %v, want not_found", err)
 	}
@@ -134,10 +142,12 @@ func TestTTLBoundsCheckedBeforeSending(t *testing.T) {
 	f := newFixture(t)
 	realm := f.realm()
 	f.sim.Recorder().Reset()
-	_, err := f.h.Call("issue_token", f.conn, map[string]any{"realm_id": realm, "api_client_id": "x", "token_name": "t", "api_token_ttl": "24h0m0s"})
-	var e *sdk.Error
-	if !errors.As(err, &e) || e.Code != sdk.CodeInvalidArgument || e.Param != "api_token_ttl" || !strings.Contains(e.Message, "43200") {
-		t.Fatalf("got %v, want invalid api_token_ttl naming the bounds", err)
+	for _, ttl := range []string{"4344h0m0s", "672h0m30s"} { // 181 days; 28 days and 30 s
+		_, err := f.h.Call("issue_token", f.conn, map[string]any{"realm_id": realm, "api_client_id": "x", "token_name": "t", "api_token_ttl": ttl})
+		var e *sdk.Error
+		if !errors.As(err, &e) || e.Code != sdk.CodeInvalidArgument || e.Param != "api_token_ttl" {
+			t.Fatalf("%s: got %v, want invalid api_token_ttl", ttl, err)
+		}
 	}
 	if n := f.sim.Recorder().Count("", "/suite-api/api/fleet-management"); n != 0 {
 		t.Fatalf("sent %d requests for an invalid TTL", n)

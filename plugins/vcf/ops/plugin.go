@@ -23,10 +23,12 @@ func Plugin() *sdk.Plugin {
 			{Name: "username", Type: sdk.String, Doc: "user to acquire an OpsToken with"},
 			{Name: "password", Type: sdk.Secret, Doc: "password of username"},
 			{Name: "auth_source", Type: sdk.String, Doc: "authentication source of username (optional)"},
-			{Name: "token", Type: sdk.Secret, Doc: "an existing OpsToken to use instead of username/password"},
+			{Name: "token", Type: sdk.Secret, Doc: "an existing OpsToken to use instead of username/password (sent as Authorization: OpsToken)"},
+			{Name: "access_token", Type: sdk.Secret, Doc: "a VCF SSO access token (from the identity broker, e.g. get_access_token) to use instead of username/password or token (sent as Authorization: Bearer)"},
 			{Name: "vidb_url", Type: sdk.String, Endpoint: true, Doc: "the identity broker's base URL, where API tokens are exchanged (verify_token); needed when it is not on url's host"},
 		},
 		Ops: []sdk.Op{
+			getOp(), requestOp(), // generic: any path, for what no typed op covers yet
 			acquireTokenOp(),
 			versionOp(),
 			listRealmsOp(),
@@ -44,6 +46,7 @@ func Plugin() *sdk.Plugin {
 			regenerateTokenOp(),
 			deleteTokenOp(),
 			verifyTokenOp(),
+			getAccessTokenOp(),
 		},
 		CloseSession: closeSession,
 	}

@@ -10,9 +10,11 @@ import (
 	"github.com/tokenflow/tokenflow/sdk"
 )
 
-// opsToken is the cached login of a connection.
+// opsToken is the credential of a connection: an OpsToken (given or acquired) or an SSO
+// access token, and the Authorization scheme it goes with.
 type opsToken struct {
 	token     string
+	scheme    string // "OpsToken" or "Bearer"
 	expiresAt time.Time
 	acquired  bool // we logged in (and so must release), rather than being given the token
 }
@@ -30,7 +32,7 @@ type acquireResponse struct {
 func acquire(ctx context.Context, c *sdk.Call) (*opsToken, *acquireResponse, error) {
 	user, pass := c.Conn.String("username"), c.Conn.String("password")
 	if user == "" || pass == "" {
-		return nil, nil, sdk.InvalidArgument("username", "connect() needs username and password, or token")
+		return nil, nil, sdk.InvalidArgument("username", "connect() needs username and password, token (an OpsToken) or access_token (an SSO access token)")
 	}
 	body := map[string]string{"username": user, "password": pass}
 	if src := c.Conn.String("auth_source"); src != "" {
@@ -55,14 +57,29 @@ func acquire(ctx context.Context, c *sdk.Call) (*opsToken, *acquireResponse, err
 	if err := json.Unmarshal(data, &ar); err != nil || ar.Token == "" {
 		return nil, nil, sdk.Errorf(sdk.CodeInternal, "acquire OpsToken: unexpected response body")
 	}
-	return &opsToken{token: ar.Token, expiresAt: time.UnixMilli(ar.Validity), acquired: true}, &ar, nil
+	return &opsToken{token: ar.Token, scheme: "OpsToken", expiresAt: time.UnixMilli(ar.Validity), acquired: true}, &ar, nil
 }
 
-// token returns the connection's OpsToken: the given one, or one login per
-// connection shared by all calls.
+// token returns the connection's credential: the given SSO access token
+// (Bearer) or OpsToken, or one login per connection shared by all calls. At
+// most one of access_token, token and username/password may be set, so which
+// one is used is never a guess.
 func token(ctx context.Context, c *sdk.Call) (*opsToken, error) {
-	if t := c.Conn.String("token"); t != "" {
-		return &opsToken{token: t}, nil
+	access, ops, user := c.Conn.String("access_token"), c.Conn.String("token"), c.Conn.String("username")
+	set := 0
+	for _, v := range []string{access, ops, user} {
+		if v != "" {
+			set++
+		}
+	}
+	if set > 1 {
+		return nil, sdk.InvalidArgument("access_token", "connect() takes one of access_token, token, or username and password; got more than one")
+	}
+	if access != "" {
+		return &opsToken{token: access, scheme: "Bearer"}, nil
+	}
+	if ops != "" {
+		return &opsToken{token: ops, scheme: "OpsToken"}, nil
 	}
 	v, err := c.Session().Once(sessionKey, func() (any, error) {
 		t, _, err := acquire(ctx, c)
@@ -91,7 +108,7 @@ func do(ctx context.Context, c *sdk.Call, what, method, path string, body, out a
 		if err != nil {
 			return err
 		}
-		req.Header.Set("Authorization", "OpsToken "+tok.token)
+		req.Header.Set("Authorization", tok.scheme+" "+tok.token)
 		resp, data, err := c.Send(req)
 		if err != nil {
 			return err

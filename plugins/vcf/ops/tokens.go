@@ -2,20 +2,21 @@ package ops
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/tokenflow/tokenflow/sdk"
 )
 
-// API token TTL bounds in minutes (GlobalIamSettings defaults in the 9.1
-// spec). Checked before sending, so a dry-run reports them too.
+// API token TTL bounds in minutes. Checked before sending, so a dry-run
+// reports them too. The spec's 43200 is the minimum of the realm's *default*
+// TTL (GlobalIamSettings), not of one token's: seed 004's appliance issued a
+// 28-day (40320-minute) token, and no per-token minimum is published (the
+// identity broker's TTL policy has only maxima), so none is enforced here.
 const (
-	minAPITokenTTL    = 43200  // 30 days
+	minAPITokenTTL    = 1      // one minute: the wire's unit
 	maxAPITokenTTL    = 259200 // 180 days
 	minAccessTokenTTL = 30
 	maxAccessTokenTTL = 480
@@ -101,7 +102,7 @@ func issueTokenOp() sdk.Op {
 			{Name: "api_client_id", Type: sdk.String, Required: true, Doc: "the client's client_id"},
 			{Name: "token_name", Type: sdk.String, Required: true},
 			{Name: "token_description", Type: sdk.String, Default: ""},
-			{Name: "api_token_ttl", Type: sdk.Duration, Default: "720h", Doc: "lifetime, 30d to 180d"},
+			{Name: "api_token_ttl", Type: sdk.Duration, Default: "720h", Doc: "lifetime, whole minutes up to 180d (seed 004 issues 28d)"},
 			{Name: "access_token_ttl", Type: sdk.Duration, Default: "8h", Doc: "lifetime of exchanged access tokens, 30m to 8h"},
 		},
 		Results: tokenFields,
@@ -166,25 +167,30 @@ func regenerate(ctx context.Context, c *sdk.Call, tokenID string) (*apiToken, er
 	return &out, nil
 }
 
-// queryTokens pages through the realm's API tokens matching the filters.
-// It returns the tokens and the server's total count.
+// queryTokens pages through the realm's API client tokens matching the
+// filters. It returns the tokens and the server's total count. The query is
+// the one seed 004 sends to a real appliance: CLIENT_ID LIKE, an empty anyOf,
+// filters.tokenType API_CLIENT, sortOrder=ASCENDING. LIKE may match other
+// clients whose id contains this one, so the answer is filtered exactly here
+// (and, when every page is fetched, the count is of what is kept).
 func queryTokens(ctx context.Context, c *sdk.Call, clientID, tokenName, status string, size, page int64, all bool) ([]apiToken, int, error) {
-	var terms []searchTerm
+	terms := []searchTerm{}
 	if clientID != "" {
-		terms = append(terms, searchTerm{Field: "PRINCIPAL_NAME", Operator: "EQUALS", Terms: []string{clientID}})
+		terms = append(terms, searchTerm{Field: "CLIENT_ID", Operator: "LIKE", Terms: []string{clientID}})
 	}
 	if tokenName != "" {
 		terms = append(terms, searchTerm{Field: "TOKEN_NAME", Operator: "EQUALS", Terms: []string{tokenName}})
 	}
-	query := map[string]any{}
-	if len(terms) > 0 {
-		query["searchTerms"] = map[string]any{"allOf": terms}
-	}
+	filters := map[string]any{"tokenType": []string{"API_CLIENT"}}
 	if status != "" {
-		query["filters"] = map[string]any{"tokenStatus": []string{status}}
+		filters["tokenStatus"] = []string{status}
+	}
+	query := map[string]any{"filters": filters}
+	if len(terms) > 0 {
+		query["searchTerms"] = map[string]any{"allOf": terms, "anyOf": []searchTerm{}}
 	}
 	var tokens []apiToken
-	total := 0
+	total, seen := 0, 0
 	for {
 		var out struct {
 			PageInfo struct {
@@ -192,22 +198,29 @@ func queryTokens(ctx context.Context, c *sdk.Call, clientID, tokenName, status s
 			} `json:"pageInfo"`
 			APITokens []apiToken `json:"apiTokens"`
 		}
-		path := fmt.Sprintf("%s/api-tokens/query?page=%d&pageSize=%d", realmPath(c), page, size)
+		path := fmt.Sprintf("%s/api-tokens/query?page=%d&pageSize=%d&sortOrder=ASCENDING", realmPath(c), page, size)
 		if err := do(ctx, c, "query API tokens", http.MethodPost, path, query, &out, http.StatusOK); err != nil {
 			return nil, 0, err
 		}
 		total = out.PageInfo.TotalCount
+		seen += len(out.APITokens)
 		for _, t := range out.APITokens {
+			if clientID != "" && t.APIClientID != clientID {
+				continue
+			}
 			t.Token = "" // never listed, whatever the server says
 			tokens = append(tokens, t)
 		}
-		if !all || len(out.APITokens) == 0 || len(tokens) >= total {
+		if !all || len(out.APITokens) == 0 || seen >= total {
 			break
 		}
 		page++
 	}
-	if all && len(tokens) < total {
-		return nil, 0, sdk.Errorf(sdk.CodeInternal, "query API tokens: the server reported %d tokens but the pages held %d", total, len(tokens))
+	if all && seen < total {
+		return nil, 0, sdk.Errorf(sdk.CodeInternal, "query API tokens: the server reported %d tokens but the pages held %d", total, seen)
+	}
+	if all {
+		total = len(tokens)
 	}
 	return tokens, total, nil
 }
@@ -281,10 +294,14 @@ func getTokenOp() sdk.Op {
 
 func regenerateTokenOp() sdk.Op {
 	return sdk.Op{
-		Name:    "regenerate_token",
-		Doc:     "Regenerate an API token: a new secret and a fresh lifetime; the old secret stops working",
-		Effect:  sdk.Write,
-		Params:  []sdk.Field{realmParam, tokenIDParam},
+		Name: "regenerate_token",
+		Doc: "Regenerate an API token: a new secret, a fresh lifetime and a NEW token id (use the result's id from now on); " +
+			"the old secret stops working",
+		Effect: sdk.Write,
+		Params: []sdk.Field{realmParam, tokenIDParam,
+			{Name: "api_client_id", Type: sdk.String, Default: "", Doc: "the token's client; with token_name, lets an interrupted regenerate be found under its new id"},
+			{Name: "token_name", Type: sdk.String, Default: ""},
+		},
 		Results: tokenFields,
 		Handler: func(ctx context.Context, c *sdk.Call) (any, error) {
 			out, err := regenerate(ctx, c, c.Args.String("token_id"))
@@ -293,9 +310,37 @@ func regenerateTokenOp() sdk.Op {
 			}
 			return out.result(), nil
 		},
-		// A regenerate whose answer was lost left a secret nobody has:
-		// regenerating again is the only way to a usable one.
-		Reconcile: sdk.Resend,
+		// A regenerate whose answer was lost left a secret nobody has, under
+		// an id nobody knows (VCF gives the regenerated token a new id).
+		// While the old id still exists, nothing happened: send it again.
+		// Once it is gone, find the token by client and name and regenerate
+		// that: the only way to a usable secret.
+		Reconcile: func(ctx context.Context, c *sdk.Call) (any, bool, error) {
+			err := do(ctx, c, "get API token", http.MethodGet, tokenPath(c), nil, nil)
+			if err == nil {
+				return nil, false, nil
+			}
+			if !sdk.IsCode(err, sdk.CodeNotFound) {
+				return nil, false, err
+			}
+			client, name := c.Args.String("api_client_id"), c.Args.String("token_name")
+			if client == "" || name == "" {
+				return nil, false, sdk.Errorf(sdk.CodeNotFound, "regenerate API token: token %s is gone, so the interrupted regenerate took effect under a new id, "+
+					"and without api_client_id and token_name it cannot be found; regenerate it by hand (query_tokens shows its id)", c.Args.String("token_id"))
+			}
+			tokens, _, err := queryTokens(ctx, c, client, name, "", 50, 0, true)
+			if err != nil {
+				return nil, false, err
+			}
+			if len(tokens) == 0 {
+				return nil, false, sdk.NotFound("regenerate API token: token %s is gone and client %s has no token named %q", c.Args.String("token_id"), client, name)
+			}
+			out, err := regenerate(ctx, c, tokens[0].ID)
+			if err != nil {
+				return nil, false, err
+			}
+			return out.result(), true, nil
+		},
 	}
 }
 
@@ -324,68 +369,6 @@ func deleteTokenOp() sdk.Op {
 				return map[string]any{"deleted": true}, true, nil
 			}
 			return nil, false, err
-		},
-	}
-}
-
-// APITokenGrant is the identity broker grant that exchanges an API token
-// for an access token.
-const APITokenGrant = "urn:custom:vcf:params:oauth:grant-type:api-token"
-
-func verifyTokenOp() sdk.Op {
-	return sdk.Op{
-		Name: "verify_token",
-		Doc:  "Check that an API token works: exchange it at its token endpoint and make an authenticated read with the access token",
-		// It changes nothing; a dry-run sends it.
-		Effect: sdk.Read,
-		Params: []sdk.Field{
-			{Name: "token", Type: sdk.Secret, Required: true},
-			{Name: "token_endpoint_url", Type: sdk.String, Required: true, Doc: "the token's token_endpoint_url"},
-		},
-		Results: []sdk.Field{
-			{Name: "valid", Type: sdk.Bool},
-			{Name: "detail", Type: sdk.String, Doc: "why not, when not valid"},
-		},
-		Handler: func(ctx context.Context, c *sdk.Call) (any, error) {
-			form := url.Values{"grant_type": {APITokenGrant}, "api_token": {c.Args.String("token")}}
-			req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.Args.String("token_endpoint_url"), strings.NewReader(form.Encode()))
-			if err != nil {
-				return nil, sdk.InvalidArgument("token_endpoint_url", "%v", err)
-			}
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.Header.Set("Accept", "application/json")
-			resp, body, err := c.Send(req)
-			if err != nil {
-				return nil, err
-			}
-			if resp.StatusCode != http.StatusOK {
-				if resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusUnauthorized {
-					return map[string]any{"valid": false, "detail": fmt.Sprintf("token endpoint answered HTTP %d", resp.StatusCode)}, nil
-				}
-				return nil, sdk.FromResponse("exchange API token", resp, body)
-			}
-			var tok struct {
-				AccessToken string `json:"access_token"`
-			}
-			if err := json.Unmarshal(body, &tok); err != nil || tok.AccessToken == "" {
-				return nil, sdk.Errorf(sdk.CodeInternal, "exchange API token: no access_token in the answer")
-			}
-			check, err := newRequest(ctx, c, http.MethodGet, "/suite-api/api/versions/current", nil)
-			if err != nil {
-				return nil, err
-			}
-			check.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-			resp, body, err = c.Send(check)
-			if err != nil {
-				return nil, err
-			}
-			switch {
-			case resp.StatusCode == http.StatusOK:
-				return map[string]any{"valid": true, "detail": ""}, nil
-			case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-				return map[string]any{"valid": false, "detail": fmt.Sprintf("authenticated read answered HTTP %d", resp.StatusCode)}, nil
-			}
-			return nil, sdk.FromResponse("authenticated read", resp, body)
 		},
 	}
 }

@@ -124,11 +124,11 @@ func (s *Sim) authenticate(r *http.Request) error {
 	if c == nil {
 		return errUnauthenticated
 	}
-	return authorize(c.Roles, isWrite(r))
+	return s.authorize(c.Roles, isWrite(r))
 }
 
 // authorize applies an API client's role assignments to a request made with its access token.
-func authorize(roles []RoleAssignment, write bool) error {
+func (s *Sim) authorize(roles []RoleAssignment, write bool) error {
 	if len(roles) == 0 {
 		return errForbidden
 	}
@@ -136,7 +136,7 @@ func authorize(roles []RoleAssignment, write bool) error {
 		return nil
 	}
 	for _, ra := range roles {
-		if !knownRoles[ra.RoleName].readOnly {
+		if !s.roles[ra.RoleName].ReadOnly {
 			return nil
 		}
 	}

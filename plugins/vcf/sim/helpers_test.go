@@ -30,8 +30,14 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	clock := simkit.NewClock(testStart)
-	s := New(Config{Clock: clock})
+	return newFixtureWith(t, Config{Clock: simkit.NewClock(testStart)})
+}
+
+// newFixtureWith serves a simulator configured by cfg (cfg.Clock must be set).
+func newFixtureWith(t *testing.T, cfg Config) *fixture {
+	t.Helper()
+	clock := cfg.Clock
+	s := New(cfg)
 	ca, err := simkit.NewCA()
 	if err != nil {
 		t.Fatal(err)
@@ -162,4 +168,10 @@ func (f *fixture) createToken(realm string, body map[string]any) APIToken {
 	f.t.Helper()
 	r := f.expect(f.do("POST", iam+"/ssorealms/"+realm+"/api-tokens", body), 201, "create token")
 	return into[APIToken](f.t, r)
+}
+
+// tokenPageView decodes a token query answer.
+type tokenPageView struct {
+	PageInfo  PageInfo   `json:"pageInfo"`
+	APITokens []APIToken `json:"apiTokens"`
 }

@@ -11,17 +11,25 @@ import (
 	"github.com/tokenflow/tokenflow/sdk/simkit"
 )
 
-type roleInfo struct {
-	displayName string
-	readOnly    bool // may only read, when acting through an access token
+// Role is one entry of the simulator's role catalogue (VcfRole on the wire: roleName,
+// roleDisplayName). VCF has built-in and custom roles (VcfRole.type BUILT_IN or CUSTOM), so
+// the catalogue is configurable; assigning a name outside it answers 400.
+type Role struct {
+	Name        string
+	DisplayName string
+	ReadOnly    bool // may only read, when its principal acts through an access token
 }
 
-// knownRoles are the VCF roles a principal can be given.
-var knownRoles = map[string]roleInfo{
-	"vcf_administrator": {displayName: "VCF Administrator"},
-	"vcf_operator":      {displayName: "VCF Operator"},
-	"vcf_viewer":        {displayName: "VCF Viewer", readOnly: true},
-	"vcf_auditor":       {displayName: "VCF Auditor", readOnly: true},
+// DefaultRoles is the catalogue unless Config.Roles says otherwise. vcf_administrator and
+// vcf_viewer are the spec's examples; sddc_admin is what seed 004 assigns (scoped to a
+// VCF_INSTANCE) and reads back; vcf_operator and vcf_auditor are earlier simulator choices,
+// kept so existing flows still run.
+var DefaultRoles = []Role{
+	{Name: "vcf_administrator", DisplayName: "VCF Administrator"},
+	{Name: "vcf_operator", DisplayName: "VCF Operator"},
+	{Name: "vcf_viewer", DisplayName: "VCF Viewer", ReadOnly: true},
+	{Name: "vcf_auditor", DisplayName: "VCF Auditor", ReadOnly: true},
+	{Name: "sddc_admin", DisplayName: "SDDC Admin"},
 }
 
 var scopeTypes = map[string]bool{ScopeVCFInstance: true, ScopeSSORealm: true, ScopeUnknown: true}
@@ -39,7 +47,7 @@ type putRolesRequest struct {
 }
 
 // validate returns the assignments the request asks for, display names filled in.
-func (req *putRolesRequest) validate() ([]RoleAssignment, error) {
+func (req *putRolesRequest) validate(catalogue map[string]Role) ([]RoleAssignment, error) {
 	if req.VcfRoleAssignments == nil {
 		return nil, fmt.Errorf("vcfRoleAssignments is required")
 	}
@@ -49,9 +57,9 @@ func (req *putRolesRequest) validate() ([]RoleAssignment, error) {
 		if in.RoleName == "" {
 			return nil, fmt.Errorf("%s.roleName is required", at)
 		}
-		role, known := knownRoles[in.RoleName]
+		role, known := catalogue[in.RoleName]
 		if !known {
-			return nil, fmt.Errorf("%s.roleName: unknown role %q (known: %s)", at, in.RoleName, strings.Join(knownRoleNames(), ", "))
+			return nil, fmt.Errorf("%s.roleName: unknown role %q (known: %s)", at, in.RoleName, strings.Join(slices.Sorted(maps.Keys(catalogue)), ", "))
 		}
 		if in.RoleScope == nil {
 			return nil, fmt.Errorf("%s.roleScope is required", at)
@@ -68,16 +76,12 @@ func (req *putRolesRequest) validate() ([]RoleAssignment, error) {
 		scope.Resources = append([]ScopeResource(nil), scope.Resources...)
 		out = append(out, RoleAssignment{
 			RoleName:        in.RoleName,
-			RoleDisplayName: role.displayName,
+			RoleDisplayName: role.DisplayName,
 			RoleScope:       scope,
 			ExpiresAt:       in.ExpiresAt,
 		})
 	}
 	return out, nil
-}
-
-func knownRoleNames() []string {
-	return slices.Sorted(maps.Keys(knownRoles))
 }
 
 // principal runs fn with the path's realm and principal (an API client by clientUuid).
@@ -106,7 +110,7 @@ func (s *Sim) putRoles(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return fail(http.StatusBadRequest, err.Error())
 		}
-		roles, err := req.validate()
+		roles, err := req.validate(s.roles)
 		if err != nil {
 			return fail(http.StatusBadRequest, err.Error())
 		}

@@ -14,6 +14,7 @@ type Config struct {
 	Clock          *simkit.Clock     // nil => simkit.NewRealClock()
 	Users          map[string]string // username -> password; nil => DefaultUsers
 	Realms         []Realm           // nil => DefaultRealms
+	Roles          []Role            // the role catalogue; nil => DefaultRoles
 	OpsTokenTTL    time.Duration     // OpsToken lifetime; 0 => 6h
 	AdvertisedHost string            // host[:port] in tokenEndpointUrl and oidcIssuerUrl; "" => "vidb.sim.local"
 }
@@ -41,6 +42,7 @@ var DefaultRealms = []Realm{
 		Name:           "flt-idb01",
 		VidbResourceID: "a3f19c64-7b2e-4d85-b1c0-6e4d2f8a9b01",
 		VcfInstanceID:  "0b7e4c1d-9f2a-4e36-8c5b-1d3f5a7c9e01",
+		IdpID:          "8b3e5f1a-7c24-4d96-b2a8-0e6f4c9d3a01",
 		SsoRealmCoverage: []RealmCoverage{
 			{ID: "0b7e4c1d-9f2a-4e36-8c5b-1d3f5a7c9e01", Name: "sfo-vcf01", SsoEntityType: "VCF_INSTANCE"},
 		},
@@ -51,11 +53,16 @@ var DefaultRealms = []Realm{
 		Name:           "flt-idb02",
 		VidbResourceID: "e81d5a3f-26c4-4b9e-a7f0-4c2e8b6d1a02",
 		VcfInstanceID:  "7d2c9e5a-3b14-4f80-9e6d-2a8c4f0b6d02",
+		IdpID:          "4f6a2d8e-1c35-4b97-a0e2-7d9c3b5f1e02",
+		// As seed 004 lists its realm: the VCF instance and the management appliances, which
+		// are MANAGEMENT_COMPONENT entries; totalConfiguredComponents counts more than the
+		// coverage lists there too.
 		SsoRealmCoverage: []RealmCoverage{
 			{ID: "7d2c9e5a-3b14-4f80-9e6d-2a8c4f0b6d02", Name: "sfo-vcf02", SsoEntityType: "VCF_INSTANCE"},
-			{ID: "c5a8e1f3-6d27-4b90-8f4c-1e3a5c7b9d02", Name: "Operations Appliance", SsoEntityType: "VCF_OPERATIONS"},
+			{ID: "c5a8e1f3-6d27-4b90-8f4c-1e3a5c7b9d02", Name: "Operations Appliance", SsoEntityType: "MANAGEMENT_COMPONENT"},
+			{ID: "e2b7d4a9-5f18-4c63-9b0e-8a1c6f3d2b02", Name: "Automation Appliance", SsoEntityType: "MANAGEMENT_COMPONENT"},
 		},
-		TotalConfiguredComponents: 2,
+		TotalConfiguredComponents: 4,
 	},
 }
 
@@ -67,6 +74,7 @@ type Sim struct {
 	handler  http.Handler
 	users    map[string]string
 	opsTTL   time.Duration
+	roles    map[string]Role // the role catalogue by name; read-only after New
 	st       state
 }
 
@@ -88,6 +96,14 @@ func New(cfg Config) *Sim {
 	}
 	if s.opsTTL <= 0 {
 		s.opsTTL = DefaultOpsTokenTTL
+	}
+	roles := cfg.Roles
+	if roles == nil {
+		roles = DefaultRoles
+	}
+	s.roles = make(map[string]Role, len(roles))
+	for _, r := range roles {
+		s.roles[r.Name] = r
 	}
 	realms := cfg.Realms
 	if realms == nil {

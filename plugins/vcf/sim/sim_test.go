@@ -1,9 +1,11 @@
 package sim
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -56,7 +58,8 @@ func TestOnboarding(t *testing.T) {
 		}
 	}
 	if realm.ID != DefaultRealms[1].ID || realm.VidbResourceID != DefaultRealms[1].VidbResourceID ||
-		realm.CreatedAt != testStart.UnixMilli() || len(realm.SsoRealmCoverage) != 2 || realm.Issues == nil {
+		realm.CreatedAt != testStart.UnixMilli() || len(realm.SsoRealmCoverage) != 3 || realm.Issues == nil ||
+		realm.IdpID == "" || realm.SsoRealmCoverage[1].SsoEntityType != "MANAGEMENT_COMPONENT" {
 		t.Fatalf("realm flt-idb02 = %+v", realm)
 	}
 	got := into[Realm](t, f.expect(f.do("GET", iam+"/ssorealms/"+realm.ID, nil), 200, "get realm"))
@@ -114,19 +117,28 @@ func TestOnboarding(t *testing.T) {
 		"apiClientId": "iam-client", "tokenName": "automation", "tokenDescription": "rotated by tokenflow",
 		"apiTokenTtl": 40320 + 2880, "accessTokenTtl": 60, "tokenType": "API_CLIENT",
 	})
-	if !regexp.MustCompile(`^[A-Za-z0-9_-]{40,}$`).MatchString(tok.Token) {
-		t.Errorf("secret %q is not an opaque URL-safe string of 40+ characters", tok.Token)
+	// The appliance's format: vidb_ + base64("<id>#<64 letters and digits>#<creation second>").
+	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(tok.Token, "vidb_"))
+	wantRaw := regexp.MustCompile(`^` + tok.ID + `#[A-Za-z0-9]{64}#` + strconv.FormatInt(issuedAt.Unix(), 10) + `$`)
+	if !strings.HasPrefix(tok.Token, "vidb_") || err != nil || !wantRaw.Match(raw) {
+		t.Errorf("secret decodes to %q (%v), want <id>#<64 alphanumerics>#<creation second>", raw, err)
 	}
+	// The create answer carries what seed 004's does: no tokenDescription, principalName or
+	// principalStatus. GET carries them.
 	want := APIToken{
-		ID: tok.ID, APIClientID: "iam-client", TokenName: "automation", TokenDescription: "rotated by tokenflow",
+		ID: tok.ID, APIClientID: "iam-client", TokenName: "automation",
 		APITokenTTL: 43200, AccessTokenTTL: 60, TokenType: "API_CLIENT", Token: tok.Token,
-		TokenLastChars: tok.Token[len(tok.Token)-4:], PrincipalName: "iam-client", PrincipalStatus: "ACTIVE",
-		CreationDate: issuedAt.UnixMilli(), ExpirationDate: issuedAt.Add(30 * 24 * time.Hour).UnixMilli(),
+		TokenLastChars: tok.Token[len(tok.Token)-5:],
+		CreationDate:   issuedAt.UnixMilli(), ExpirationDate: issuedAt.Add(30 * 24 * time.Hour).UnixMilli(),
 		LastUsedDate: issuedAt.UnixMilli(), TokenStatus: "ACTIVE",
 		TokenEndpointURL: "https://vidb.sim.local/acs/t/CUSTOMER/token", OidcIssuerURL: "https://vidb.sim.local/acs/t/CUSTOMER",
 	}
 	if tok != want {
 		t.Fatalf("issued token\n got %+v\nwant %+v", tok, want)
+	}
+	want.Token, want.TokenDescription, want.PrincipalName, want.PrincipalStatus = "", "rotated by tokenflow", "iam-client", "ACTIVE"
+	if got := into[APIToken](t, f.expect(f.do("GET", base+"/api-tokens/"+tok.ID, nil), 200, "get token")); got != want {
+		t.Fatalf("GET token\n got %+v\nwant %+v", got, want)
 	}
 	if !uuidRE.MatchString(tok.ID) {
 		t.Errorf("token id %q is not a UUID", tok.ID)
@@ -153,8 +165,8 @@ func TestOnboarding(t *testing.T) {
 	var order []string
 	for page, wantLen := range []int{50, 50, 20, 0} {
 		r := f.expect(f.do("POST", fmt.Sprintf("%s/api-tokens/query?page=%d&pageSize=50", base, page), map[string]any{}), 200, "query tokens")
-		p := into[tokenPage](t, r)
-		if p.PageInfo != (PageInfo{TotalCount: 120, Page: page, PageSize: 50}) {
+		p := into[tokenPageView](t, r)
+		if p.PageInfo != (PageInfo{TotalCount: 120, Page: page, PageSize: 50, SortOrder: "ASCENDING"}) {
 			t.Fatalf("page %d pageInfo = %+v", page, p.PageInfo)
 		}
 		if len(p.APITokens) != wantLen {
@@ -175,7 +187,7 @@ func TestOnboarding(t *testing.T) {
 		t.Fatalf("paging saw %d tokens in order %v...%v", len(seen), order[:2], order[len(order)-1:])
 	}
 	// Default page size is 50.
-	p := into[tokenPage](t, f.expect(f.do("POST", base+"/api-tokens/query", nil), 200, "query without paging"))
+	p := into[tokenPageView](t, f.expect(f.do("POST", base+"/api-tokens/query", nil), 200, "query without paging"))
 	if p.PageInfo.PageSize != 50 || len(p.APITokens) != 50 || p.PageInfo.TotalCount != 120 {
 		t.Fatalf("default paging = %+v with %d tokens", p.PageInfo, len(p.APITokens))
 	}
@@ -186,11 +198,15 @@ func TestOnboarding(t *testing.T) {
 	f.login()
 	regenAt := f.clock.Now()
 	regen := into[APIToken](t, f.expect(f.do("POST", base+"/api-tokens/"+tok.ID+"/regenerate", nil), 200, "regenerate"))
-	if regen.Token == "" || regen.Token == tok.Token || regen.ID != tok.ID {
+	// Like the appliance in seed 004, the regenerated token has a new id; the old one is gone.
+	if regen.Token == "" || regen.Token == tok.Token || regen.ID == tok.ID || !uuidRE.MatchString(regen.ID) {
 		t.Fatalf("regenerated token = %+v", regen)
 	}
+	f.expect(f.do("GET", base+"/api-tokens/"+tok.ID, nil), 404, "the id before the regenerate")
+	f.expect(f.do("POST", base+"/api-tokens/"+tok.ID+"/regenerate", nil), 404, "regenerate the id before the regenerate")
+	f.expect(f.do("GET", base+"/api-tokens/"+regen.ID, nil), 200, "the regenerated id")
 	if regen.CreationDate != regenAt.UnixMilli() || regen.ExpirationDate != regenAt.Add(30*24*time.Hour).UnixMilli() ||
-		regen.TokenLastChars != regen.Token[len(regen.Token)-4:] || regen.TokenStatus != "ACTIVE" {
+		regen.TokenLastChars != regen.Token[len(regen.Token)-5:] || regen.TokenStatus != "ACTIVE" {
 		t.Fatalf("regenerated token dates/status = %+v", regen)
 	}
 	if f.sim.TokenSecretValid(tok.Token) {
@@ -201,12 +217,12 @@ func TestOnboarding(t *testing.T) {
 	}
 
 	// Delete: 204, then 404.
-	del := f.expect(f.do("DELETE", base+"/api-tokens/"+tok.ID, nil), 204, "delete token")
+	del := f.expect(f.do("DELETE", base+"/api-tokens/"+regen.ID, nil), 204, "delete token")
 	if len(del.body) != 0 {
 		t.Errorf("204 with a body: %s", del.body)
 	}
-	f.expect(f.do("GET", base+"/api-tokens/"+tok.ID, nil), 404, "get deleted token")
-	f.expect(f.do("DELETE", base+"/api-tokens/"+tok.ID, nil), 404, "delete deleted token")
+	f.expect(f.do("GET", base+"/api-tokens/"+regen.ID, nil), 404, "get deleted token")
+	f.expect(f.do("DELETE", base+"/api-tokens/"+regen.ID, nil), 404, "delete deleted token")
 	if f.sim.TokenSecretValid(regen.Token) {
 		t.Fatal("a deleted token's secret still works")
 	}
@@ -214,9 +230,9 @@ func TestOnboarding(t *testing.T) {
 		t.Fatalf("%d tokens left, want 119", n)
 	}
 
-	// What the simulator saw: 1 client + 1 duplicate + 1 PUT + 120 tokens + 1 regenerate + 2 deletes.
-	if w := f.sim.Recorder().Writes(); w != 126 {
-		t.Errorf("Writes() = %d, want 126", w)
+	// What the simulator saw: 1 client + 1 duplicate + 1 PUT + 120 tokens + 2 regenerates (one of a gone id) + 2 deletes.
+	if w := f.sim.Recorder().Writes(); w != 127 {
+		t.Errorf("Writes() = %d, want 127", w)
 	}
 	if n := f.sim.Recorder().Count("POST", base+"/api-tokens/query"); n != 5 {
 		t.Errorf("%d token queries recorded, want 5", n)

@@ -1,7 +1,10 @@
 package sim
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -14,7 +17,7 @@ type Realm struct {
 	Name                      string          `json:"name"`
 	VidbResourceID            string          `json:"vidbResourceId"`
 	VcfInstanceID             string          `json:"vcfInstanceId,omitempty"`
-	IdpID                     string          `json:"idpId,omitempty"`
+	IdpID                     string          `json:"idpId"`
 	Issues                    []RealmIssue    `json:"issues"`
 	SsoRealmCoverage          []RealmCoverage `json:"ssoRealmCoverage"`
 	TotalConfiguredComponents int             `json:"totalConfiguredComponents"`
@@ -94,11 +97,13 @@ type ScopeResource struct {
 	Name string `json:"name,omitempty"`
 }
 
-// PageInfo describes one page of a query answer; page is 0-based.
+// PageInfo describes one page of a query answer; page is 0-based. The token query echoes
+// the sortOrder it applied (seed 004: "sortOrder": "ASCENDING").
 type PageInfo struct {
-	TotalCount int `json:"totalCount"`
-	Page       int `json:"page"`
-	PageSize   int `json:"pageSize"`
+	TotalCount int    `json:"totalCount"`
+	Page       int    `json:"page"`
+	PageSize   int    `json:"pageSize"`
+	SortOrder  string `json:"sortOrder,omitempty"`
 }
 
 // Settings is GlobalIamSettings; every duration is in minutes.
@@ -126,10 +131,14 @@ const (
 	ScopeUnknown     = "UNKNOWN"
 )
 
-// TTL bounds in minutes (GlobalIamSettings).
+// TTL bounds in minutes. The spec's GlobalIamSettings gives 43200 as the minimum of the realm's
+// *default* apiTokenTtl, but seed 004's appliance accepted a token of 40320 minutes (28 days:
+// its dates are exactly 28 days apart), and the identity broker's TTL policy
+// (APITokenTTLPolicyMedia) publishes only maxima. No per-token minimum is published, so the
+// simulator enforces none beyond one minute rather than invent one.
 const (
 	DefaultAPITokenTTL    = 43200  // 30 days
-	MinAPITokenTTL        = 43200  // 30 days
+	MinAPITokenTTL        = 1      // no published per-token minimum; see above
 	MaxAPITokenTTL        = 259200 // 180 days
 	DefaultAccessTokenTTL = 480    // 8 hours
 	MinAccessTokenTTL     = 30
@@ -137,8 +146,10 @@ const (
 )
 
 const (
-	defaultTenant     = "CUSTOMER"
-	tokenLastCharsLen = 4
+	defaultTenant = "CUSTOMER"
+	// tokenLastCharsLen: seed 004's tokenLastChars ("DQxMQ", "zIwNg") are the last 5
+	// characters of the token.
+	tokenLastCharsLen = 5
 )
 
 // state is everything the simulator remembers. Every field is guarded by mu.
@@ -322,4 +333,38 @@ func fail(status int, msg string) reply {
 
 func (rp reply) write(w http.ResponseWriter) {
 	simkit.WriteJSON(w, rp.status, rp.body)
+}
+
+// The fields of an ApiToken each answer carries, as seed 004 shows them: the create answer
+// lacks tokenDescription (though the request sent one), principalName and principalStatus;
+// the regenerate answer lacks principalName and principalStatus; a query entry lacks the
+// secret, principalStatus and both URLs. GET (not in the seed) answers every field but the
+// secret, as the spec's ApiToken has them.
+var (
+	createdFields = []string{"id", "apiClientId", "tokenName", "apiTokenTtl", "accessTokenTtl", "tokenType", "token",
+		"tokenLastChars", "creationDate", "expirationDate", "lastUsedDate", "tokenStatus", "tokenEndpointUrl", "oidcIssuerUrl"}
+	regeneratedFields = append(slices.Clone(createdFields), "tokenDescription")
+	listedFields      = []string{"id", "apiClientId", "tokenName", "tokenDescription", "apiTokenTtl", "accessTokenTtl", "tokenType",
+		"tokenLastChars", "principalName", "creationDate", "expirationDate", "lastUsedDate", "tokenStatus"}
+)
+
+// wire returns the fields of v an answer carries, by their wire names.
+func wire(v APIToken, fields []string) map[string]any {
+	data, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // APIToken is plain data: it always marshals
+	}
+	var all map[string]any
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber() // epoch milliseconds stay exact
+	if err := dec.Decode(&all); err != nil {
+		panic(err)
+	}
+	out := make(map[string]any, len(fields))
+	for _, f := range fields {
+		if x, ok := all[f]; ok {
+			out[f] = x
+		}
+	}
+	return out
 }

@@ -2,9 +2,12 @@ package sim
 
 import (
 	"cmp"
+	"encoding/base64"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,12 +15,29 @@ import (
 )
 
 type createTokenRequest struct {
-	APIClientID      string `json:"apiClientId"`
-	TokenName        string `json:"tokenName"`
-	TokenDescription string `json:"tokenDescription"`
-	APITokenTTL      *int   `json:"apiTokenTtl"`
-	AccessTokenTTL   *int   `json:"accessTokenTtl"`
-	TokenType        string `json:"tokenType"`
+	APIClientID      string   `json:"apiClientId"`
+	TokenName        string   `json:"tokenName"`
+	TokenDescription string   `json:"tokenDescription"`
+	APITokenTTL      *minutes `json:"apiTokenTtl"`
+	AccessTokenTTL   *minutes `json:"accessTokenTtl"`
+	TokenType        string   `json:"tokenType"`
+}
+
+// minutes is a TTL in minutes as a JSON number (40320) or, as seed 004 sends it, a JSON
+// string of digits ("40320"); the appliance accepted the string and answered a number.
+type minutes int
+
+func (m *minutes) UnmarshalJSON(b []byte) error {
+	s := string(b)
+	if unq, err := strconv.Unquote(s); err == nil && len(s) > 0 && s[0] == '"' {
+		s = strings.TrimSpace(unq)
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return fmt.Errorf("want a whole number of minutes (a number or a string of digits), got %s", b)
+	}
+	*m = minutes(n)
+	return nil
 }
 
 // validate checks the request and fills the defaults.
@@ -32,13 +52,13 @@ func (req *createTokenRequest) validate() (apiTTL, accessTTL int, err error) {
 	}
 	apiTTL, accessTTL = DefaultAPITokenTTL, DefaultAccessTokenTTL
 	if req.APITokenTTL != nil {
-		apiTTL = *req.APITokenTTL
+		apiTTL = int(*req.APITokenTTL)
 		if apiTTL < MinAPITokenTTL || apiTTL > MaxAPITokenTTL {
 			return 0, 0, fmt.Errorf("apiTokenTtl must be between %d and %d minutes, got %d", MinAPITokenTTL, MaxAPITokenTTL, apiTTL)
 		}
 	}
 	if req.AccessTokenTTL != nil {
-		accessTTL = *req.AccessTokenTTL
+		accessTTL = int(*req.AccessTokenTTL)
 		if accessTTL < MinAccessTokenTTL || accessTTL > MaxAccessTokenTTL {
 			return 0, 0, fmt.Errorf("accessTokenTtl must be between %d and %d minutes, got %d", MinAccessTokenTTL, MaxAccessTokenTTL, accessTTL)
 		}
@@ -46,13 +66,30 @@ func (req *createTokenRequest) validate() (apiTTL, accessTTL int, err error) {
 	return apiTTL, accessTTL, nil
 }
 
-// newSecret returns a fresh API token secret: 43 URL-safe characters.
-func newSecret() string { return simkit.RandomURLSafe(32) }
+// newSecret returns a fresh API token as the appliance writes it: "vidb_" and the unpadded
+// base64 of "<token id>#<64 random letters and digits>#<creation time, epoch seconds>".
+// Seed 004's tokens decode to "<id>#..." and end in the base64 of their creation second (its
+// tokenLastChars "DQxMQ" and "zIwNg" are the tails of 1779354411 and 1779357206), as the
+// identity broker's TokenFormData example does in full.
+func newSecret(id string, now time.Time) string {
+	raw := id + "#" + randomAlnum(64) + "#" + strconv.FormatInt(now.Unix(), 10)
+	return "vidb_" + base64.RawURLEncoding.EncodeToString([]byte(raw))
+}
+
+const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+func randomAlnum(n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = alnum[rand.IntN(len(alnum))]
+	}
+	return string(b)
+}
 
 // setSecret gives t a new secret, valid from now for its apiTokenTtl, and returns the secret.
 func (s *Sim) setSecret(t *tokenState, now time.Time) string {
 	delete(s.st.secrets, t.secret)
-	t.secret = newSecret()
+	t.secret = newSecret(t.data.ID, now)
 	s.st.secrets[t.secret] = t
 	ms := now.UnixMilli()
 	t.data.TokenLastChars = t.secret[len(t.secret)-tokenLastCharsLen:]
@@ -102,7 +139,7 @@ func (s *Sim) createToken(w http.ResponseWriter, r *http.Request) {
 		rs.tokens = append(rs.tokens, t)
 		v := s.st.view(t, now)
 		v.Token = secret
-		return respond(http.StatusCreated, v)
+		return respond(http.StatusCreated, wire(v, createdFields))
 	}).write(w)
 }
 
@@ -129,18 +166,20 @@ func (s *Sim) deleteToken(w http.ResponseWriter, r *http.Request) {
 	}).write(w)
 }
 
-// regenerateToken is POST .../api-tokens/{apiTokenId}/regenerate: 200 with a new secret. The
-// old secret stops working; the token's life starts again from now.
+// regenerateToken is POST .../api-tokens/{apiTokenId}/regenerate: 200 with a new secret under
+// a NEW token id (seed 004: 27a20393-... came back as b3a308e3-...). The old id is gone (404
+// from then on) and the old secret stops working; the token's life starts again from now.
 func (s *Sim) regenerateToken(w http.ResponseWriter, r *http.Request) {
 	s.inRealm(r, func(rs *realmState, now time.Time) reply {
 		t := rs.token(r.PathValue("apiTokenId"))
 		if t == nil {
 			return fail(http.StatusNotFound, "API token "+r.PathValue("apiTokenId")+" not found")
 		}
+		t.data.ID = simkit.RandomUUID()
 		secret := s.setSecret(t, now)
 		v := s.st.view(t, now)
 		v.Token = secret
-		return respond(http.StatusOK, v)
+		return respond(http.StatusOK, wire(v, regeneratedFields))
 	}).write(w)
 }
 
@@ -152,9 +191,14 @@ var (
 )
 
 type tokenPage struct {
-	PageInfo  PageInfo   `json:"pageInfo"`
-	APITokens []APIToken `json:"apiTokens"`
+	PageInfo  PageInfo         `json:"pageInfo"`
+	APITokens []map[string]any `json:"apiTokens"`
 }
+
+const (
+	sortAscending  = "ASCENDING"
+	sortDescending = "DESCENDING"
+)
 
 // tokenSortKeys are the sortBy values, normalised (lower case, no '_').
 var tokenSortKeys = map[string]func(a, b *APIToken) int{
@@ -191,14 +235,17 @@ func (s *Sim) queryTokens(w http.ResponseWriter, r *http.Request) {
 				return fail(http.StatusBadRequest, fmt.Sprintf("sortBy must be one of creationDate, tokenName, expirationDate, got %q", v))
 			}
 		}
-		desc := false
-		switch v := strings.ToUpper(qs.Get("sortOrder")); v {
-		case "", "ASC":
-		case "DESC":
-			desc = true
+		// The spec's sort order values are ASCENDING and DESCENDING (seed 004 sends
+		// ASCENDING); ascending when none is sent.
+		order := strings.ToUpper(qs.Get("sortOrder"))
+		switch order {
+		case "":
+			order = sortAscending
+		case sortAscending, sortDescending:
 		default:
-			return fail(http.StatusBadRequest, fmt.Sprintf("sortOrder must be ASC or DESC, got %q", qs.Get("sortOrder")))
+			return fail(http.StatusBadRequest, fmt.Sprintf("sortOrder must be %s or %s, got %q", sortAscending, sortDescending, qs.Get("sortOrder")))
 		}
+		desc := order == sortDescending
 
 		type hit struct {
 			seq int64
@@ -230,11 +277,11 @@ func (s *Sim) queryTokens(w http.ResponseWriter, r *http.Request) {
 		})
 		lo, hi := pageOf(len(hits), page, size)
 		out := tokenPage{
-			PageInfo:  PageInfo{TotalCount: len(hits), Page: page, PageSize: size},
-			APITokens: make([]APIToken, 0, hi-lo),
+			PageInfo:  PageInfo{TotalCount: len(hits), Page: page, PageSize: size, SortOrder: order},
+			APITokens: make([]map[string]any, 0, hi-lo),
 		}
 		for _, h := range hits[lo:hi] {
-			out.APITokens = append(out.APITokens, h.v)
+			out.APITokens = append(out.APITokens, wire(h.v, listedFields))
 		}
 		return respond(http.StatusOK, out)
 	}).write(w)

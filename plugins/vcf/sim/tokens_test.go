@@ -29,12 +29,16 @@ func TestTokenTTLBounds(t *testing.T) {
 		{"minimums", 43200, 30, 201, 43200, 30, ""},
 		{"maximums", 259200, 480, 201, 259200, 480, ""},
 		{"90 days", 129600, 240, 201, 129600, 240, ""},
-		{"api ttl below", 43199, nil, 400, 0, 0, "apiTokenTtl must be between 43200 and 259200"},
-		{"api ttl above", 259201, nil, 400, 0, 0, "apiTokenTtl must be between 43200 and 259200"},
-		{"api ttl zero", 0, nil, 400, 0, 0, "apiTokenTtl must be between 43200 and 259200"},
+		// Seed 004's 28-day token, with its TTLs sent as strings, as the seed sends them.
+		{"seed 004: 28 days as strings", "40320", "30", 201, 40320, 30, ""},
+		{"28 days as a number", 40320, nil, 201, 40320, 480, ""},
+		{"api ttl above", 259201, nil, 400, 0, 0, "apiTokenTtl must be between 1 and 259200"},
+		{"api ttl above as a string", "259201", nil, 400, 0, 0, "apiTokenTtl must be between 1 and 259200"},
+		{"api ttl zero", 0, nil, 400, 0, 0, "apiTokenTtl must be between 1 and 259200"},
 		{"access ttl below", nil, 29, 400, 0, 0, "accessTokenTtl must be between 30 and 480"},
-		{"access ttl above", nil, 481, 400, 0, 0, "accessTokenTtl must be between 30 and 480"},
-		{"api ttl as a string", "43200", nil, 400, 0, 0, `field "apiTokenTtl" must be a number`},
+		{"access ttl above", nil, "481", 400, 0, 0, "accessTokenTtl must be between 30 and 480"},
+		{"api ttl not digits", "28d", nil, 400, 0, 0, "want a whole number of minutes"},
+		{"api ttl fractional", 40320.5, nil, 400, 0, 0, "want a whole number of minutes"},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -61,8 +65,8 @@ func TestTokenTTLBounds(t *testing.T) {
 			}
 		})
 	}
-	if n := len(f.sim.Tokens(realm)); n != 4 {
-		t.Fatalf("%d tokens stored, want 4 (the rejected ones must not be)", n)
+	if n := len(f.sim.Tokens(realm)); n != 6 {
+		t.Fatalf("%d tokens stored, want 6 (the rejected ones must not be)", n)
 	}
 }
 
@@ -99,7 +103,7 @@ func TestTokenExpiry(t *testing.T) {
 	}
 
 	// Filter by status.
-	p := into[tokenPage](t, f.expect(f.do("POST", base+"/api-tokens/query",
+	p := into[tokenPageView](t, f.expect(f.do("POST", base+"/api-tokens/query",
 		map[string]any{"filters": map[string]any{"tokenStatus": []string{"EXPIRED"}}}), 200, "query expired"))
 	if p.PageInfo.TotalCount != 1 || p.APITokens[0].ID != short.ID || p.APITokens[0].TokenStatus != "EXPIRED" {
 		t.Fatalf("expired tokens = %+v", p)
@@ -145,7 +149,7 @@ func TestTokenQuery(t *testing.T) {
 
 	names := func(query string, body any) []string {
 		t.Helper()
-		p := into[tokenPage](t, f.expect(f.do("POST", base+"/api-tokens/query"+query, body), 200, "query "+query))
+		p := into[tokenPageView](t, f.expect(f.do("POST", base+"/api-tokens/query"+query, body), 200, "query "+query))
 		out := []string{}
 		for _, tok := range p.APITokens {
 			out = append(out, tok.TokenName)
@@ -181,10 +185,10 @@ func TestTokenQuery(t *testing.T) {
 		{"EMPTY", "", terms("allOf", term("TOKEN_NAME", "EMPTY")), ""},
 		{"filter tokenType", "", map[string]any{"filters": map[string]any{"tokenType": []string{"API_CLIENT"}}}, "Nightly-Backup ci-pipeline monitoring backup-verify zz-last"},
 		{"filter tokenType USER", "", map[string]any{"filters": map[string]any{"tokenType": []string{"USER"}}}, ""},
-		{"sort by name", "?sortBy=tokenName&sortOrder=ASC", nil, "Nightly-Backup backup-verify ci-pipeline monitoring zz-last"},
-		{"sort by name desc", "?sortBy=tokenName&sortOrder=desc", nil, "zz-last monitoring ci-pipeline backup-verify Nightly-Backup"},
+		{"sort by name", "?sortBy=tokenName&sortOrder=ASCENDING", nil, "Nightly-Backup backup-verify ci-pipeline monitoring zz-last"},
+		{"sort by name desc", "?sortBy=tokenName&sortOrder=descending", nil, "zz-last monitoring ci-pipeline backup-verify Nightly-Backup"},
 		{"sort by expiration", "?sortBy=expirationDate", nil, "Nightly-Backup backup-verify monitoring zz-last ci-pipeline"},
-		{"sort by creation desc", "?sortBy=creationDate&sortOrder=DESC", nil, "zz-last backup-verify monitoring ci-pipeline Nightly-Backup"},
+		{"sort by creation desc", "?sortBy=creationDate&sortOrder=DESCENDING", nil, "zz-last backup-verify monitoring ci-pipeline Nightly-Backup"},
 		{"page 1 of 2", "?page=1&pageSize=2&sortBy=tokenName", nil, "ci-pipeline monitoring"},
 		{"page past the end", "?page=9&pageSize=2", nil, ""},
 	}
@@ -207,6 +211,7 @@ func TestTokenQuery(t *testing.T) {
 		{"page not a number", "?page=two", nil, "page must be"},
 		{"unknown sortBy", "?sortBy=owner", nil, "sortBy"},
 		{"unknown sortOrder", "?sortOrder=up", nil, "sortOrder"},
+		{"ASC is not the spec's spelling", "?sortOrder=ASC", nil, "sortOrder must be ASCENDING or DESCENDING"},
 		{"unknown field", "", terms("allOf", term("CLIENT_NAME", "EQUALS", "x")), `unsupported field "CLIENT_NAME"`},
 		{"unknown operator", "", terms("allOf", term("TOKEN_NAME", "STARTS_WITH", "x")), "unsupported operator"},
 		{"EQUALS without terms", "", terms("allOf", term("TOKEN_NAME", "EQUALS")), "at least one term"},

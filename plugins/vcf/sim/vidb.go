@@ -9,7 +9,11 @@ import (
 	"github.com/tokenflow/tokenflow/sdk/simkit"
 )
 
-// APITokenGrantType is the identity broker grant that exchanges an API token for an access token.
+// APITokenGrantType is the identity broker grant that exchanges an API token for an access
+// token, with the token in the form field api_token. The identity broker's API reference
+// documents api_token among the token endpoint's form fields (TokenFormData, with a vidb_
+// example), and public scripts that use VCF 9.1 API tokens send this grant with it. The
+// refresh_token grant some VCF products use for their own API tokens is not accepted here.
 const APITokenGrantType = "urn:custom:vcf:params:oauth:grant-type:api-token"
 
 type oauthToken struct {
@@ -47,8 +51,6 @@ func (s *Sim) vidbToken(w http.ResponseWriter, r *http.Request) {
 	switch grant := r.PostForm.Get("grant_type"); grant {
 	case APITokenGrantType:
 		secret = r.PostForm.Get("api_token")
-	case "refresh_token":
-		secret = r.PostForm.Get("refresh_token")
 	case "":
 		oauthFail("invalid_request", "grant_type is required").write(w)
 		return

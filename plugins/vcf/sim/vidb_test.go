@@ -65,10 +65,13 @@ func TestIdentityBrokerExchange(t *testing.T) {
 	f.clock.Advance(time.Hour)
 	f.expect(f.doAuth(bearer, "GET", iam+"/ssorealms", nil), 401, "expired access token")
 
-	// The refresh_token grant works too; a replaced secret does not.
-	f.expect(f.exchange("CUSTOMER", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.Token}}), 200, "refresh_token grant")
+	// Only the documented grant exchanges an API token: refresh_token (a guess once) does not.
+	r = f.expect(f.exchange("CUSTOMER", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.Token}}), 400, "refresh_token grant")
+	if !strings.Contains(string(r.body), "unsupported_grant_type") {
+		t.Fatalf("refresh_token grant answered %s", r.body)
+	}
 	f.login()
-	f.expect(f.do("POST", base+"/api-tokens/"+tok.ID+"/regenerate", nil), 200, "regenerate")
+	tok.ID = into[APIToken](t, f.expect(f.do("POST", base+"/api-tokens/"+tok.ID+"/regenerate", nil), 200, "regenerate")).ID
 	bad := []struct {
 		name, tenant string
 		form         url.Values

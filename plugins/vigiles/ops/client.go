@@ -27,34 +27,46 @@ const maxNote = 4096
 // not nil). what names the request in errors ("upload manifest"). Every
 // request carries its signed message as the dry-run note hmac_msg.
 func do(ctx context.Context, c *sdk.Call, what, method, path string, params url.Values, out any) error {
-	cr, err := credentialsFor(c)
-	if err != nil {
+	_, data, err := send(ctx, c, what, method, path, params, "application/json")
+	if err != nil || out == nil {
 		return err
-	}
-	base := c.Conn.String("url")
-	if u, err := url.Parse(base); err != nil || u.Scheme == "" || u.Host == "" {
-		return sdk.InvalidArgument("url", "%q is not a base URL such as %s", base, DefaultURL)
-	}
-	req, err := sign.NewRequest(ctx, method, base, path, cr.email, cr.key, params)
-	if err != nil {
-		return sdk.Errorf(sdk.CodeInvalidArgument, "%s: %v", what, err)
-	}
-	r := sdk.WithNote(req.Request, "hmac_msg", note(req.Message))
-	r.Header.Set("Accept", "application/json")
-	resp, data, err := c.Send(r)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return responseError(what, cr, base, resp, data)
-	}
-	if out == nil {
-		return nil
 	}
 	if err := json.Unmarshal(data, out); err != nil {
 		return sdk.Errorf(sdk.CodeInternal, "%s: the server's answer is not the JSON Vigiles sends (%v); is url a Vigiles server?", what, err)
 	}
 	return nil
+}
+
+// send sends one signed request and returns a 2xx answer as it came (a
+// report file, an SBOM); any other status is an error.
+func send(ctx context.Context, c *sdk.Call, what, method, path string, params url.Values, accept string) (*http.Response, []byte, error) {
+	cr, err := credentialsFor(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	if raw := c.Conn.String("dashboard_config"); strings.TrimSpace(raw) != "" {
+		if _, err := parseDashboardConfig(raw); err != nil {
+			return nil, nil, err
+		}
+	}
+	base := c.Conn.String("url")
+	if u, err := url.Parse(base); err != nil || u.Scheme == "" || u.Host == "" {
+		return nil, nil, sdk.InvalidArgument("url", "%q is not a base URL such as %s", base, DefaultURL)
+	}
+	req, err := sign.NewRequest(ctx, method, base, path, cr.email, cr.key, params)
+	if err != nil {
+		return nil, nil, sdk.Errorf(sdk.CodeInvalidArgument, "%s: %v", what, err)
+	}
+	r := sdk.WithNote(req.Request, "hmac_msg", note(req.Message))
+	r.Header.Set("Accept", accept)
+	resp, data, err := c.Send(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, nil, responseError(what, cr, base, resp, data)
+	}
+	return resp, data, nil
 }
 
 // responseError explains the status codes Vigiles uses (meta-timesys

@@ -31,7 +31,7 @@ func listFoldersOp() sdk.Op {
 		Handler: func(ctx context.Context, c *sdk.Call) (any, error) {
 			pt := c.Args.String("product_token")
 			if pt == "" {
-				pt = c.Conn.String("product")
+				pt = connDefault(c, "product")
 			}
 			pt, err := token("product_token", pt, false)
 			if err != nil {

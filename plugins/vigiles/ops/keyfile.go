@@ -93,14 +93,34 @@ func parseKeyFile(content string) (*credentials, error) {
 
 // credentialsFor parses the connection's key file and checks that it is meant
 // for the connection's server.
+//
+// The credentials come from key_file, or from email and key: a CI system
+// that keeps the key in a secret variable passes key = secret("env:...")
+// and the email beside it, with no file at all.
 func credentialsFor(c *sdk.Call) (*credentials, error) {
-	cr, err := parseKeyFile(c.Conn.String("key_file"))
-	if err != nil {
-		return nil, err
+	var cr *credentials
+	keyFile, email, key := c.Conn.String("key_file"), pyStrip(c.Conn.String("email")), pyStrip(c.Conn.String("key"))
+	switch {
+	case keyFile != "" && (email != "" || key != ""):
+		return nil, sdk.InvalidArgument("key_file", "give key_file, or email and key, not both (they could name different users)")
+	case keyFile != "":
+		var err error
+		if cr, err = parseKeyFile(keyFile); err != nil {
+			return nil, err
+		}
+	case email == "" && key == "":
+		return nil, sdk.InvalidArgument("key_file",
+			"no credentials: pass key_file (the key file's content, e.g. file.read_secret(\"~/timesys/linuxlink_key\")) or email and key (e.g. key = secret(\"env:VIGILES_KEY\"))")
+	case email == "":
+		return nil, sdk.InvalidArgument("email", "key was given without email: Vigiles signs each request for one user's email")
+	case key == "":
+		return nil, sdk.InvalidArgument("key", "email was given without key: pass the API key, e.g. key = secret(\"env:VIGILES_KEY\")")
+	default:
+		cr = &credentials{email: email, key: key}
 	}
 	if cr.serverURL != "" && !sameServer(cr.serverURL, c.Conn.String("url")) {
 		return nil, sdk.InvalidArgument("url",
-			"the key file is for the server %s but the connection's url is %s; pass url = %q to connect() (the key file's server_url is not applied on its own: the engine only lets the plugin reach the connection's url)",
+			"the key file is for the server %s but the connection's url is %s; run with --var url=%s (the key file's server_url is not applied on its own: the engine only lets the plugin reach the connection's url)",
 			cr.serverURL, c.Conn.String("url"), cr.serverURL)
 	}
 	return cr, nil
@@ -142,4 +162,71 @@ func jsonKind(v any) string {
 		return "null"
 	}
 	return fmt.Sprintf("%T", v)
+}
+
+// dashboardConfig is what a Vigiles dashboard config file holds: the
+// product ("group" on enterprise servers, which the successor toolkit
+// prefers, "product" as a fallback) and an optional folder.
+type dashboardConfig struct{ product, folder string }
+
+func parseDashboardConfig(content string) (dashboardConfig, error) {
+	bad := func(format string, args ...any) error {
+		return sdk.InvalidArgument("dashboard_config", format+"; a dashboard config is the JSON file downloaded from a product page of the Vigiles dashboard, with \"product\" (or \"group\") and optionally \"folder\"", args...)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(content), &doc); err != nil || doc == nil {
+		return dashboardConfig{}, bad("it is not a JSON object")
+	}
+	str := func(name string) (string, error) {
+		v, ok := doc[name]
+		if !ok || v == nil {
+			return "", nil
+		}
+		s, ok := v.(string)
+		if !ok {
+			return "", bad("field %q is a JSON %s, want a string", name, jsonKind(v))
+		}
+		return pyStrip(s), nil
+	}
+	var dc dashboardConfig
+	var err error
+	if dc.product, err = str("group"); err != nil {
+		return dc, err
+	}
+	if dc.product == "" {
+		if dc.product, err = str("product"); err != nil {
+			return dc, err
+		}
+	}
+	if dc.product == "" {
+		return dc, bad("it names no \"product\" or \"group\"")
+	}
+	if dc.folder, err = str("folder"); err != nil {
+		return dc, err
+	}
+	return dc, nil
+}
+
+// connDefault is the connection's product or folder: the explicit field,
+// else the dashboard config's. A broken dashboard config was refused by
+// checkConnection before any op runs, so it reads as empty here.
+func connDefault(c *sdk.Call, name string) string {
+	if v := c.Conn.String(name); v != "" {
+		return v
+	}
+	raw := c.Conn.String("dashboard_config")
+	if strings.TrimSpace(raw) == "" {
+		return ""
+	}
+	dc, err := parseDashboardConfig(raw)
+	if err != nil {
+		return ""
+	}
+	if name == "product" {
+		return dc.product
+	}
+	if c.Conn.String("product") != "" && c.Conn.String("product") != dc.product {
+		return "" // the dashboard's folder belongs to its product, not to the one given
+	}
+	return dc.folder
 }

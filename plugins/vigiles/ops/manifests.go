@@ -49,10 +49,10 @@ func listManifestsOp() sdk.Op {
 				params.Set("folder_token", ft)
 			case pt != "":
 				params.Set("product_token", pt)
-			case c.Conn.String("folder") != "":
-				params.Set("folder_token", c.Conn.String("folder"))
-			case c.Conn.String("product") != "":
-				params.Set("product_token", c.Conn.String("product"))
+			case connDefault(c, "folder") != "":
+				params.Set("folder_token", connDefault(c, "folder"))
+			case connDefault(c, "product") != "":
+				params.Set("product_token", connDefault(c, "product"))
 			}
 			var ms []manifestInfo
 			if err := do(ctx, c, "list manifests", http.MethodGet, apiPrefix+"/manifests", params, &ms); err != nil {
@@ -96,7 +96,7 @@ func uploadManifestOp() sdk.Op {
 			}
 			pt := c.Args.String("product_token")
 			if pt == "" {
-				pt = c.Conn.String("product")
+				pt = connDefault(c, "product")
 			}
 			pt, err := token("product_token", pt, false)
 			if err != nil {
@@ -104,7 +104,7 @@ func uploadManifestOp() sdk.Op {
 			}
 			ft := c.Args.String("folder_token")
 			if ft == "" {
-				ft = c.Conn.String("folder")
+				ft = connDefault(c, "folder")
 			}
 			ft, err = token("folder_token", ft, false)
 			if err != nil {
@@ -115,7 +115,7 @@ func uploadManifestOp() sdk.Op {
 				return nil, sdk.InvalidArgument("product_token",
 					"uploading into a folder needs a product token (without one the manifest goes to the Private Workspace, which has no folders)")
 			}
-			extra, err := stringList(c, "extra_fields")
+			extra, err := extraFieldsArg(c)
 			if err != nil {
 				return nil, err
 			}

@@ -351,7 +351,7 @@ func TestKeyFileVariants(t *testing.T) {
 	f.call("heartbeat", nil)
 	f.conn["key_file"] = `{"email": "` + canaryEmail + `", "key": "` + canaryKey + `", "server_url": "https://vigiles.lynx.com/"}`
 	e := f.fail("heartbeat", nil, sdk.CodeInvalidArgument)
-	if e.Param != "url" || !strings.Contains(e.Message, `pass url = "https://vigiles.lynx.com"`) {
+	if e.Param != "url" || !strings.Contains(e.Message, `run with --var url=https://vigiles.lynx.com`) {
 		t.Fatalf("server_url mismatch: %v", e)
 	}
 

@@ -30,6 +30,8 @@ type report struct {
 	ProductPath   string          `json:"product_path"`
 	Counts        json.RawMessage `json:"counts"`
 	CVEs          json.RawMessage `json:"cves"`
+	// ExportedManifest is the manifest in SPDX (upload and rescan answers).
+	ExportedManifest json.RawMessage `json:"exported_manifest"`
 }
 
 type cveWire struct {
@@ -39,6 +41,28 @@ type cveWire struct {
 	CVSS    json.RawMessage `json:"cvss"`
 	Vector  string          `json:"vector"`
 	Status  string          `json:"status"`
+	extra   map[string]any  // the with_field extras the server sent
+}
+
+// extraFields are the CVE fields with_field asks for (toolkit
+// manifests.py); the server's values pass through as they came.
+var extraFields = []string{"assigner", "description", "impact", "modified", "problem_types", "published", "references"}
+
+func decodeCVE(raw json.RawMessage) (cveWire, error) {
+	var c cveWire
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return c, err
+	}
+	all := decodeObject(raw)
+	for _, f := range extraFields {
+		if v, ok := all[f]; ok {
+			if c.extra == nil {
+				c.extra = map[string]any{}
+			}
+			c.extra[f] = v
+		}
+	}
+	return c, nil
 }
 
 // reportFields are the results of upload_manifest and latest_report.
@@ -59,8 +83,9 @@ var reportFields = []sdk.Field{
 	{Name: "fixed", Type: sdk.Int, Doc: "the server's count of fixed CVEs"},
 	{Name: "whitelisted", Type: sdk.Int, Doc: "the server's count of whitelisted CVEs (not in cves)"},
 	{Name: "cves", Type: sdk.List, Elem: sdk.Object,
-		Doc: "each with package, version, cve_id, cvss (float, -1 when unscored), severity (critical, high, medium, low, none, unknown), status, open and vector"},
+		Doc: "each with package, version, cve_id, cvss (float, -1 when unscored), severity (critical, high, medium, low, none, unknown), status, open and vector, plus the extra_fields asked for (assigner, description, impact, modified, problem_types, published, references) as the server sent them"},
 	{Name: "counts", Type: sdk.Object, Doc: "the counts object as the server sent it"},
+	{Name: "exported_manifest", Type: sdk.String, Doc: "the manifest in SPDX JSON, as upload and rescan answer it (empty from latest_report and upload_only)"},
 }
 
 // severity maps a CVSS v3 base score to its qualitative rating.
@@ -102,13 +127,27 @@ func (r report) cveList() ([]cveWire, error) {
 		return nil, nil
 	}
 	var out []cveWire
+	add := func(pkg string, items []json.RawMessage) error {
+		for _, it := range items {
+			c, err := decodeCVE(it)
+			if err != nil {
+				return err
+			}
+			if c.Package == "" {
+				c.Package = pkg
+			}
+			out = append(out, c)
+		}
+		return nil
+	}
 	if raw[0] == '[' {
-		if err := json.Unmarshal(raw, &out); err != nil {
+		var items []json.RawMessage
+		if err := json.Unmarshal(raw, &items); err != nil {
 			return nil, err
 		}
-		return out, nil
+		return out, add("", items)
 	}
-	var byPkg map[string][]cveWire
+	var byPkg map[string][]json.RawMessage
 	if err := json.Unmarshal(raw, &byPkg); err != nil {
 		return nil, err
 	}
@@ -118,14 +157,29 @@ func (r report) cveList() ([]cveWire, error) {
 	}
 	sort.Strings(pkgs)
 	for _, p := range pkgs {
-		for _, c := range byPkg[p] {
-			if c.Package == "" {
-				c.Package = p
-			}
-			out = append(out, c)
+		if err := add(p, byPkg[p]); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// exported is exported_manifest as text: the server's string as is, or
+// its JSON object written out ("" when absent).
+func (r report) exported() string {
+	raw := bytes.TrimSpace(r.ExportedManifest)
+	if len(raw) == 0 || string(raw) == "null" {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	var buf bytes.Buffer
+	if json.Indent(&buf, raw, "", "  ") != nil {
+		return string(raw)
+	}
+	return buf.String()
 }
 
 // result converts a report for the flow. base resolves report_path.
@@ -143,10 +197,14 @@ func (r report) result(base string) (map[string]any, error) {
 		if open {
 			bySeverity[sev]++
 		}
-		list = append(list, map[string]any{
+		item := map[string]any{
 			"package": c.Package, "version": c.Version, "cve_id": c.CVEID, "cvss": s,
 			"severity": sev, "status": c.Status, "open": open, "vector": c.Vector,
-		})
+		}
+		for k, v := range c.extra {
+			item[k] = v
+		}
+		list = append(list, item)
 	}
 	counts := decodeObject(r.Counts)
 	product := r.ProductToken
@@ -166,7 +224,7 @@ func (r report) result(base string) (map[string]any, error) {
 		"medium": bySeverity["medium"], "low": bySeverity["low"],
 		"unfixed": count(counts, "unfixed"), "unapplied": count(counts, "unapplied"),
 		"fixed": count(counts, "fixed"), "whitelisted": count(counts, "whitelisted"),
-		"cves": list, "counts": counts,
+		"cves": list, "counts": counts, "exported_manifest": r.exported(),
 	}, nil
 }
 
@@ -208,7 +266,7 @@ func latestReportOp() sdk.Op {
 			if err != nil {
 				return nil, err
 			}
-			extra, err := stringList(c, "extra_fields")
+			extra, err := extraFieldsArg(c)
 			if err != nil {
 				return nil, err
 			}

@@ -19,6 +19,11 @@ type CVE struct {
 	// PatchAvailable marks a CVE for which a patch exists although no
 	// release fixes it: reports say "Unfixed, Patch Available".
 	PatchAvailable bool
+	// Assigner, Modified and CWEs feed the with_field extras; empty means
+	// "cve@mitre.org", the Published date and NVD-CWE-noinfo.
+	Assigner string
+	Modified string
+	CWEs     []string
 }
 
 // affects reports whether version is in the CVE's affected range.
@@ -37,7 +42,8 @@ func (c CVE) affects(version string) bool {
 // test data for a simulator, not a vulnerability feed.
 var DefaultCVEs = []CVE{
 	{ID: "CVE-2022-1292", Product: "openssl", Introduced: "3.0.0", FixedIn: "3.0.3", CVSS: 9.8, Vector: v98,
-		Description: "The c_rehash script does not properly sanitise shell metacharacters, allowing command injection", Published: "2022-05-03"},
+		Description: "The c_rehash script does not properly sanitise shell metacharacters, allowing command injection", Published: "2022-05-03",
+		Assigner: "openssl-security@openssl.org", Modified: "2023-11-07", CWEs: []string{"CWE-78"}},
 	{ID: "CVE-2022-3602", Product: "openssl", Introduced: "3.0.0", FixedIn: "3.0.7", CVSS: 7.5, Vector: v75,
 		Description: "X.509 email address 4-byte buffer overflow", Published: "2022-11-01"},
 	{ID: "CVE-2023-0286", Product: "openssl", Introduced: "3.0.0", FixedIn: "3.0.8", CVSS: 7.4, Vector: "CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:N/A:H",
@@ -47,7 +53,8 @@ var DefaultCVEs = []CVE{
 	{ID: "CVE-2023-5678", Product: "openssl", Introduced: "3.0.0", FixedIn: "3.0.13", CVSS: 5.3, Vector: v53,
 		Description: "Excessive time spent in DH check or generation with a large Q parameter value", Published: "2023-11-06"},
 	{ID: "CVE-2022-37434", Product: "zlib", FixedIn: "1.2.13", CVSS: 9.8, Vector: v98,
-		Description: "Heap-based buffer over-read or overflow in inflate via a large gzip header extra field", Published: "2022-08-05"},
+		Description: "Heap-based buffer over-read or overflow in inflate via a large gzip header extra field", Published: "2022-08-05",
+		Modified: "2023-07-19", CWEs: []string{"CWE-787"}},
 	{ID: "CVE-2018-25032", Product: "zlib", FixedIn: "1.2.12", CVSS: 7.5, Vector: v75,
 		Description: "Memory corruption when deflating input with many distant matches", Published: "2022-03-25"},
 	{ID: "CVE-2022-48174", Product: "busybox", FixedIn: "1.35.0", CVSS: 9.8, Vector: v98,
@@ -174,4 +181,40 @@ func versionTokens(v string) []string {
 	}
 	flush()
 	return out
+}
+
+// extra is the value of one with_field extra (and of the same field of
+// GET cves/{id}). The shapes follow NVD's JSON feed, which Vigiles' field
+// names (impact, problem_types, assigner) come from; Vigiles' own shapes are
+// unverified.
+func (c CVE) extra(field string) any {
+	switch field {
+	case "assigner":
+		if c.Assigner != "" {
+			return c.Assigner
+		}
+		return "cve@mitre.org"
+	case "description":
+		return c.Description
+	case "published":
+		return c.Published
+	case "modified":
+		if c.Modified != "" {
+			return c.Modified
+		}
+		return c.Published
+	case "impact":
+		return map[string]any{"baseMetricV3": map[string]any{
+			"cvssV3": map[string]any{"version": "3.1", "baseScore": c.CVSS, "vectorString": c.Vector, "baseSeverity": strings.ToUpper(severity(c.CVSS))},
+		}}
+	case "problem_types":
+		cwes := c.CWEs
+		if len(cwes) == 0 {
+			cwes = []string{"NVD-CWE-noinfo"}
+		}
+		return cwes
+	case "references":
+		return []string{"https://nvd.nist.gov/vuln/detail/" + c.ID}
+	}
+	return nil
 }

@@ -1,7 +1,7 @@
 // Package sim is a loopback simulator of the Timesys Vigiles / LinuxLink API
 // (vendors.md section 3): the heartbeat, products, folders, manifest upload,
-// listing, download and deletion, reports (scan, rescan, latest, download as
-// CSV, compare) and the CVE search, all under /api/v1/vigiles except the
+// listing, download, SBOM export and deletion, reports (scan, rescan,
+// latest, download as CSV, PDF or XLSX, compare) and the CVE search, all under /api/v1/vigiles except the
 // heartbeat at /api/v1/heartbeat (the later toolkit's
 // /api/v1/vigiles/heartbeat is served too).
 //
@@ -51,6 +51,15 @@
 //     high, medium and low, each {unfixed, fixed} (unapplied counted as
 //     unfixed), as meta-timesys's checkcves.py reads them.
 //   - filter_results / filtered change nothing: no dashboard filters exist
-//     in the simulator. Reports download as csv only.
+//     in the simulator.
+//   - Reports download as csv, pdf, pdfsummary and xlsx (render.go): real
+//     files of each kind with its content type; Vigiles' layout is unverified.
+//   - with_field extras (assigner, description, impact, modified,
+//     problem_types, published, references) are added to each CVE of a
+//     report in NVD's shapes (cvedb.go); Vigiles' own shapes are unverified.
+//   - Upload and rescan answer with exported_manifest, the manifest as an
+//     SPDX JSON object (sent as an object; whether Vigiles sends an object
+//     or a string is unverified). GET manifests/{token} converts to
+//     sbom_format spdx, spdx-lite (tag-value) or cyclonedx (sbom.go).
 //   - The heartbeat POST and searches count as reads for Recorder().Writes().
 package sim

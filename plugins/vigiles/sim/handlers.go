@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"encoding/csv"
 	"fmt"
 	"net/http"
 	"slices"
@@ -243,6 +242,7 @@ func (s *Sim) uploadManifest(w http.ResponseWriter, r *request) {
 	m := &Manifest{
 		Token: simkit.RandomHex(16), Name: name, ProductToken: pt, FolderToken: ft, Uploaded: now,
 		Content: content, Packages: pm.packages, Whitelist: pm.whitelist,
+		KernelConfig: r.params.Get("kernel_config"), UBootConfig: r.params.Get("uboot_config"),
 	}
 	s.st.manifests = append(s.st.manifests, m)
 	if uploadOnly {
@@ -254,7 +254,9 @@ func (s *Sim) uploadManifest(w http.ResponseWriter, r *request) {
 		return
 	}
 	rep := s.scanManifest(m, pm, now)
-	simkit.WriteJSON(w, http.StatusOK, s.reportView(m, rep, fields))
+	v := s.reportView(m, rep, fields)
+	v["exported_manifest"] = spdxDocument(m, "")
+	simkit.WriteJSON(w, http.StatusOK, v)
 }
 
 // scanManifest adds a report to m. The state is locked.
@@ -275,14 +277,7 @@ func (s *Sim) reportView(m *Manifest, rep Report, fields []string) map[string]an
 			c["fixedby"] = f.FixedBy
 		}
 		for _, field := range fields {
-			switch field {
-			case "description":
-				c["description"] = f.CVE.Description
-			case "published":
-				c["published"] = f.CVE.Published
-			case "references":
-				c["references"] = []string{"https://nvd.nist.gov/vuln/detail/" + f.CVE.ID}
-			}
+			c[field] = f.CVE.extra(field)
 		}
 		cves[f.Package] = append(cves[f.Package], c)
 	}
@@ -311,7 +306,15 @@ func (s *Sim) getManifest(w http.ResponseWriter, r *request) {
 	if !ok {
 		return
 	}
+	format, version, ok := exportParams(w, r)
+	if !ok {
+		return
+	}
 	s.inManifest(w, r, func(m *Manifest) {
+		if format != "" {
+			writeExport(w, m, format, version, sendFile)
+			return
+		}
 		if sendFile {
 			w.Header().Set("Content-Type", "application/json")
 			w.Write([]byte(m.Content))
@@ -336,145 +339,6 @@ func (s *Sim) deleteManifest(w http.ResponseWriter, r *request) {
 		s.st.manifests = slices.DeleteFunc(s.st.manifests, func(x *Manifest) bool { return x == m })
 		simkit.WriteJSON(w, http.StatusOK, map[string]any{"success": true, "message": "Manifest " + m.Name + " deleted"})
 	})
-}
-
-func (s *Sim) listReports(w http.ResponseWriter, r *request) {
-	s.inManifest(w, r, func(m *Manifest) {
-		reports := []any{}
-		for _, rep := range m.Reports {
-			reports = append(reports, map[string]any{
-				"created_date": rep.Created.UTC().Format(dateFormat), "report_token": rep.Token,
-				"manifest_token": m.Token, "manifest_version": "1",
-			})
-		}
-		simkit.WriteJSON(w, http.StatusOK, map[string]any{"manifest_token": m.Token, "manifest_name": m.Name, "reports": reports})
-	})
-}
-
-func (s *Sim) rescan(w http.ResponseWriter, r *request) {
-	rescanOnly, ok := boolParam(w, r, "rescan_only")
-	if !ok {
-		return
-	}
-	if _, ok := boolParam(w, r, "filtered"); !ok {
-		return
-	}
-	fields, ok := withFields(w, r)
-	if !ok {
-		return
-	}
-	s.inManifest(w, r, func(m *Manifest) {
-		if t := r.params.Get("manifest"); t != "" && t != m.Token {
-			fail(w, http.StatusBadRequest, "manifest does not match the manifest token in the URL")
-			return
-		}
-		pm := &parsedManifest{name: m.Name, packages: m.Packages, whitelist: m.Whitelist}
-		rep := s.scanManifest(m, pm, s.clock.Now())
-		if rescanOnly {
-			simkit.WriteJSON(w, http.StatusOK, map[string]any{"success": true, "report_token": rep.Token})
-			return
-		}
-		simkit.WriteJSON(w, http.StatusOK, s.reportView(m, rep, fields))
-	})
-}
-
-func (s *Sim) latestReport(w http.ResponseWriter, r *request) {
-	if _, ok := boolParam(w, r, "filtered"); !ok {
-		return
-	}
-	fields, ok := withFields(w, r)
-	if !ok {
-		return
-	}
-	s.inManifest(w, r, func(m *Manifest) {
-		if len(m.Reports) == 0 {
-			fail(w, http.StatusNotFound, "no report exists for this manifest yet (it was uploaded with upload_only)")
-			return
-		}
-		simkit.WriteJSON(w, http.StatusOK, s.reportView(m, m.Reports[len(m.Reports)-1], fields))
-	})
-}
-
-// findReport returns a report by token. The state is locked.
-func (st *state) findReport(token string) (*Manifest, *Report) {
-	for _, m := range st.manifests {
-		for i := range m.Reports {
-			if m.Reports[i].Token == token {
-				return m, &m.Reports[i]
-			}
-		}
-	}
-	return nil, nil
-}
-
-func (s *Sim) downloadReport(w http.ResponseWriter, r *request) {
-	if _, ok := boolParam(w, r, "filtered"); !ok {
-		return
-	}
-	format := r.params.Get("format")
-	switch format {
-	case "csv":
-	case "pdf", "pdfsummary", "xlsx":
-		fail(w, http.StatusBadRequest, "the simulator renders reports as csv only")
-		return
-	default:
-		fail(w, http.StatusBadRequest, "format must be one of csv, pdf, pdfsummary, xlsx")
-		return
-	}
-	s.st.mu.Lock()
-	defer s.st.mu.Unlock()
-	_, rep := s.st.findReport(r.PathValue("token"))
-	if rep == nil {
-		fail(w, http.StatusNotFound, "report not found")
-		return
-	}
-	w.Header().Set("Content-Type", "text/csv")
-	cw := csv.NewWriter(w)
-	cw.Write([]string{"package", "version", "cve_id", "cvss", "status"})
-	for _, f := range rep.Findings {
-		cw.Write([]string{f.Package, f.Version, f.CVE.ID, fmt.Sprint(f.CVE.CVSS), f.Status})
-	}
-	cw.Flush()
-}
-
-func (s *Sim) compareReports(w http.ResponseWriter, r *request) {
-	for _, b := range []string{"remove_whitelist", "filtered"} {
-		if _, ok := boolParam(w, r, b); !ok {
-			return
-		}
-	}
-	s.st.mu.Lock()
-	defer s.st.mu.Unlock()
-	_, one := s.st.findReport(r.params.Get("token_one"))
-	_, two := s.st.findReport(r.params.Get("token_two"))
-	if one == nil || two == nil {
-		fail(w, http.StatusNotFound, "report not found")
-		return
-	}
-	ids := func(rep *Report) map[string]bool {
-		m := map[string]bool{}
-		for _, f := range rep.Findings {
-			if f.Open() {
-				m[f.CVE.ID] = true
-			}
-		}
-		return m
-	}
-	a, b := ids(one), ids(two)
-	resolved, added := []string{}, []string{}
-	for id := range a {
-		if !b[id] {
-			resolved = append(resolved, id)
-		}
-	}
-	for id := range b {
-		if !a[id] {
-			added = append(added, id)
-		}
-	}
-	slices.Sort(resolved)
-	slices.Sort(added)
-	simkit.WriteJSON(w, http.StatusOK, map[string]any{"resolved": resolved, "new": added})
 }
 
 func (s *Sim) searchCVEs(w http.ResponseWriter, r *request) {
@@ -516,10 +380,10 @@ func (s *Sim) getCVE(w http.ResponseWriter, r *request) {
 	}
 	c := s.cves[i]
 	all := map[string]any{
-		"identifier": c.ID, "description": c.Description, "published": c.Published,
-		"impact":                  map[string]any{"baseMetricV3": map[string]any{"cvssV3": map[string]any{"baseScore": c.CVSS, "vectorString": c.Vector}}},
-		"references":              []string{"https://nvd.nist.gov/vuln/detail/" + c.ID},
-		"affected_configurations": map[string]any{"product": c.Product, "introduced": c.Introduced, "fixed": c.FixedIn},
+		"identifier": c.ID, "affected_configurations": map[string]any{"product": c.Product, "introduced": c.Introduced, "fixed": c.FixedIn},
+	}
+	for _, f := range extraFields {
+		all[f] = c.extra(f)
 	}
 	fields := r.params["fields"]
 	if len(fields) == 0 {

@@ -78,6 +78,11 @@ func parseManifest(content string) (*parsedManifest, error) {
 		CVEProduct  string   `json:"cve_product"`
 		CVEVersion  string   `json:"cve_version"`
 		Patches     []string `json:"patches"`
+		CPE         string   `json:"cpe"` // CycloneDX
+		RefsSPDX    []struct {
+			Type    string `json:"referenceType"`
+			Locator string `json:"referenceLocator"`
+		} `json:"externalRefs"`
 	}
 	var entries []entry
 	raw, ok := doc["packages"]
@@ -120,10 +125,32 @@ func parseManifest(content string) (*parsedManifest, error) {
 		if v == "" {
 			return nil, fmt.Errorf("%w: package %s has no version", errMalformed, e.Name)
 		}
+		if e.CVEProduct == "" {
+			cpe := e.CPE
+			for _, r := range e.RefsSPDX {
+				if r.Type == "cpe23Type" {
+					cpe = r.Locator
+				}
+			}
+			e.CVEProduct, e.CVEVersion = cpeProduct(cpe)
+		}
 		pm.packages = append(pm.packages, Package{Name: e.Name, Version: v, CVEProduct: e.CVEProduct, CVEVersion: e.CVEVersion, Patches: e.Patches})
 	}
 	sort.Slice(pm.packages, func(i, j int) bool { return pm.packages[i].Name < pm.packages[j].Name })
 	return pm, nil
+}
+
+// cpeProduct reads the product and version of a CPE 2.3 name
+// (cpe:2.3:a:vendor:product:version:...); "" for anything else or "*".
+func cpeProduct(cpe string) (product, version string) {
+	f := strings.Split(cpe, ":")
+	if len(f) < 6 || f[0] != "cpe" || f[1] != "2.3" || f[4] == "*" || f[4] == "" {
+		return "", ""
+	}
+	if f[5] != "*" && f[5] != "-" {
+		version = f[5]
+	}
+	return f[4], version
 }
 
 // Finding is one CVE a scan found in a package.

@@ -73,6 +73,10 @@ type Manifest struct {
 	Packages     []Package
 	Whitelist    []string
 	Reports      []Report // oldest first
+	// KernelConfig and UBootConfig are the .config files sent with the
+	// upload, kept so tests see they arrived; the simulator filters nothing
+	// by them (its CVE table has no config symbols).
+	KernelConfig, UBootConfig string
 }
 
 // Report is one scan of a manifest.

@@ -89,10 +89,12 @@ func ChannelTLS(own tls.Certificate, peer *x509.Certificate) *tls.Config {
 		ClientCAs:    pool,
 		RootCAs:      pool,
 		ServerName:   "localhost",
-		MinVersion:   tls.VersionTLS13,
+		// TLS 1.2 as go-plugin's AutoMTLS allows: plugins in other
+		// languages built on gRPC core may not offer 1.3.
+		MinVersion: tls.VersionTLS12,
 		// A local socket gains nothing from a post-quantum key share, and
-		// X25519 alone is the cheapest exchange.
-		CurvePreferences: []tls.CurveID{tls.X25519},
+		// X25519 is the cheapest exchange; P-256 for peers without it.
+		CurvePreferences: []tls.CurveID{tls.X25519, tls.CurveP256},
 	}
 }
 

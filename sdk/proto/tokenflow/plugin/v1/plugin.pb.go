@@ -465,7 +465,7 @@ func (x *Op) GetReconcilable() bool {
 type Schema struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	ProtocolVersion uint32                 `protobuf:"varint,1,opt,name=protocol_version,json=protocolVersion,proto3" json:"protocol_version,omitempty"` // 1
-	Name            string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`                                               // vendor name: "vcf"
+	Name            string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`                                               // vendor name: "acme"
 	Version         string                 `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`                                         // plugin version
 	Doc             string                 `protobuf:"bytes,4,opt,name=doc,proto3" json:"doc,omitempty"`
 	Connection      []*Field               `protobuf:"bytes,5,rep,name=connection,proto3" json:"connection,omitempty"`
