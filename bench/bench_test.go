@@ -14,8 +14,19 @@
 // against one single-target run of the same flow (x-single).
 //
 // BenchmarkPluginColdStart: launching the VCF plugin with go-plugin
-// (AutoMTLS handshake and Describe) against merely executing the same
+// (mutual TLS handshake and Describe) against merely executing the same
 // binary. Reports x-exec and ms/start.
+//
+// BenchmarkJournalOverhead (journal_test.go): a journaled step against the
+// same step with no journal (x-memory).
+//
+// BenchmarkRunProcess and BenchmarkPluginsCommand (process_test.go): a
+// whole `tokenflow run` of a VCF onboarding with state, and `tokenflow
+// plugins` with a warm and a cold plugin cache, each beside `tokenflow
+// version`.
+//
+// BenchmarkTurbonomicInventory (inventory_test.go): the CPU of a whole
+// inventory run over 2,500 entities, beside `tokenflow version`.
 package bench
 
 import (
@@ -162,7 +173,7 @@ func BenchmarkPluginColdStart(b *testing.B) {
 	r := newRig(b)
 	bin := filepath.Join(r.dir, "tokenflow-plugin-vcf")
 	flow := filepath.Join(b.TempDir(), "start.star")
-	// connect() launches the plugin (AutoMTLS, Describe); no request.
+	// connect() launches the plugin (mutual TLS, Describe); no request.
 	os.WriteFile(flow, []byte(`connect("vcf", url = "https://127.0.0.1:1")`), 0o644)
 	b.ResetTimer()
 	var start, exe time.Duration

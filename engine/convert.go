@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
-	"sort"
 	"strconv"
 	"time"
 
@@ -203,6 +202,9 @@ func (w *wireCtx) plain(v starlark.Value, want schema.Type) (any, error) {
 // the schema (secrets become Secret values and are registered, timestamps
 // become times), undeclared fields as plain values.
 func (r *run) fromWire(call string, resultJSON []byte, fields []schema.Field) (starlark.Value, error) {
+	if v, ok, err := r.fromWireDirect(call, resultJSON, fields); ok {
+		return v, err
+	}
 	var obj map[string]any
 	if len(bytes.TrimSpace(resultJSON)) > 0 && !bytes.Equal(bytes.TrimSpace(resultJSON), []byte("null")) {
 		dec := json.NewDecoder(bytes.NewReader(resultJSON))
@@ -236,6 +238,49 @@ func (r *run) fromWire(call string, resultJSON []byte, fields []schema.Field) (s
 		d[name] = plainFromWire(raw)
 	}
 	return starlarkstruct.FromStringDict(starlarkstruct.Default, d), nil
+}
+
+// fromWireDirect is fromWire through parseWireObject (wirejson.go). ok
+// is false when the result is not a JSON object it could parse: fromWire
+// then decodes it as before, and reports what is wrong with it.
+func (r *run) fromWireDirect(call string, resultJSON []byte, fields []schema.Field) (starlark.Value, bool, error) {
+	special := map[string]bool{}
+	for _, f := range fields {
+		if f.Secret || f.Type == schema.Secret || f.Type == schema.Timestamp || f.Type == schema.Duration {
+			special[f.Name] = true
+		}
+	}
+	vals, raws, err := parseWireObject(resultJSON, special)
+	if err != nil {
+		return nil, false, nil
+	}
+	d := make(starlark.StringDict, len(vals)+len(raws))
+	for _, f := range fields {
+		if special[f.Name] {
+			raw, ok := raws[f.Name]
+			if !ok || raw == nil {
+				d[f.Name] = starlark.None
+				continue
+			}
+			v, err := r.fieldFromWire(call, raw, f)
+			if err != nil {
+				return nil, true, fmt.Errorf("result field %s: %w", f.Name, err)
+			}
+			d[f.Name] = v
+			continue
+		}
+		if v, ok := vals[f.Name]; ok {
+			d[f.Name] = v
+		} else {
+			d[f.Name] = starlark.None
+		}
+	}
+	for name, v := range vals {
+		if _, ok := d[name]; !ok {
+			d[name] = v
+		}
+	}
+	return starlarkstruct.FromStringDict(starlarkstruct.Default, d), true, nil
 }
 
 func (r *run) fieldFromWire(call string, raw any, f schema.Field) (starlark.Value, error) {
@@ -302,14 +347,10 @@ func plainFromWire(raw any) starlark.Value {
 		}
 		return starlark.NewList(l)
 	case map[string]any:
-		d := starlark.StringDict{}
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			d[k] = plainFromWire(x[k])
+		// FromStringDict sorts the fields itself.
+		d := make(starlark.StringDict, len(x))
+		for k, v := range x {
+			d[k] = plainFromWire(v)
 		}
 		return starlarkstruct.FromStringDict(starlarkstruct.Default, d)
 	}

@@ -3,9 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"os"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -28,59 +26,15 @@ type Runtime struct {
 
 	mu     sync.Mutex
 	closed bool
-	hashes map[string]fileHash // plugin path -> its hash, by file identity
 }
 
-// fileHash is a file's SHA-256 and the identity it had when hashed.
-type fileHash struct {
-	sum string
-	id  fileID
-}
-
-type fileID struct {
-	dev, ino uint64
-	size     int64
-	mtime    int64
-}
-
-func identity(path string) (fileID, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return fileID{}, err
-	}
-	id := fileID{size: fi.Size(), mtime: fi.ModTime().UnixNano()}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		id.dev, id.ino = uint64(st.Dev), st.Ino
-	}
-	return id, nil
-}
-
-// pluginHash is the SHA-256 of a plugin binary. A runtime hashes each
-// binary once and hashes it again only when its identity (device, inode,
-// size, modification time) changed, so the runs of a fleet do not each
-// read the 20 MB binary; a replaced binary is still caught.
+// pluginHash is the SHA-256 of a plugin binary. The plugin manager hashes
+// a binary again only when its identity (device, inode, size, modification
+// and change times) changed, and remembers the sum across processes, so
+// neither the runs of a fleet nor successive runs read the 20 MB binary
+// each time; a replaced or edited binary is still caught.
 func (rt *Runtime) pluginHash(path string) (string, error) {
-	id, err := identity(path)
-	if err != nil {
-		return "", err
-	}
-	rt.mu.Lock()
-	h, ok := rt.hashes[path]
-	rt.mu.Unlock()
-	if ok && h.id == id {
-		return h.sum, nil
-	}
-	sum, err := fileSHA(path)
-	if err != nil {
-		return "", err
-	}
-	rt.mu.Lock()
-	if rt.hashes == nil {
-		rt.hashes = map[string]fileHash{}
-	}
-	rt.hashes[path] = fileHash{sum: sum, id: id}
-	rt.mu.Unlock()
-	return sum, nil
+	return rt.plugins.Checksum(path)
 }
 
 // RuntimeOptions configures NewRuntime; the fields mean what the Options

@@ -1,6 +1,7 @@
 package hostnet
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -56,11 +57,74 @@ func RegisterJSONSecrets(r *redact.Redactor, data []byte) {
 	if len(data) == 0 || (data[0] != '{' && data[0] != '[') {
 		return
 	}
+	if !mayNameASecret(data) {
+		return
+	}
 	var v any
 	if json.Unmarshal(data, &v) != nil {
 		return
 	}
 	walkSecrets(r, v)
+}
+
+// maxSecretKey is the length of the longest key in secretKeys.
+const maxSecretKey = len("organization_key")
+
+// mayNameASecret reports whether a JSON document may have a
+// credential-named key, without decoding it: bulk listings (thousands of
+// entities) have none, and decoding them only to find that out was a
+// large share of a listing's CPU. Without a backslash in the document,
+// every double quote opens or closes a string, so each string's text can
+// be read between consecutive quotes; a key named like a credential is
+// such a string. A document with a backslash (an escape could spell a key
+// differently) is always decoded.
+func mayNameASecret(data []byte) bool {
+	if bytes.IndexByte(data, '\\') >= 0 {
+		return true
+	}
+	var buf [maxSecretKey]byte
+	for i := 0; ; {
+		open := bytes.IndexByte(data[i:], '"')
+		if open < 0 {
+			return false
+		}
+		start := i + open + 1
+		n := bytes.IndexByte(data[start:], '"')
+		if n < 0 {
+			return false
+		}
+		text := data[start : start+n]
+		switch {
+		case n <= maxSecretKey:
+			lower, ascii := buf[:n], true
+			for j, c := range text {
+				if 'A' <= c && c <= 'Z' {
+					c += 'a' - 'A'
+				}
+				ascii = ascii && c < 0x80
+				lower[j] = c
+			}
+			if secretKeys[string(lower)] || (!ascii && secretKeys[strings.ToLower(string(text))]) {
+				return true
+			}
+		case n <= 3*maxSecretKey && !isASCII(text):
+			// strings.ToLower maps some multi-byte letters to ASCII (the
+			// Kelvin sign to k), as walkSecrets compares.
+			if secretKeys[strings.ToLower(string(text))] {
+				return true
+			}
+		}
+		i = start + n + 1
+	}
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 func walkSecrets(r *redact.Redactor, v any) {

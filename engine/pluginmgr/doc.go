@@ -2,7 +2,8 @@
 //
 // Manager.Get returns a running Plugin for a vendor: it searches the
 // configured directories and then $PATH for tokenflow-plugin-<vendor>,
-// launches it with hashicorp/go-plugin (gRPC only, AutoMTLS, no inherited
+// launches it with hashicorp/go-plugin (gRPC only, mutual TLS with P-256
+// identities made per run (channel.go), no inherited
 // environment, an explicit start timeout), serves the host transport on the
 // plugin's broker once, and caches the schema from Describe. Manager.Close
 // kills every plugin process it started.

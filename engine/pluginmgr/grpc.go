@@ -31,14 +31,16 @@ func (clientPlugin) GRPCClient(_ context.Context, broker *goplugin.GRPCBroker, c
 
 // grpcPlugin adapts the gRPC client to Plugin.
 type grpcPlugin struct {
-	client   pb.PluginClient
-	broker   *goplugin.GRPCBroker
-	hostID   uint32
-	schema   *schema.Schema
-	exited   func() bool
-	kill     func()
-	vendor   string
-	hostOnce sync.Once
+	client pb.PluginClient
+	broker *goplugin.GRPCBroker
+	hostID uint32
+	schema *schema.Schema
+	// schemaProto is Describe's answer as sent, for the cache.
+	schemaProto *pb.Schema
+	exited      func() bool
+	kill        func()
+	vendor      string
+	hostOnce    sync.Once
 	// callTimeout bounds each Call and CloseConnection.
 	callTimeout time.Duration
 }
@@ -82,6 +84,7 @@ func (p *grpcPlugin) describe(ctx context.Context) error {
 		return fmt.Errorf("binary for %q describes itself as %q", p.vendor, s.Name)
 	}
 	p.schema = s
+	p.schemaProto = resp.Schema
 	return nil
 }
 

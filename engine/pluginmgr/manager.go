@@ -2,7 +2,9 @@ package pluginmgr
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
+	"os"
 	"os/exec"
 	"sync"
 	"time"
@@ -45,7 +47,8 @@ type Config struct {
 // Manager launches and caches plugins for one run. It is safe for concurrent
 // use. Close kills everything it started.
 type Manager struct {
-	cfg Config
+	cfg   Config
+	cache *pluginCache
 
 	mu      sync.Mutex
 	running map[string]*instance
@@ -59,6 +62,8 @@ type instance struct {
 	killProc context.CancelFunc
 	plugin   *grpcPlugin
 	path     string
+	// channel is the engine's side of the plugin's mutual TLS.
+	channel *tls.Config
 }
 
 // DefaultCallTimeout is Config.CallTimeout's default.
@@ -77,7 +82,7 @@ func New(cfg Config) *Manager {
 	}
 	gate := &logGate{}
 	cfg.Logger = gatedLogger{cfg.Logger, gate}
-	return &Manager{cfg: cfg, running: map[string]*instance{}, logs: gate}
+	return &Manager{cfg: cfg, cache: &pluginCache{}, running: map[string]*instance{}, logs: gate}
 }
 
 // Get returns the vendor's plugin, launching it when it is not running or
@@ -139,6 +144,9 @@ func (m *Manager) launch(ctx context.Context, vendor string) (*instance, error) 
 	if err != nil {
 		return nil, err
 	}
+	// Taken before the start, so the schema is cached under the identity
+	// of the file that was launched or an older one, never a newer one.
+	id, idErr := identity(path)
 	if m.cfg.Lock != nil {
 		if err := m.cfg.Lock.Verify(vendor, path); err != nil {
 			return nil, err
@@ -148,12 +156,24 @@ func (m *Manager) launch(ctx context.Context, vendor string) (*instance, error) 
 	// any goroutine, even while go-plugin is still starting it).
 	procCtx, killProc := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(procCtx, path)
+	engineTLS, channel, env, err := newChannel()
+	if err != nil {
+		killProc()
+		return nil, fmt.Errorf("start plugin %s: %w", vendor, err)
+	}
+	// The plugin's credentials wait on its descriptor 3; the parent's copy
+	// is closed once the child has it (or failed to start).
+	cmd.ExtraFiles = []*os.File{channel}
+	cmd.Env = env
+	defer channel.Close()
 	client := goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig:  goplugin.HandshakeConfig{ProtocolVersion: pb.ProtocolVersion, MagicCookieKey: pb.MagicCookieKey, MagicCookieValue: pb.MagicCookieValue},
 		Plugins:          goplugin.PluginSet{pb.PluginName: clientPlugin{}},
 		Cmd:              cmd,
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
-		AutoMTLS:         true,
+		// Mutual TLS with identities made by newChannel, not AutoMTLS
+		// (P-521 keys made and used on both sides cost most of a start).
+		TLSConfig: engineTLS,
 		// Secrets reach a plugin only as arguments; it inherits no
 		// environment (ACME_PASSWORD and friends stay with the engine).
 		SkipHostEnv:  true,
@@ -168,7 +188,7 @@ func (m *Manager) launch(ctx context.Context, vendor string) (*instance, error) 
 		// Managed is false: Close kills what this manager started, no
 		// process-global cleanup list is involved.
 	})
-	inst := &instance{client: client, cmd: cmd, killProc: killProc, path: path}
+	inst := &instance{client: client, cmd: cmd, killProc: killProc, path: path, channel: engineTLS}
 	fail := func(err error) (*instance, error) {
 		inst.kill()
 		return nil, fmt.Errorf("start plugin %s (%s): %w; its process was killed", vendor, path, err)
@@ -216,6 +236,11 @@ func (m *Manager) launch(ctx context.Context, vendor string) (*instance, error) 
 	defer cancel()
 	if err := p.describe(dctx); err != nil {
 		return fail(err)
+	}
+	if idErr == nil {
+		if _, _, cached := m.cachedSchema(path); !cached {
+			m.cacheSchema(path, id, p.schemaProto)
+		}
 	}
 	inst.plugin = p
 	return inst, nil

@@ -23,6 +23,8 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
+	// The plugin cache of these tests stays in their directory.
+	os.Setenv(EnvCacheDir, filepath.Join(dir, "cache"))
 	code := func() int {
 		defer os.RemoveAll(dir)
 		bin := filepath.Join(dir, "tokenflow-plugin-mgrkit")

@@ -14,74 +14,162 @@ import (
 // while a commit is in flight are gathered into the next transaction and
 // share one fsync. Each write runs under its own savepoint: one failing
 // write is rolled back alone and reported to its caller, the others commit.
-// A caller returns only after the transaction holding its write committed,
-// so durability is exactly what one commit per write gave.
+// A caller returns only after the transaction holding its write committed.
+//
+// Not every write needs its own fsync. A durable write (a write step's
+// intent, a token, the end of a run) is committed with synchronous=FULL
+// and returns once on disk. A lazy write (a run's start, a step's result)
+// is committed with synchronous=NORMAL: in WAL mode it is in the log and
+// survives the process being killed at any point, and the next durable
+// commit's fsync of the same log puts it on disk too. Only a power loss or
+// kernel crash in the milliseconds before that fsync can lose it, and what
+// it loses is recoverable: a step whose result is lost is an intent again,
+// which resume reconciles (or reports for a person to check, for an op
+// that cannot reconcile) exactly as if the crash had come while its
+// request was in flight.
 
 type writeReq struct {
-	ctx  context.Context
-	fn   func(tx *sql.Tx) error
-	done chan error
+	ctx     context.Context
+	fn      func(tx *sql.Tx) error
+	durable bool
+	done    chan error
 }
 
 type committer struct {
 	db   *sql.DB
 	path string
-	reqs chan *writeReq
+	// conn is the committer's own connection, so the synchronous setting
+	// it changes is the one its transactions run with.
+	conn *sql.Conn
+	sync string // the synchronous setting conn has now
 
-	once sync.Once
-	quit chan struct{}
-	wg   sync.WaitGroup
+	mu      sync.Mutex
+	cond    *sync.Cond // signalled when leading turns false
+	queue   []*writeReq
+	leading bool // a goroutine is committing; the queue is its next batch
+	closed  bool
+	once    sync.Once
+
+	// stmts are the journal's statements, prepared once, so a write does
+	// not parse its SQL again (most of a small write's CPU). Prepared on
+	// the database, not on conn: database/sql keeps a database statement's
+	// form for each connection and reuses it in a transaction, where a
+	// statement prepared on a Conn is prepared again in every transaction.
+	// Used only by the goroutine committing.
+	stmts map[string]*sql.Stmt
+}
+
+// stmt returns q prepared on the committer's connection, bound to tx.
+// Called while committing; a statement that cannot be prepared is left
+// to tx, which reports the error.
+func (c *committer) stmt(ctx context.Context, tx *sql.Tx, q string) interface {
+	ExecContext(context.Context, ...any) (sql.Result, error)
+} {
+	st := c.stmts[q]
+	if st == nil {
+		var err error
+		if st, err = c.db.PrepareContext(ctx, q); err != nil {
+			return txExec{tx, q}
+		}
+		if c.stmts == nil {
+			c.stmts = map[string]*sql.Stmt{}
+		}
+		c.stmts[q] = st
+	}
+	return tx.StmtContext(ctx, st)
+}
+
+type txExec struct {
+	tx *sql.Tx
+	q  string
+}
+
+func (t txExec) ExecContext(ctx context.Context, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(ctx, t.q, args...)
 }
 
 // maxBatch bounds one transaction's writes, so one commit's latency stays
 // bounded under a burst.
 const maxBatch = 256
 
-func newCommitter(db *sql.DB, path string) *committer {
-	c := &committer{db: db, path: path, reqs: make(chan *writeReq), quit: make(chan struct{})}
-	c.wg.Add(1)
-	go c.loop()
-	return c
+func newCommitter(ctx context.Context, db *sql.DB, path string) (*committer, error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// The DSN's setting; set again so the value tracked is certain.
+	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous=FULL`); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	c := &committer{db: db, path: path, conn: conn, sync: "FULL"}
+	c.cond = sync.NewCond(&c.mu)
+	return c, nil
 }
 
 // do runs fn in the next group commit and returns once its writes are
-// durable (or failed). fn sees the writes of the batch before it; it must
-// not commit or roll back.
-func (c *committer) do(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
-	select {
-	case c.reqs <- req:
-	case <-c.quit:
-		return fmt.Errorf("state database %s is closed", c.path)
-	case <-ctx.Done():
-		return ctx.Err()
+// committed (or failed): on disk if durable, else as described above. fn
+// sees the writes of the batch before it; it must not commit or roll back.
+//
+// The first writer to find no commit in flight commits its own write on
+// its own goroutine: a single run's journal writes cost no hand-off to
+// another goroutine (a thread wake-up each, on these machines a good share
+// of a step). Writers that arrive during a commit queue up, and one
+// goroutine commits them all in the next transaction, as before.
+func (c *committer) do(ctx context.Context, durable bool, fn func(tx *sql.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
 	}
-	// Once handed over, the write is waited for even if ctx ends: the
-	// caller must learn whether it reached the disk.
+	req := &writeReq{ctx: ctx, fn: fn, durable: durable, done: make(chan error, 1)}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return fmt.Errorf("state database %s is closed", c.path)
+	}
+	c.queue = append(c.queue, req)
+	if c.leading {
+		c.mu.Unlock()
+		// Once queued, the write is waited for even if ctx ends: the
+		// caller must learn whether it reached the disk.
+		return <-req.done
+	}
+	c.leading = true
+	batch := c.take()
+	c.mu.Unlock()
+	c.commit(batch)
+	c.mu.Lock()
+	if len(c.queue) > 0 {
+		// Writes queued during this commit: another goroutine commits
+		// them, so this caller is not held up by writes not its own.
+		go c.lead()
+	} else {
+		c.leading = false
+		c.cond.Broadcast()
+	}
+	c.mu.Unlock()
 	return <-req.done
 }
 
-func (c *committer) loop() {
-	defer c.wg.Done()
-	for {
-		var first *writeReq
-		select {
-		case first = <-c.reqs:
-		case <-c.quit:
-			return
-		}
-		batch := []*writeReq{first}
-	gather:
-		for len(batch) < maxBatch {
-			select {
-			case r := <-c.reqs:
-				batch = append(batch, r)
-			default:
-				break gather
-			}
-		}
+// take removes the next batch from the queue. Called with mu held.
+func (c *committer) take() []*writeReq {
+	n := min(len(c.queue), maxBatch)
+	batch := append([]*writeReq(nil), c.queue[:n]...)
+	c.queue = append(c.queue[:0], c.queue[n:]...)
+	return batch
+}
+
+// lead commits the queue until it is empty, then gives up leading.
+func (c *committer) lead() {
+	c.mu.Lock()
+	for len(c.queue) > 0 {
+		batch := c.take()
+		c.mu.Unlock()
 		c.commit(batch)
+		c.mu.Lock()
 	}
+	c.leading = false
+	c.cond.Broadcast()
+	c.mu.Unlock()
 }
 
 func (c *committer) commit(batch []*writeReq) {
@@ -90,7 +178,21 @@ func (c *committer) commit(batch []*writeReq) {
 			r.done <- classify(c.path, err)
 		}
 	}
-	tx, err := c.db.BeginTx(context.Background(), nil)
+	want := "NORMAL"
+	for _, r := range batch {
+		if r.durable {
+			want = "FULL"
+			break
+		}
+	}
+	if want != c.sync {
+		if _, err := c.conn.ExecContext(context.Background(), `PRAGMA synchronous=`+want); err != nil {
+			fail(err)
+			return
+		}
+		c.sync = want
+	}
+	tx, err := c.conn.BeginTx(context.Background(), nil)
 	if err != nil {
 		fail(err)
 		return
@@ -135,8 +237,26 @@ func (c *committer) commit(batch []*writeReq) {
 	}
 }
 
-// close stops the loop once the writes handed over are done.
+// close waits for the writes queued to be committed, refuses new ones,
+// and puts any lazy write on disk.
 func (c *committer) close() {
-	c.once.Do(func() { close(c.quit) })
-	c.wg.Wait()
+	c.once.Do(func() {
+		c.mu.Lock()
+		c.closed = true
+		for c.leading {
+			c.cond.Wait()
+		}
+		c.mu.Unlock()
+		// A run ends with a durable write (FinishRun); when the last
+		// commit was lazy all the same, a checkpoint (which syncs the log
+		// before copying it) puts it on disk before the database closes.
+		if c.sync != "FULL" {
+			c.conn.ExecContext(context.Background(), `PRAGMA synchronous=FULL`)
+			c.conn.ExecContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`)
+		}
+		for _, st := range c.stmts {
+			st.Close()
+		}
+		c.conn.Close()
+	})
 }

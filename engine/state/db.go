@@ -140,7 +140,10 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		sqldb.Close()
 		return nil, classify(path, err)
 	}
-	db.writes = newCommitter(sqldb, path)
+	if db.writes, err = newCommitter(ctx, sqldb, path); err != nil {
+		sqldb.Close()
+		return nil, classify(path, err)
+	}
 	if err := db.checkKey(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -199,14 +202,24 @@ func (db *DB) Close() error {
 // exec runs a statement in the next group commit (commit.go) and returns
 // once it is durable; failures are classified (locked, read-only, full).
 func (db *DB) exec(ctx context.Context, q string, args ...any) error {
+	return db.execSync(ctx, true, q, args...)
+}
+
+// execLazy is exec for a write that may wait for the next durable commit
+// to reach the disk (see commit.go): it survives the process being killed.
+func (db *DB) execLazy(ctx context.Context, q string, args ...any) error {
+	return db.execSync(ctx, false, q, args...)
+}
+
+func (db *DB) execSync(ctx context.Context, durable bool, q string, args ...any) error {
 	if db.writes == nil {
 		if _, err := db.sql.ExecContext(ctx, q, args...); err != nil {
 			return classify(db.path, err)
 		}
 		return nil
 	}
-	return db.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+	return db.writes.do(ctx, durable, func(tx *sql.Tx) error {
+		if _, err := db.writes.stmt(ctx, tx, q).ExecContext(ctx, args...); err != nil {
 			return classify(db.path, err)
 		}
 		return nil
@@ -217,7 +230,7 @@ func (db *DB) exec(ctx context.Context, q string, args ...any) error {
 // through the one committer, so writers never wait on SQLite's busy
 // handler (which sleeps) for each other.
 func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	return db.writes.do(ctx, fn)
+	return db.writes.do(ctx, true, fn)
 }
 
 func ts(t time.Time) any {

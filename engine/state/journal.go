@@ -69,12 +69,14 @@ func marshal(v any) string {
 	return string(b)
 }
 
-// BeginRun records a new run as running.
+// BeginRun records a new run as running. Like every journal write but a
+// step's intent and a run's end, it is lazy (commit.go): nothing has been
+// sent yet that a lost row would hide.
 func (db *DB) BeginRun(ctx context.Context, r Run) error {
 	if r.Kind == "" {
 		r.Kind = "run"
 	}
-	return db.exec(ctx, `INSERT INTO runs (id, flow_path, flow_hash, plugins, vars, dry_run, status, started_at, kind, parent_id, target, target_info) VALUES (?, ?, ?, ?, ?, 0, 'running', ?, ?, ?, ?, ?)`,
+	return db.execLazy(ctx, `INSERT INTO runs (id, flow_path, flow_hash, plugins, vars, dry_run, status, started_at, kind, parent_id, target, target_info) VALUES (?, ?, ?, ?, ?, 0, 'running', ?, ?, ?, ?, ?)`,
 		r.ID, r.FlowPath, marshal(r.Sources), marshal(r.Plugins), marshal(r.Vars), ts(r.StartedAt), r.Kind, nullString(r.Parent), r.Target, nullString(r.TargetInfo))
 }
 
@@ -106,12 +108,12 @@ func (db *DB) RunsByID(ctx context.Context, ids []string) (map[string]Run, error
 
 // ResumeRun marks an existing run as running again.
 func (db *DB) ResumeRun(ctx context.Context, id string) error {
-	return db.exec(ctx, `UPDATE runs SET status = 'running', finished_at = NULL, error = NULL WHERE id = ?`, id)
+	return db.execLazy(ctx, `UPDATE runs SET status = 'running', finished_at = NULL, error = NULL WHERE id = ?`, id)
 }
 
 // SetRunSources records the flow files' hashes.
 func (db *DB) SetRunSources(ctx context.Context, id string, sources map[string]string) error {
-	return db.exec(ctx, `UPDATE runs SET flow_hash = ? WHERE id = ?`, marshal(sources), id)
+	return db.execLazy(ctx, `UPDATE runs SET flow_hash = ? WHERE id = ?`, marshal(sources), id)
 }
 
 // SetRunVars records a run's vars (a resume with a corrected --var).
@@ -121,10 +123,11 @@ func (db *DB) SetRunVars(ctx context.Context, id string, vars map[string]string)
 
 // SetRunPlugins records the plugin binaries' hashes.
 func (db *DB) SetRunPlugins(ctx context.Context, id string, plugins map[string]string) error {
-	return db.exec(ctx, `UPDATE runs SET plugins = ? WHERE id = ?`, marshal(plugins), id)
+	return db.execLazy(ctx, `UPDATE runs SET plugins = ? WHERE id = ?`, marshal(plugins), id)
 }
 
-// FinishRun records how a run ended.
+// FinishRun records how a run ended. It is durable, so every lazy write
+// of the run is on disk when the run reports its end.
 func (db *DB) FinishRun(ctx context.Context, id, status, errMsg string) error {
 	return db.exec(ctx, `UPDATE runs SET status = ?, finished_at = ?, error = ? WHERE id = ?`, status, ts(db.now()), nullString(errMsg), id)
 }
@@ -155,7 +158,8 @@ func (db *DB) StepIntent(ctx context.Context, s Step) error {
 
 // StepRecord records a finished step in one write, without an intent row:
 // for reads, which are safe to send again, so nothing needs to be on disk
-// before they leave.
+// before they leave. The write is lazy: a result lost to a power cut means
+// the read is sent again on resume.
 func (db *DB) StepRecord(ctx context.Context, s Step) error {
 	var argsSealed, resultSealed any
 	if s.ArgsSecret != nil {
@@ -173,14 +177,16 @@ func (db *DB) StepRecord(ctx context.Context, s Step) error {
 		resultSealed = v
 	}
 	now := ts(db.now())
-	return db.exec(ctx, `INSERT INTO steps (run_id, seq, call, call_site, effect, args, args_sealed, args_hash, result, result_sealed, status, attempts, started_at, finished_at, error)
+	return db.execLazy(ctx, `INSERT INTO steps (run_id, seq, call, call_site, effect, args, args_sealed, args_hash, result, result_sealed, status, attempts, started_at, finished_at, error)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)
 		ON CONFLICT (run_id, seq) DO UPDATE SET result = excluded.result, result_sealed = excluded.result_sealed, status = excluded.status,
 			attempts = steps.attempts + 1, finished_at = excluded.finished_at, error = excluded.error`,
 		s.RunID, s.Seq, s.Call, s.CallSite, s.Effect, s.Args, argsSealed, s.ArgsHash, nullString(s.Result), resultSealed, s.Status, now, now, nullString(s.Error))
 }
 
-// StepFinished records a step's result (status done) or error.
+// StepFinished records a step's result (status done) or error. The write
+// is lazy: a result lost to a power cut leaves the step an intent, which
+// resume reconciles.
 func (db *DB) StepFinished(ctx context.Context, runID string, seq int, result string, resultSecret []byte, status, errMsg string) error {
 	var sealed any
 	if resultSecret != nil {
@@ -190,7 +196,7 @@ func (db *DB) StepFinished(ctx context.Context, runID string, seq int, result st
 		}
 		sealed = v
 	}
-	return db.exec(ctx, `UPDATE steps SET result = ?, result_sealed = ?, status = ?, finished_at = ?, error = ? WHERE run_id = ? AND seq = ?`,
+	return db.execLazy(ctx, `UPDATE steps SET result = ?, result_sealed = ?, status = ?, finished_at = ?, error = ? WHERE run_id = ? AND seq = ?`,
 		nullString(result), sealed, status, ts(db.now()), nullString(errMsg), runID, seq)
 }
 

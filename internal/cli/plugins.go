@@ -141,24 +141,27 @@ func pluginsLock(ctx context.Context, f *Factory, vendors []string) error {
 	return nil
 }
 
-func describeAll(ctx context.Context, m *pluginmgr.Manager) ([]*schema.Schema, []error) {
-	var out []*schema.Schema
-	var errs []error
+// describeAll describes every installed plugin, launching only those
+// whose binary changed since it was last described (see pluginmgr's
+// cache). paths maps each vendor to its binary.
+func describeAll(ctx context.Context, m *pluginmgr.Manager) (out []*schema.Schema, paths map[string]string, errs []error) {
+	paths = map[string]string{}
 	for _, in := range m.Installed() {
-		p, err := m.Get(ctx, in.Vendor)
+		s, path, err := m.Describe(ctx, in.Vendor)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		out = append(out, p.Schema())
+		out = append(out, s)
+		paths[s.Name] = path
 	}
-	return out, errs
+	return out, paths, errs
 }
 
 func pluginsList(ctx context.Context, f *Factory, asJSON bool) error {
 	m := f.Plugins()
 	defer m.Close()
-	schemas, errs := describeAll(ctx, m)
+	schemas, paths, errs := describeAll(ctx, m)
 	for _, err := range errs {
 		fmt.Fprintf(f.IO.ErrOut, "warning: %v\n", err)
 	}
@@ -172,7 +175,7 @@ func pluginsList(ctx context.Context, f *Factory, asJSON bool) error {
 	tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "VENDOR\tVERSION\tOPS\tPATH")
 	for _, s := range schemas {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", s.Name, s.Version, len(s.Ops), m.Path(s.Name))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", s.Name, s.Version, len(s.Ops), paths[s.Name])
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -185,11 +188,10 @@ func pluginsDescribe(ctx context.Context, f *Factory, target string, asJSON bool
 	vendor, opName, _ := strings.Cut(target, ".")
 	m := f.Plugins()
 	defer m.Close()
-	p, err := m.Get(ctx, vendor)
+	s, _, err := m.Describe(ctx, vendor)
 	if err != nil {
 		return err
 	}
-	s := p.Schema()
 	if opName == "" {
 		if asJSON {
 			return writeJSON(f, s)

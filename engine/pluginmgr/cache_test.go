@@ -1,0 +1,125 @@
+package pluginmgr
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	pb "github.com/tokenflow/tokenflow/sdk/proto/tokenflow/plugin/v1"
+	"google.golang.org/protobuf/proto"
+)
+
+// copyKit copies the testkit binary as tokenflow-plugin-mgrkit into a
+// directory of its own, so a test can change it.
+func copyKit(t *testing.T) (dir, path string) {
+	t.Helper()
+	dir = t.TempDir()
+	data, err := os.ReadFile(filepath.Join(kitDir, "tokenflow-plugin-mgrkit"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path = filepath.Join(dir, "tokenflow-plugin-mgrkit")
+	if err := os.WriteFile(path, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir, path
+}
+
+// forgeCachedVersion rewrites the cached schema's version, so a test can
+// tell a cached answer from a fresh Describe.
+func forgeCachedVersion(t *testing.T, cacheDir, version string) {
+	t.Helper()
+	file := filepath.Join(cacheDir, "plugins.json")
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f cacheFile
+	if err := json.Unmarshal(data, &f); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range f.Plugins {
+		var s pb.Schema
+		if err := proto.Unmarshal(e.Schema, &s); err != nil {
+			t.Fatal(err)
+		}
+		s.Version = version
+		e.Schema, _ = proto.Marshal(&s)
+	}
+	data, _ = json.Marshal(f)
+	if err := os.WriteFile(file, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDescribeIsCachedUntilTheBinaryChanges(t *testing.T) {
+	cache := t.TempDir()
+	t.Setenv(EnvCacheDir, cache)
+	dir, bin := copyKit(t)
+	describe := func() (string, bool) {
+		m := New(Config{Dirs: []string{dir}})
+		defer m.Close()
+		s, path, err := m.Describe(context.Background(), "mgrkit")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if path != bin {
+			t.Fatalf("path %s, want %s", path, bin)
+		}
+		return s.Version, m.Path("mgrkit") != ""
+	}
+	real, launched := describe()
+	if !launched {
+		t.Fatal("a cold cache did not launch the plugin")
+	}
+	forgeCachedVersion(t, cache, "from-the-cache")
+	if v, launched := describe(); v != "from-the-cache" || launched {
+		t.Fatalf("warm cache: version %q, launched %v; want the cached answer and no launch", v, launched)
+	}
+	// Touching the binary and setting its times back still changes its
+	// change time: it is described afresh.
+	fi, _ := os.Stat(bin)
+	if err := os.Chtimes(bin, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	if v, launched := describe(); v != real || !launched {
+		t.Fatalf("changed binary: version %q, launched %v; want %q from a launch", v, launched, real)
+	}
+}
+
+func TestChecksumCatchesAnEditWithTheModificationTimeSetBack(t *testing.T) {
+	t.Setenv(EnvCacheDir, t.TempDir())
+	_, bin := copyKit(t)
+	m := New(Config{})
+	sum1, err := m.Checksum(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := New(Config{}).Checksum(bin); again != sum1 {
+		t.Fatalf("cached sum %s, want %s", again, sum1)
+	}
+	fi, _ := os.Stat(bin)
+	// Same size, same modification time, one byte different.
+	f, err := os.OpenFile(bin, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte{0xff}, fi.Size()-1); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	time.Sleep(10 * time.Millisecond)
+	if err := os.Chtimes(bin, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	sum2, err := New(Config{}).Checksum(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, _ := fileSHA256(bin); sum2 != want || sum2 == sum1 {
+		t.Fatalf("after the edit: sum %s, file's %s, before %s", sum2, want, sum1)
+	}
+}
