@@ -223,7 +223,7 @@ func (r *run) fromWire(call string, resultJSON []byte, fields []schema.Field) (s
 		// The declared type is a promise the plugin made: hold it to it
 		// (the same check sdktest applies) rather than guess.
 		if err := schema.CheckValue(raw, f); err != nil {
-			return nil, fmt.Errorf("%s returned a result that does not match its schema: result field %s: %w", call, f.Name, err)
+			return nil, schemaMismatch(call, f, err)
 		}
 		v, err := r.fieldFromWire(call, raw, f)
 		if err != nil {
@@ -238,6 +238,53 @@ func (r *run) fromWire(call string, resultJSON []byte, fields []schema.Field) (s
 		d[name] = plainFromWire(raw)
 	}
 	return starlarkstruct.FromStringDict(starlarkstruct.Default, d), nil
+}
+
+func schemaMismatch(call string, f schema.Field, err error) error {
+	return fmt.Errorf("%s returned a result that does not match its schema: result field %s: %w", call, f.Name, err)
+}
+
+// checkParsed is schema.CheckValue for a value parseWireObject made
+// (Starlark values rather than decoded JSON); timestamps, durations and
+// secrets never get here (the direct path keeps them raw).
+func checkParsed(v starlark.Value, t, elem schema.Type) error {
+	ok := true
+	switch t {
+	case schema.String:
+		_, ok = v.(starlark.String)
+	case schema.Int:
+		_, ok = v.(starlark.Int)
+	case schema.Float:
+		switch v.(type) {
+		case starlark.Float, starlark.Int:
+		default:
+			ok = false
+		}
+	case schema.Bool:
+		_, ok = v.(starlark.Bool)
+	case schema.List:
+		l, isList := v.(*starlark.List)
+		if !isList {
+			ok = false
+			break
+		}
+		if elem == 0 || elem == schema.Timestamp || elem == schema.Duration || elem == schema.Secret {
+			return nil
+		}
+		for i := 0; i < l.Len(); i++ {
+			if e := l.Index(i); e != starlark.None {
+				if err := checkParsed(e, elem, 0); err != nil {
+					return fmt.Errorf("element %d: %w", i, err)
+				}
+			}
+		}
+	case schema.Object:
+		_, ok = v.(*starlarkstruct.Struct)
+	}
+	if !ok {
+		return fmt.Errorf("got %s, want %s", v.Type(), t)
+	}
+	return nil
 }
 
 // fromWireDirect is fromWire through parseWireObject (wirejson.go). ok
@@ -262,6 +309,9 @@ func (r *run) fromWireDirect(call string, resultJSON []byte, fields []schema.Fie
 				d[f.Name] = starlark.None
 				continue
 			}
+			if err := schema.CheckValue(raw, f); err != nil {
+				return nil, true, schemaMismatch(call, f, err)
+			}
 			v, err := r.fieldFromWire(call, raw, f)
 			if err != nil {
 				return nil, true, fmt.Errorf("result field %s: %w", f.Name, err)
@@ -269,11 +319,17 @@ func (r *run) fromWireDirect(call string, resultJSON []byte, fields []schema.Fie
 			d[f.Name] = v
 			continue
 		}
-		if v, ok := vals[f.Name]; ok {
-			d[f.Name] = v
-		} else {
+		v, ok := vals[f.Name]
+		if !ok || v == starlark.None {
 			d[f.Name] = starlark.None
+			continue
 		}
+		// The same promise fromWire holds the plugin to, checked on the
+		// values the direct parser made.
+		if err := checkParsed(v, f.Type, f.Elem); err != nil {
+			return nil, true, schemaMismatch(call, f, err)
+		}
+		d[f.Name] = v
 	}
 	for name, v := range vals {
 		if _, ok := d[name]; !ok {
