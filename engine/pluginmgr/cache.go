@@ -2,10 +2,7 @@ package pluginmgr
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -167,7 +164,7 @@ func (m *Manager) Checksum(path string) (string, error) {
 			return e.SHA256, nil
 		}
 	}
-	sum, err := fileSHA256(abs)
+	sum, err := FileSHA256(abs)
 	if err != nil {
 		return "", err
 	}
@@ -177,19 +174,6 @@ func (m *Manager) Checksum(path string) (string, error) {
 		m.cache.update(abs, id, func(e *cacheEntry) { e.SHA256 = sum })
 	}
 	return sum, nil
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // Describe returns the vendor's schema and binary path: from the cache
