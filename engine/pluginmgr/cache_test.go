@@ -119,7 +119,7 @@ func TestChecksumCatchesAnEditWithTheModificationTimeSetBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want, _ := fileSHA256(bin); sum2 != want || sum2 == sum1 {
+	if want, _ := FileSHA256(bin); sum2 != want || sum2 == sum1 {
 		t.Fatalf("after the edit: sum %s, file's %s, before %s", sum2, want, sum1)
 	}
 }
