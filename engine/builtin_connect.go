@@ -73,8 +73,15 @@ func (r *run) connect(thread *starlark.Thread, b *starlark.Builtin, args starlar
 	if !ok {
 		return nil, fmt.Errorf("connect: vendor: got %s, want string", args[0].Type())
 	}
-	p, err := r.plugins.Get(r.ctx, vendor)
-	if err != nil {
+	var p pluginmgr.Plugin
+	var s *schema.Schema
+	var err error
+	if r.opts.Ops != nil {
+		s, err = r.opts.Ops.Schema(r.ctx, vendor)
+		if err != nil {
+			return nil, fmt.Errorf("connect: %w", err)
+		}
+	} else if p, err = r.plugins.Get(r.ctx, vendor); err != nil {
 		if errors.Is(err, pluginmgr.ErrNotFound) {
 			installed := []string{}
 			for _, in := range r.plugins.Installed() {
@@ -84,10 +91,12 @@ func (r *run) connect(thread *starlark.Thread, b *starlark.Builtin, args starlar
 		}
 		return nil, fmt.Errorf("connect: %w", err)
 	}
-	if err := r.journalPlugin(vendor); err != nil {
-		return nil, fmt.Errorf("connect: %w", err)
+	if p != nil {
+		if err := r.journalPlugin(vendor); err != nil {
+			return nil, fmt.Errorf("connect: %w", err)
+		}
+		s = p.Schema()
 	}
-	s := p.Schema()
 	fields := append(append([]schema.Field(nil), s.Connection...), engineFields...)
 	sig := fmt.Sprintf("connect(%q, %s)", vendor, schema.FieldList(fields))
 	w := &wireCtx{r: r}
@@ -154,6 +163,9 @@ func (r *run) connect(thread *starlark.Thread, b *starlark.Builtin, args starlar
 	connJSON, err := json.Marshal(values)
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
+	}
+	if r.opts.Ops != nil {
+		p = r.opts.Ops.Plugin(vendor, netConn)
 	}
 	c := &connection{r: r, id: id, vendor: vendor, plugin: p, schema: s, connJSON: connJSON, net: netConn}
 	r.mu.Lock()

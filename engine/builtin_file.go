@@ -31,10 +31,21 @@ import (
 // printed by output() and print().
 func (r *run) fileModule() *starlarkstruct.Module {
 	return &starlarkstruct.Module{Name: "file", Members: starlark.StringDict{
-		"read_secret": starlark.NewBuiltin("file.read_secret", r.fileReadSecret),
-		"read":        starlark.NewBuiltin("file.read", r.fileRead),
-		"exists":      starlark.NewBuiltin("file.exists", fileExists),
+		"read_secret": r.diskBuiltin("file.read_secret", r.fileReadSecret),
+		"read":        r.diskBuiltin("file.read", r.fileRead),
+		"exists":      r.diskBuiltin("file.exists", fileExists),
 	}}
+}
+
+// diskBuiltin is a builtin that touches the local disk: refused in a run
+// from a bundle (see errNoDisk).
+func (r *run) diskBuiltin(name string, fn func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error)) *starlark.Builtin {
+	return starlark.NewBuiltin(name, func(t *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		if err := r.errNoDisk(name); err != nil {
+			return nil, err
+		}
+		return fn(t, b, args, kwargs)
+	})
 }
 
 // sinkModule writes tokens where their consumers read them:
@@ -50,7 +61,7 @@ func (r *run) fileModule() *starlarkstruct.Module {
 // In a dry-run nothing is written; the plan shows the write.
 func (r *run) sinkModule() *starlarkstruct.Module {
 	return &starlarkstruct.Module{Name: "sink", Members: starlark.StringDict{
-		"file": starlark.NewBuiltin("sink.file", r.sinkFile),
+		"file": r.diskBuiltin("sink.file", r.sinkFile),
 	}}
 }
 

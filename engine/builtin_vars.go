@@ -72,14 +72,20 @@ func (r *run) secretFn(thread *starlark.Thread, b *starlark.Builtin, args starla
 		return nil, fmt.Errorf("secret: %q: want env:NAME, file:PATH or store:NAME", ref)
 	}
 	var v string
-	switch kind {
-	case "env":
+	switch {
+	case r.opts.SecretRef != nil:
+		ref, err := r.opts.SecretRef(ref)
+		if err != nil {
+			return nil, fmt.Errorf("secret: %w", err)
+		}
+		v = ref
+	case kind == "env":
 		val, ok := r.opts.Getenv(arg)
 		if !ok || val == "" {
 			return nil, fmt.Errorf("secret: environment variable %s is not set (or empty)", arg)
 		}
 		v = val
-	case "file":
+	case kind == "file":
 		fi, err := os.Stat(arg)
 		if err != nil {
 			return nil, fmt.Errorf("secret: %v", err)
@@ -95,7 +101,7 @@ func (r *run) secretFn(thread *starlark.Thread, b *starlark.Builtin, args starla
 		if v == "" {
 			return nil, fmt.Errorf("secret: file %s is empty", arg)
 		}
-	case "store":
+	case kind == "store":
 		t, err := r.store.Get(r.ctx, r.storeTarget(""), arg)
 		if err != nil {
 			if err == store.ErrNotFound {

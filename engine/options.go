@@ -37,6 +37,20 @@ type Options struct {
 	// and closes it at the end; when set, those options are taken from the
 	// Runtime and the run leaves it open.
 	Runtime *Runtime
+	// Ops, when set, executes the run's op calls instead of the Runtime's
+	// plugins (distributed mode: Temporal activities; see OpExecutor).
+	Ops OpExecutor
+	// Sources, when set, holds the flow and every file it may load(), by
+	// absolute path: the run reads no file from disk (a distributed flow
+	// replays inside a workflow from the bundle hashed at submit).
+	// file.* and sink.* are refused, since they would read or write the
+	// disk of whichever worker replays the flow.
+	Sources map[string][]byte
+	// SecretRef, when set, is what secret(ref) returns the value of
+	// instead of resolving env:, file: and store: itself: a distributed
+	// run turns each reference into a token that the worker resolves
+	// inside the activity, so no secret enters workflow history.
+	SecretRef func(ref string) (string, error)
 	// DryRun sends reads, holds writes and returns a plan.
 	DryRun bool
 	// Record writes every exchange to this cassette file. Exclusive with

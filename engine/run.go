@@ -298,7 +298,7 @@ func newRun(ctx context.Context, flowPath string, opts Options) (*run, error) {
 
 // exec runs the flow's top level.
 func (r *run) exec() (err error) {
-	src, err := os.ReadFile(r.flowPath)
+	src, err := r.readSource(r.flowAbs)
 	if err != nil {
 		return fmt.Errorf("read flow: %w", err)
 	}
@@ -374,6 +374,13 @@ func (r *run) load(thread *starlark.Thread, module string) (starlark.StringDict,
 	var path string
 	for _, dir := range []string{r.flowDir, r.libDir} {
 		p := filepath.Join(dir, clean)
+		if r.opts.Sources != nil {
+			if _, ok := r.opts.Sources[p]; ok {
+				path = p
+				break
+			}
+			continue
+		}
 		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
 			path = p
 			break
@@ -392,7 +399,7 @@ func (r *run) load(thread *starlark.Thread, module string) (starlark.StringDict,
 		return e.globals, e.err
 	}
 	r.modules[path] = nil
-	src, err := os.ReadFile(path)
+	src, err := r.readSource(path)
 	if err != nil {
 		return nil, err
 	}
@@ -409,6 +416,29 @@ func (r *run) load(thread *starlark.Thread, module string) (starlark.StringDict,
 }
 
 const threadParent = "tokenflow.parent"
+
+// readSource reads a flow file: from Options.Sources when the run has a
+// bundle, else from disk.
+func (r *run) readSource(path string) ([]byte, error) {
+	if r.opts.Sources == nil {
+		return os.ReadFile(path)
+	}
+	src, ok := r.opts.Sources[path]
+	if !ok {
+		return nil, fmt.Errorf("%s is not in the flow's bundle", path)
+	}
+	return src, nil
+}
+
+// errNoDisk refuses file.* and sink.* in a run that reads its flow from a
+// bundle (distributed mode): they would touch the disk of whichever worker
+// happens to replay the flow.
+func (r *run) errNoDisk(name string) error {
+	if r.opts.Sources == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: not available in distributed mode: flow code runs inside a replayed workflow and reads no disk; pass the value with var() or secret()", name)
+}
 
 // close ends every connection's session, saves the cassette and stops the
 // plugins. It runs even when the flow failed.

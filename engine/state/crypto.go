@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/cipher"
 	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
@@ -212,4 +213,14 @@ func (db *DB) checkKey(ctx context.Context) error {
 		return classify(db.path, err)
 	}
 	return db.keys.VerifyCheck(sealed)
+}
+
+// Derive returns a 32-byte key for one purpose (label), derived from the
+// state key with HMAC-SHA256: every machine holding the state key derives
+// the same one, and it reveals nothing of the state key. Distributed mode
+// keys its activity-id hashes with it, per Temporal namespace.
+func (k *Keyring) Derive(label string) []byte {
+	m := hmac.New(sha256.New, []byte(k.id.String()))
+	m.Write([]byte("tokenflow derive\x00" + label))
+	return m.Sum(nil)
 }

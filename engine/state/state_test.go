@@ -158,3 +158,30 @@ func TestSecondWriterWaitsThenFailsClearly(t *testing.T) {
 		t.Fatalf("failed after %s without waiting for the lock", waited)
 	}
 }
+
+// TestDeriveIsPerKeyAndLabel: the same key and label give the same bytes
+// (workers agree), another label or another key different ones.
+func TestDeriveIsPerKeyAndLabel(t *testing.T) {
+	dir := t.TempDir()
+	a, err := LoadKeyring(filepath.Join(dir, "a.txt"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a2, err := LoadKeyring(filepath.Join(dir, "a.txt"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := LoadKeyring(filepath.Join(dir, "b.txt"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a.Derive("ns1"), a2.Derive("ns1")) {
+		t.Fatal("the same key derived two different keys for one label")
+	}
+	if bytes.Equal(a.Derive("ns1"), a.Derive("ns2")) || bytes.Equal(a.Derive("ns1"), b.Derive("ns1")) {
+		t.Fatal("derived keys do not depend on the label and the key")
+	}
+	if len(a.Derive("ns1")) != 32 {
+		t.Fatalf("derived key is %d bytes, want 32", len(a.Derive("ns1")))
+	}
+}
