@@ -25,8 +25,10 @@ const (
 	Secret
 )
 
+var typeNames = [...]string{"", "string", "int", "float", "bool", "time", "duration", "list", "dict", "secret"}
+
 func (t Type) String() string {
-	names := [...]string{"", "string", "int", "float", "bool", "time", "duration", "list", "dict", "secret"}
+	names := typeNames
 	if t > 0 && int(t) < len(names) {
 		return names[t]
 	}
@@ -35,6 +37,22 @@ func (t Type) String() string {
 
 // MarshalText writes the type's name in JSON.
 func (t Type) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
+// UnmarshalText reads what MarshalText wrote, so a schema survives JSON
+// (a distributed workflow receives the plugin's Describe as JSON).
+func (t *Type) UnmarshalText(b []byte) error {
+	if string(b) == "any" {
+		*t = 0
+		return nil
+	}
+	for i, n := range typeNames {
+		if i > 0 && n == string(b) {
+			*t = Type(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown field type %q", b)
+}
 
 // Effect of an op.
 type Effect int
@@ -53,6 +71,19 @@ func (e Effect) String() string {
 
 // MarshalText writes "read" or "write" in JSON.
 func (e Effect) MarshalText() ([]byte, error) { return []byte(e.String()), nil }
+
+// UnmarshalText reads "read" or "write".
+func (e *Effect) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "read":
+		*e = Read
+	case "write":
+		*e = Write
+	default:
+		return fmt.Errorf("unknown op effect %q: want read or write", b)
+	}
+	return nil
+}
 
 // Field is a connection field, parameter or result field.
 type Field struct {
