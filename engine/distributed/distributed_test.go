@@ -1,0 +1,281 @@
+package distributed_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/server/temporaltest"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/tokenflow/tokenflow/engine"
+	"github.com/tokenflow/tokenflow/engine/distributed"
+	"github.com/tokenflow/tokenflow/engine/state"
+	"github.com/tokenflow/tokenflow/engine/state/pgstate"
+	"github.com/tokenflow/tokenflow/internal/flowtest"
+	"github.com/tokenflow/tokenflow/internal/pgtest"
+	"github.com/tokenflow/tokenflow/plugins/vcf/sim"
+	"github.com/tokenflow/tokenflow/sdk/simkit"
+)
+
+var pg *pgtest.Server
+
+func TestMain(m *testing.M) {
+	code := pgtest.Main(m, &pg)
+	flowtest.Cleanup()
+	os.Exit(code)
+}
+
+// canaryPassword is the VCF password: it must appear in no workflow
+// history and no PostgreSQL row.
+const canaryPassword = "Canary-VCF-pw-7f3a9c!"
+
+type cluster struct {
+	ts     *temporaltest.TestServer
+	c      client.Client
+	db     *pgstate.DB
+	dbURL  string
+	keys   *state.Keyring
+	idKey  []byte
+	queue  string
+	sim    *sim.Sim
+	srv    *simkit.Server
+	caFile string
+}
+
+func newCluster(t *testing.T) *cluster {
+	t.Helper()
+	ctx := context.Background()
+	cl := &cluster{queue: "tokenflow-test"}
+	cl.ts = temporaltest.NewServer(temporaltest.WithT(t))
+	cl.c = cl.ts.GetDefaultClient()
+	var err error
+	if cl.keys, err = state.LoadKeyring(filepath.Join(t.TempDir(), "key.txt"), true); err != nil {
+		t.Fatal(err)
+	}
+	cl.dbURL = pg.NewDatabase(t)
+	if cl.db, err = pgstate.Open(ctx, pgstate.Options{URL: cl.dbURL, Keys: cl.keys}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cl.db.Close() })
+	cl.idKey = distributed.IDKeyFor(cl.keys, cl.ts.GetDefaultNamespace())
+
+	cl.sim = sim.New(sim.Config{Clock: simkit.NewClock(time.Now().UTC()), Users: map[string]string{"admin": canaryPassword}})
+	cl.srv, cl.caFile = flowtest.ServeTLS(t, cl.sim.Handler())
+	cl.sim.SetAdvertisedHost(strings.TrimPrefix(cl.srv.URL, "https://"))
+
+	rt, err := engine.NewRuntime(engine.RuntimeOptions{PluginDirs: []string{flowtest.Plugins(t, "vcf")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.Close() })
+	w, err := distributed.NewWorker(cl.c, distributed.WorkerConfig{
+		TaskQueue: cl.queue, Runtime: rt, State: cl.db, IDKey: cl.idKey,
+		Getenv: func(k string) (string, bool) {
+			if k == "VCF_PASSWORD" {
+				return canaryPassword, true
+			}
+			return "", false
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	return cl
+}
+
+func (cl *cluster) vars() map[string]string {
+	return map[string]string{"url": cl.srv.URL, "ca_file": cl.caFile, "realm": "flt-idb02",
+		"client_id": "ci-bot", "token_name": "ci-bot-main"}
+}
+
+func (cl *cluster) history(t *testing.T, id, runID string) *historypb.History {
+	t.Helper()
+	h := &historypb.History{}
+	it := cl.c.GetWorkflowHistory(context.Background(), id, runID, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Events = append(h.Events, ev)
+	}
+	return h
+}
+
+// TestOnboardAsWorkflow submits flows/vcf/onboard.star to an embedded
+// Temporal with a worker in-process and the state in PostgreSQL.
+func TestOnboardAsWorkflow(t *testing.T) {
+	cl := newCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	in, err := distributed.Bundle(flowtest.Flow("vcf", "onboard.star"), "", cl.vars(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := in.Sources[flowtest.Flow("lib", "converge.star")]; !ok {
+		t.Fatalf("bundle lacks flows/lib/converge.star: %v", keys(in.Sources))
+	}
+	run, err := distributed.Submit(ctx, cl.c, in, distributed.SubmitOptions{TaskQueue: cl.queue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := distributed.Wait(ctx, run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]any{}
+	for _, o := range res.Outputs {
+		out[o.Name] = o.Value
+	}
+	if out["client_created"] != true || out["token_action"] != "issued" {
+		t.Fatalf("outputs %v, want a created client and an issued token", out)
+	}
+
+	// The simulator saw each write once.
+	rec := cl.sim.Recorder()
+	realm := "9e4b2f7c-0d31-4a58-b6e2-3c7a9d1f5b02"
+	base := "/suite-api/api/fleet-management/iam/ssorealms/" + realm
+	for _, w := range []struct{ method, path string }{
+		{http.MethodPost, base + "/api-clients"},
+		{http.MethodPut, base + "/principals/*/roles"},
+		{http.MethodPost, base + "/api-tokens"},
+	} {
+		if n := countExact(rec, w.method, w.path); n != 1 {
+			t.Errorf("%s %s sent %d times, want once", w.method, w.path, n)
+		}
+	}
+	if n := len(cl.sim.Tokens(realm)); n != 1 {
+		t.Errorf("the vendor holds %d tokens, want 1", n)
+	}
+
+	// The token is in the shared store, and works at the vendor.
+	tok, err := cl.db.Get(ctx, cl.srv.URL, "vcf/ci-bot/ci-bot-main")
+	if err != nil {
+		t.Fatalf("token not in the shared store: %v", err)
+	}
+	if !cl.sim.TokenSecretValid(tok.Value) {
+		t.Fatal("the stored token is not one the vendor accepts")
+	}
+
+	// No secret in the history, nor in PostgreSQL in clear.
+	hist := cl.history(t, run.GetID(), run.GetRunID())
+	raw, err := proto.Marshal(hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist.Events) < 10 || !bytes.Contains(raw, []byte("tfref:env:VCF_PASSWORD")) {
+		t.Fatalf("history of %d events does not carry the password reference: it is not the history of this run", len(hist.Events))
+	}
+	for name, secret := range map[string]string{"password": canaryPassword, "token": tok.Value} {
+		for _, form := range []string{secret, base64.StdEncoding.EncodeToString([]byte(secret)), base64.StdEncoding.EncodeToString([]byte(`"` + secret + `"`))} {
+			if bytes.Contains(raw, []byte(form)) {
+				t.Errorf("the %s appears in the workflow history in clear (or plainly base64-encoded)", name)
+			}
+		}
+		rows, err := pgtest.RowsContaining(ctx, cl.dbURL, secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) > 0 {
+			t.Errorf("the %s appears in clear in PostgreSQL rows: %v", name, rows)
+		}
+	}
+
+	// The unchanged flow replays against its history; an edited one fails
+	// with a non-determinism error.
+	if err := replay(cl.idKey, hist); err != nil {
+		t.Fatalf("replaying the unchanged history: %v", err)
+	}
+	edited := editFlow(t, hist, func(src string) string {
+		return strings.Replace(src, `client_name = var("client_name", default = "Iam Client")`, `client_name = "Edited Client"`, 1)
+	})
+	err = replay(cl.idKey, edited)
+	if err == nil || !strings.Contains(strings.ToLower(err.Error()), "nondetermin") {
+		t.Fatalf("replaying an edited flow against the old history: got %v, want a non-determinism error", err)
+	}
+}
+
+func replay(idKey []byte, h *historypb.History) error {
+	r := worker.NewWorkflowReplayer()
+	distributed.RegisterWorkflow(r, idKey)
+	return r.ReplayWorkflowHistory(nil, h)
+}
+
+// editFlow returns a copy of h whose workflow input carries the main flow
+// file changed by edit (and a matching hash): what a worker would replay if
+// the flow had been edited under a running workflow.
+func editFlow(t *testing.T, h *historypb.History, edit func(string) string) *historypb.History {
+	t.Helper()
+	h = proto.Clone(h).(*historypb.History)
+	attrs := h.Events[0].GetWorkflowExecutionStartedEventAttributes()
+	if attrs == nil {
+		t.Fatal("first history event is not the workflow start")
+	}
+	dc := converter.GetDefaultDataConverter()
+	var in distributed.FlowInput
+	if err := dc.FromPayloads(attrs.Input, &in); err != nil {
+		t.Fatal(err)
+	}
+	before := in.Sources[in.Flow]
+	in.Sources[in.Flow] = edit(before)
+	if in.Sources[in.Flow] == before {
+		t.Fatal("the edit changed nothing in the flow")
+	}
+	in = distributed.Rehash(in)
+	p, err := dc.ToPayloads(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	attrs.Input = p
+	return h
+}
+
+// countExact counts the requests of method to path ("*" matches one path
+// segment); Recorder.Count matches prefixes, and a query endpoint shares
+// the create endpoint's prefix.
+func countExact(rec *simkit.Recorder, method, path string) int {
+	n := 0
+	for _, e := range rec.Entries() {
+		if e.Method == method && segmentsMatch(path, e.Path) {
+			n++
+		}
+	}
+	return n
+}
+
+func segmentsMatch(pattern, path string) bool {
+	ps, xs := strings.Split(pattern, "/"), strings.Split(path, "/")
+	if len(ps) != len(xs) {
+		return false
+	}
+	for i := range ps {
+		if ps[i] != "*" && ps[i] != xs[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func keys(m map[string]string) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
