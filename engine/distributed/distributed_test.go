@@ -2,6 +2,9 @@ package distributed_test
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"context"
 	"encoding/base64"
 	"net/http"
@@ -49,6 +52,8 @@ type cluster struct {
 	keys   *state.Keyring
 	idKey  []byte
 	queue  string
+	rt     *engine.Runtime
+	getenv func(string) (string, bool)
 	sim    *sim.Sim
 	srv    *simkit.Server
 	caFile string
@@ -80,14 +85,15 @@ func newCluster(t *testing.T) *cluster {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rt.Close() })
+	cl.rt = rt
+	cl.getenv = func(k string) (string, bool) {
+		if k == "VCF_PASSWORD" {
+			return canaryPassword, true
+		}
+		return "", false
+	}
 	w, err := distributed.NewWorker(cl.c, distributed.WorkerConfig{
-		TaskQueue: cl.queue, Runtime: rt, State: cl.db, IDKey: cl.idKey,
-		Getenv: func(k string) (string, bool) {
-			if k == "VCF_PASSWORD" {
-				return canaryPassword, true
-			}
-			return "", false
-		},
+		TaskQueue: cl.queue, Runtime: rt, State: cl.db, IDKey: cl.idKey, Getenv: cl.getenv,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -197,6 +203,8 @@ func TestOnboardAsWorkflow(t *testing.T) {
 		}
 	}
 
+	checkExactlyOnce(t, cl, hist, countExact(rec, http.MethodPost, base+"/api-clients"))
+
 	// The unchanged flow replays against its history; an edited one fails
 	// with a non-determinism error.
 	if err := replay(cl.idKey, hist); err != nil {
@@ -208,6 +216,70 @@ func TestOnboardAsWorkflow(t *testing.T) {
 	err = replay(cl.idKey, edited)
 	if err == nil || !strings.Contains(strings.ToLower(err.Error()), "nondetermin") {
 		t.Fatalf("replaying an edited flow against the old history: got %v, want a non-determinism error", err)
+	}
+	t.Logf("edited flow on replay: %v", err)
+}
+
+// checkExactlyOnce runs the create_api_client activity of the history
+// again, as a retried attempt would: once as the same step (the journal
+// answers), once as a step whose intent was journaled by an attempt that
+// died mid-write (the plugin reconciles). The vendor gets no second create.
+func checkExactlyOnce(t *testing.T, cl *cluster, h *historypb.History, creates int) {
+	t.Helper()
+	ctx := context.Background()
+	dc := converter.GetDefaultDataConverter()
+	var in distributed.OpInput
+	var first json.RawMessage
+	for _, ev := range h.Events {
+		if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil && strings.Contains(a.ActivityId, "/vcf.create_api_client/") {
+			if err := dc.FromPayloads(a.Input, &in); err != nil {
+				t.Fatal(err)
+			}
+			for _, done := range h.Events {
+				if c := done.GetActivityTaskCompletedEventAttributes(); c != nil && c.ScheduledEventId == ev.EventId {
+					var out struct{ Result json.RawMessage }
+					if err := dc.FromPayloads(c.Result, &out); err != nil {
+						t.Fatal(err)
+					}
+					first = out.Result
+				}
+			}
+		}
+	}
+	if in.Op != "create_api_client" || first == nil {
+		t.Fatalf("no completed create_api_client activity in the history (op %q)", in.Op)
+	}
+	again, err := distributed.RunOpActivity(ctx, cl.rt, cl.db, cl.getenv, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(again, first) {
+		t.Errorf("a retried attempt returned %s, want the recorded %s", again, first)
+	}
+
+	died := in
+	died.RunID = "wf-died-mid-write"
+	if err := cl.db.BeginRun(ctx, state.Run{ID: died.RunID, FlowPath: "onboard.star", Sources: map[string]string{}, Plugins: map[string]string{}, StartedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(died.Args)
+	if err := cl.db.StepIntent(ctx, state.Step{RunID: died.RunID, Seq: died.Seq, Call: "vcf.create_api_client", Effect: "write",
+		Args: string(died.Args), ArgsSecret: died.Args, ArgsHash: hex.EncodeToString(sum[:])}); err != nil {
+		t.Fatal(err)
+	}
+	reconciled, err := distributed.RunOpActivity(ctx, cl.rt, cl.db, cl.getenv, died)
+	if err != nil {
+		t.Fatalf("reconciling a write whose attempt died: %v", err)
+	}
+	var a, b map[string]any
+	json.Unmarshal(first, &a)
+	json.Unmarshal(reconciled, &b)
+	if a["client_uuid"] == nil || a["client_uuid"] != b["client_uuid"] {
+		t.Errorf("reconciled result %s, want the client the first attempt created (%s)", reconciled, first)
+	}
+	realm := "9e4b2f7c-0d31-4a58-b6e2-3c7a9d1f5b02"
+	if n := countExact(cl.sim.Recorder(), http.MethodPost, "/suite-api/api/fleet-management/iam/ssorealms/"+realm+"/api-clients"); n != creates {
+		t.Errorf("the vendor got %d creates after the retries, want still %d", n, creates)
 	}
 }
 
