@@ -2,11 +2,11 @@ package distributed_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"context"
-	"encoding/base64"
 	"net/http"
 	"os"
 	"path/filepath"
