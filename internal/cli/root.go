@@ -98,6 +98,7 @@ vendor exchange recorded and replayed, and every vendor has a simulator.`,
 		NewCmdRevoke(f),
 		NewCmdDemo(f, nil),
 		NewCmdVersion(f),
+		NewCmdWorker(f),
 	)
 	return root
 }

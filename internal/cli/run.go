@@ -54,6 +54,8 @@ type RunOptions struct {
 	Verbose     bool
 	// HTTPTimeout bounds each HTTP attempt (--http-timeout).
 	HTTPTimeout time.Duration
+	// Temporal, when HostPort is set, submits the run to Temporal.
+	Temporal TemporalOptions
 	// resumeHint, when set, is the command a fleet summary suggests for
 	// continuing the run (rotate has its own).
 	resumeHint func(id string) string
@@ -135,6 +137,7 @@ to change and 2 when changes are pending.`,
 	fl.DurationVar(&opts.HTTPTimeout, "http-timeout", 0, "how long one HTTP attempt to a vendor may take, body included (default 30s; all retries together: 3x)")
 	fl.StringVar(&opts.Failpoint, "failpoint", "", "crash at a step boundary (tests only)")
 	fl.MarkHidden("failpoint")
+	opts.Temporal.flags(cmd, false)
 	cmd.ValidArgsFunction = completeFlowFile
 	cmd.RegisterFlagCompletionFunc("resume", completeRunIDs(f, true))
 	cmd.RegisterFlagCompletionFunc("var", completeFlowVars(opts))
@@ -198,6 +201,9 @@ func runRun(cmd *cobra.Command, opts *RunOptions) error {
 	// may be meant for another flow.
 	if err := checkVars(f, opts.Flow, opts.LibDir, opts.Resume, vars); err != nil {
 		return err
+	}
+	if opts.Temporal.HostPort != "" {
+		return runDistributed(cmd.Context(), opts, vars)
 	}
 	if opts.Targets != "" {
 		return runFleet(cmd.Context(), opts, vars)

@@ -23,6 +23,20 @@ func isStateURL(s string) bool {
 // machine must hold the same key; the database refuses another one, and a
 // key is created only for a database that has none yet.
 func (f *Factory) openShared(ctx context.Context, url string) (state.Backend, error) {
+	keys, err := f.sharedKeys()
+	if err != nil {
+		return nil, err
+	}
+	db, err := pgstate.Open(ctx, pgstate.Options{URL: url, Keys: keys})
+	if err != nil {
+		return nil, fmt.Errorf("%w (check the postgres:// URL given to --state, or use a directory for a local state)", err)
+	}
+	return db, nil
+}
+
+// sharedKeys loads the shared state's key ($TOKENFLOW_STATE_KEY, default
+// key.txt in the local state directory), creating it when missing.
+func (f *Factory) sharedKeys() (*state.Keyring, error) {
 	keyPath, _ := f.Getenv("TOKENFLOW_STATE_KEY")
 	if keyPath == "" {
 		dir, err := state.DefaultDir()
@@ -38,9 +52,5 @@ func (f *Factory) openShared(ctx context.Context, url string) (state.Backend, er
 	if err != nil {
 		return nil, fmt.Errorf("%w (the shared state's key: set TOKENFLOW_STATE_KEY to the key file every machine shares)", err)
 	}
-	db, err := pgstate.Open(ctx, pgstate.Options{URL: url, Keys: keys})
-	if err != nil {
-		return nil, fmt.Errorf("%w (check the postgres:// URL given to --state, or use a directory for a local state)", err)
-	}
-	return db, nil
+	return keys, nil
 }
