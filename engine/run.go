@@ -298,7 +298,12 @@ func newRun(ctx context.Context, flowPath string, opts Options) (*run, error) {
 
 // exec runs the flow's top level.
 func (r *run) exec() (err error) {
-	src, err := r.readSource(r.flowAbs)
+	// The path as given, so an error names the file as the user typed it.
+	path := r.flowPath
+	if r.opts.Sources != nil {
+		path = r.flowAbs
+	}
+	src, err := r.readSource(path)
 	if err != nil {
 		return fmt.Errorf("read flow: %w", err)
 	}
