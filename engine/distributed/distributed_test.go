@@ -208,6 +208,26 @@ func TestOnboardAsWorkflow(t *testing.T) {
 
 	checkExactlyOnce(t, cl, hist, countExact(rec, http.MethodPost, base+"/api-clients"))
 
+	// A second run converges: it reads the stored token's versions through
+	// the store activity and sends no write.
+	writes := rec.Writes()
+	run2, err := distributed.Submit(ctx, cl.c, in, distributed.SubmitOptions{TaskQueue: cl.queue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res2, err := distributed.Wait(ctx, run2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range res2.Outputs {
+		if o.Name == "token_action" && o.Value != "kept" {
+			t.Errorf("second run: token_action %v, want kept", o.Value)
+		}
+	}
+	if w := rec.Writes(); w != writes {
+		t.Errorf("the converging second run sent %d writes, want none", w-writes)
+	}
+
 	// The unchanged flow replays against its history; an edited one fails
 	// with a non-determinism error.
 	if err := replay(cl.idKey, hist); err != nil {
