@@ -93,7 +93,7 @@ func (a *activities) op(ctx context.Context, in opInput) (*opOutput, error) {
 			return nil, err
 		}
 		if intent != nil && intent.Status == state.StepIntent {
-			out, sent, err := a.reconcile(ctx, in, op, conn, req, red)
+			out, sent, err := a.reconcile(ctx, in, op, conn, req)
 			if err != nil || sent {
 				return out, err
 			}
@@ -141,7 +141,7 @@ func (a *activities) stepState(ctx context.Context, runID string, seq int) (*sta
 
 // reconcile asks the plugin whether a write sent by an attempt that died
 // took effect. sent false: it did not, send it now.
-func (a *activities) reconcile(ctx context.Context, in opInput, op *schema.Op, conn *hostnet.Conn, req *pluginmgr.CallRequest, red *redact.Redactor) (*opOutput, bool, error) {
+func (a *activities) reconcile(ctx context.Context, in opInput, op *schema.Op, conn *hostnet.Conn, req *pluginmgr.CallRequest) (*opOutput, bool, error) {
 	call := in.Conn.Vendor + "." + in.Op
 	if !op.Reconcilable {
 		return nil, true, temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s: step %d was sent by an attempt that died and its outcome is unknown; the %s plugin cannot check it: look at the vendor, then start a new run", call, in.Seq, in.Conn.Vendor), "unknown-outcome", nil)

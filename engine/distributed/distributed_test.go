@@ -181,6 +181,12 @@ func TestOnboardAsWorkflow(t *testing.T) {
 	if !cl.sim.TokenSecretValid(tok.Value) {
 		t.Fatal("the stored token is not one the vendor accepts")
 	}
+	if byRun, err := cl.db.TokensOfRun(ctx, res.RunID); err != nil || len(byRun) != 1 {
+		t.Errorf("the journal's run %s stored %d tokens (%v), want 1", res.RunID, len(byRun), err)
+	}
+	if r, err := cl.db.GetRun(ctx, res.RunID); err != nil || r.Status != "ok" {
+		t.Errorf("the journal has run %s as %+v (%v), want it ok", res.RunID, r.Status, err)
+	}
 
 	// No secret in the history, nor in PostgreSQL in clear.
 	hist := cl.history(t, run.GetID(), run.GetRunID())

@@ -182,6 +182,9 @@ func (s *wfStore) call(in storeInput) ([]store.Token, error) {
 }
 
 func (s *wfStore) Put(_ context.Context, t store.Token) error {
+	// The token names the journal's run (what `tokenflow runs` shows), not
+	// the engine's own id of this replay.
+	t.RunID = s.w.runID
 	_, err := s.call(storeInput{Op: "put", Token: &t})
 	return err
 }
