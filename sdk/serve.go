@@ -16,6 +16,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
+	"github.com/tokenflow/tokenflow/sdk/internal/testhook"
 	pb "github.com/tokenflow/tokenflow/sdk/proto/tokenflow/plugin/v1"
 	"github.com/tokenflow/tokenflow/sdk/simkit"
 	"google.golang.org/grpc"
@@ -28,7 +29,18 @@ type ServeOption func(*serveConfig)
 type serveConfig struct {
 	logger    hclog.Logger
 	simulator *simkit.Registration // WithSimulator (simulate.go)
+	tuned     bool                 // WithRuntimeTuning
 }
+
+// WithRuntimeTuning runs the plugin on one OS thread (GOMAXPROCS 1) and
+// collects garbage at 4x the live heap. A plugin does little computing and
+// a lot of waiting on two sockets: one P keeps the hand-offs between its
+// goroutines on one thread instead of waking another for each message, and
+// its heap is small and short-lived, so collecting less often halves the
+// collector's share of a bulk listing's CPU (plugins inherit no
+// environment, so GOGC cannot be set for them). The in-tree plugins use it;
+// it is a choice, not a default, because it changes the whole process.
+func WithRuntimeTuning() ServeOption { return func(c *serveConfig) { c.tuned = true } }
 
 // WithLogger replaces the default logger (JSON to stderr, which go-plugin
 // forwards to the engine's log after redaction).
@@ -47,23 +59,18 @@ func Serve(p *Plugin, opts ...ServeOption) {
 	if cfg.logger == nil {
 		cfg.logger = hclog.New(&hclog.LoggerOptions{Name: p.Name, Output: os.Stderr, JSONFormat: true, Level: hclog.Info})
 	}
-	// A plugin does little computing and a lot of waiting on two sockets;
-	// one P keeps the hand-offs between its goroutines on one thread
-	// instead of waking another one for each message.
-	runtime.GOMAXPROCS(1)
-	// A plugin's heap is small and short-lived (a call's decoded response
-	// and its result); collecting at 4x the live heap rather than 2x halves
-	// the collector's share of a bulk listing's CPU. Plugins inherit no
-	// environment, so GOGC cannot be set for them.
-	debug.SetGCPercent(400)
+	if cfg.tuned {
+		runtime.GOMAXPROCS(1)
+		debug.SetGCPercent(400)
+	}
 	if err := p.Validate(); err != nil {
 		fmt.Fprintf(os.Stderr, "tokenflow-plugin-%s: %v\n", p.Name, err)
 		os.Exit(1)
 	}
 	go exitWithParent(cfg.logger)
 	sc := &goplugin.ServeConfig{
-		HandshakeConfig: Handshake,
-		Plugins:         goplugin.PluginSet{pb.PluginName: &GRPCPlugin{Impl: p, Logger: cfg.logger}},
+		HandshakeConfig: handshake,
+		Plugins:         goplugin.PluginSet{pb.PluginName: &grpcPlugin{impl: p, logger: cfg.logger}},
 		GRPCServer:      grpcServer,
 		Logger:          cfg.logger,
 	}
@@ -96,31 +103,36 @@ func readChannel() (*tls.Config, error) {
 	return pb.DecodeChannel(data)
 }
 
-// Handshake is the go-plugin handshake every tokenflow plugin uses.
-var Handshake = goplugin.HandshakeConfig{
+// handshake is the go-plugin handshake every tokenflow plugin uses.
+var handshake = goplugin.HandshakeConfig{
 	ProtocolVersion:  pb.ProtocolVersion,
 	MagicCookieKey:   pb.MagicCookieKey,
 	MagicCookieValue: pb.MagicCookieValue,
 }
 
-// GRPCPlugin adapts a Plugin to go-plugin. Serve uses it; sdktest uses it to
-// run a plugin in-process.
-type GRPCPlugin struct {
+// grpcPlugin adapts a Plugin to go-plugin. Serve uses it; sdktest reaches
+// it through sdk/internal/testhook to run a plugin in-process. Plugin
+// authors never see go-plugin or gRPC types.
+type grpcPlugin struct {
 	goplugin.NetRPCUnsupportedPlugin
-	Impl   *Plugin
-	Logger hclog.Logger
+	impl   *Plugin
+	logger hclog.Logger
 }
 
-var _ goplugin.GRPCPlugin = (*GRPCPlugin)(nil)
+var _ goplugin.GRPCPlugin = (*grpcPlugin)(nil)
+
+func init() {
+	testhook.NewGRPCPlugin = func(p any) goplugin.GRPCPlugin { return &grpcPlugin{impl: p.(*Plugin)} }
+}
 
 // GRPCServer registers the plugin service.
-func (g *GRPCPlugin) GRPCServer(broker *goplugin.GRPCBroker, s *grpc.Server) error {
-	logger := g.Logger
+func (g *grpcPlugin) GRPCServer(broker *goplugin.GRPCBroker, s *grpc.Server) error {
+	logger := g.logger
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
 	pb.RegisterPluginServer(s, &server{
-		plugin:   g.Impl,
+		plugin:   g.impl,
 		logger:   logger,
 		host:     &hostConn{dial: broker.Dial},
 		sessions: map[string]*Session{},
@@ -129,7 +141,7 @@ func (g *GRPCPlugin) GRPCServer(broker *goplugin.GRPCBroker, s *grpc.Server) err
 }
 
 // GRPCClient is the engine's half; the SDK only serves.
-func (g *GRPCPlugin) GRPCClient(ctx context.Context, broker *goplugin.GRPCBroker, conn *grpc.ClientConn) (any, error) {
+func (g *grpcPlugin) GRPCClient(ctx context.Context, broker *goplugin.GRPCBroker, conn *grpc.ClientConn) (any, error) {
 	return pb.NewPluginClient(conn), nil
 }
 

@@ -9,4 +9,4 @@ import (
 	"github.com/tokenflow/tokenflow/sdk"
 )
 
-func main() { sdk.Serve(ops.Plugin(), sdk.WithSimulator(sim.Registration())) }
+func main() { sdk.Serve(ops.Plugin(), sdk.WithSimulator(sim.Registration()), sdk.WithRuntimeTuning()) }

@@ -35,6 +35,7 @@ import (
 	"github.com/tokenflow/tokenflow/engine/redact"
 	"github.com/tokenflow/tokenflow/engine/schema"
 	"github.com/tokenflow/tokenflow/sdk"
+	"github.com/tokenflow/tokenflow/sdk/internal/testhook"
 	pb "github.com/tokenflow/tokenflow/sdk/proto/tokenflow/plugin/v1"
 	"google.golang.org/grpc"
 )
@@ -89,7 +90,7 @@ func New(t testing.TB, p *sdk.Plugin, rt http.RoundTripper) *Harness {
 	h := &Harness{t: t, rt: rt, conns: map[string]*hostnet.Conn{}, connKey: map[string]string{}}
 	h.transport = hostnet.New(hostnet.Options{Redactor: redact.New()})
 	t.Cleanup(h.transport.Close)
-	gp := &testPlugin{GRPCPlugin: sdk.GRPCPlugin{Impl: p}}
+	gp := &testPlugin{server: testhook.NewGRPCPlugin(p)}
 	client, _ := goplugin.TestPluginGRPCConn(t, false, map[string]goplugin.Plugin{pb.PluginName: gp})
 	// Closing the client shuts the server down through go-plugin's
 	// controller; stopping the server here as well would race with that.
@@ -114,9 +115,17 @@ func New(t testing.TB, p *sdk.Plugin, rt http.RoundTripper) *Harness {
 	return h
 }
 
-// testPlugin returns the broker with the client, which the harness needs
-// to serve the host transport.
-type testPlugin struct{ sdk.GRPCPlugin }
+// testPlugin serves the plugin through the SDK's own adapter and returns
+// the broker with the client, which the harness needs to serve the host
+// transport.
+type testPlugin struct {
+	goplugin.NetRPCUnsupportedPlugin
+	server goplugin.GRPCPlugin
+}
+
+func (p *testPlugin) GRPCServer(broker *goplugin.GRPCBroker, s *grpc.Server) error {
+	return p.server.GRPCServer(broker, s)
+}
 
 type dispensed struct {
 	client pb.PluginClient
