@@ -32,7 +32,7 @@ func goCmd(t *testing.T, dir string, args ...string) string {
 }
 
 // The scaffold builds and passes its own tests (its ops against its simulator,
-// its flows through the engine in dry-run and apply) at once, and its binary
+// its flows through the engine in dry-run, apply, record and replay) at once, and its binary
 // serves its simulator.
 func TestScaffoldBuildsAndPassesItsTests(t *testing.T) {
 	if testing.Short() {
@@ -51,7 +51,7 @@ func TestScaffoldBuildsAndPassesItsTests(t *testing.T) {
 	}
 	goCmd(t, dir, "build", "-o", "bin/tokenflow-plugin-acme", ".")
 	out := goCmd(t, dir, "test", "-count=1", "-v", "./...")
-	for _, want := range []string{"--- PASS: TestOps", "--- PASS: TestFlows"} {
+	for _, want := range []string{"--- PASS: TestOps", "--- PASS: TestFlows", "--- PASS: TestFlowsRecordReplay"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("go test output lacks %q:\n%s", want, out)
 		}
