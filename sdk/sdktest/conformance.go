@@ -3,6 +3,7 @@ package sdktest
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -52,12 +53,24 @@ type Samples struct {
 // Read ops run before write ops, in the order declared.
 func Conformance(t *testing.T, p *sdk.Plugin, reg simkit.Registration, samples ...Samples) {
 	t.Helper()
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	conformance(t, func(t testing.TB, rt http.RoundTripper) *Harness { return New(t, p, rt) }, reg, samples)
+}
+
+// opener starts a fresh harness for one check; New and NewBinary are the
+// two kinds.
+type opener func(t testing.TB, rt http.RoundTripper) *Harness
+
+func conformance(t *testing.T, open opener, reg simkit.Registration, samples []Samples) {
+	t.Helper()
 	var s Samples
 	if len(samples) > 0 {
 		s = samples[0]
 	}
-	t.Run("schema", func(t *testing.T) { checkSchema(t, p, s.NotSecret) })
-	env := newSimEnv(t, p, reg, s)
+	env := newSimEnv(t, open, reg, s)
+	t.Run("schema", func(t *testing.T) { checkSchema(t, env.schema, s.NotSecret) })
 	t.Run("invalid_argument", func(t *testing.T) { checkInvalidArgument(t, env) })
 	t.Run("dry_run", func(t *testing.T) { checkDryRun(t, env) })
 	t.Run("apply", func(t *testing.T) { checkApply(t, env) })
@@ -65,14 +78,15 @@ func Conformance(t *testing.T, p *sdk.Plugin, reg simkit.Registration, samples .
 }
 
 type simEnv struct {
-	p       *sdk.Plugin
+	open    opener
+	schema  *schema.Schema
 	sim     simkit.Simulator
 	rt      http.RoundTripper
 	conn    map[string]any
 	samples Samples
 }
 
-func newSimEnv(t *testing.T, p *sdk.Plugin, reg simkit.Registration, s Samples) *simEnv {
+func newSimEnv(t *testing.T, open opener, reg simkit.Registration, s Samples) *simEnv {
 	t.Helper()
 	sim := reg.New(simkit.NewClock(time.Date(2026, 6, 1, 8, 0, 0, 0, time.UTC)))
 	srv, err := simkit.Serve(sim.Handler(), simkit.ServerOptions{})
@@ -81,14 +95,9 @@ func newSimEnv(t *testing.T, p *sdk.Plugin, reg simkit.Registration, s Samples) 
 	}
 	t.Cleanup(func() { srv.Close() })
 	conn := map[string]any{"url": srv.URL}
-	has := func(name string) bool {
-		for _, f := range p.Connection {
-			if f.Name == name {
-				return true
-			}
-		}
-		return false
-	}
+	// The declaration, read the way the engine reads it: over the wire.
+	sch := open(t, srv.Client().Transport).schema
+	has := func(name string) bool { return schema.FieldNamed(sch.Connection, name) != nil }
 	if has("username") && reg.Username != "" {
 		conn["username"] = reg.Username
 	}
@@ -109,23 +118,23 @@ func newSimEnv(t *testing.T, p *sdk.Plugin, reg simkit.Registration, s Samples) 
 	for k, v := range s.Conn {
 		conn[k] = v
 	}
-	return &simEnv{p: p, sim: sim, rt: srv.Client().Transport, conn: conn, samples: s}
+	return &simEnv{open: open, schema: sch, sim: sim, rt: srv.Client().Transport, conn: conn, samples: s}
 }
 
 var credentialName = regexp.MustCompile(`(^|_)(password|passphrase|secret|token|api_key|apikey|private_key|access_token|refresh_token)$`)
 
-func checkSchema(t *testing.T, p *sdk.Plugin, notSecret []string) {
+func checkSchema(t *testing.T, p *schema.Schema, notSecret []string) {
 	ids := map[string]bool{}
 	for _, n := range notSecret {
 		ids[n] = true
 	}
-	if err := p.Validate(); err != nil {
+	if err := validateDeclared(p); err != nil {
 		t.Fatal(err)
 	}
 	if strings.TrimSpace(p.Doc) == "" {
 		t.Errorf("plugin %s has no Doc", p.Name)
 	}
-	fields := func(where string, fs []sdk.Field, needDoc bool) {
+	fields := func(where string, fs []schema.Field, needDoc bool) {
 		for _, f := range fs {
 			if strings.TrimSpace(f.Doc) == "" {
 				if needDoc {
@@ -136,7 +145,7 @@ func checkSchema(t *testing.T, p *sdk.Plugin, notSecret []string) {
 					t.Logf("%s: field %s has no Doc", where, f.Name)
 				}
 			}
-			if credentialName.MatchString(f.Name) && !f.IsSecret() && !ids[f.Name] {
+			if credentialName.MatchString(f.Name) && !f.Secret && !ids[f.Name] {
 				t.Errorf("%s: field %s is named like a credential but not declared secret (Type: sdk.Secret or Secret: true)", where, f.Name)
 			}
 		}
@@ -149,6 +158,59 @@ func checkSchema(t *testing.T, p *sdk.Plugin, notSecret []string) {
 		fields("op "+op.Name+" params", op.Params, false)
 		fields("op "+op.Name+" results", op.Results, false)
 	}
+}
+
+var snakeCase = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+// validateDeclared holds the declaration as Describe sent it to the rules
+// sdk.Plugin.Validate enforces in Go, so a plugin in another language
+// meets them too.
+func validateDeclared(s *schema.Schema) error {
+	if !snakeCase.MatchString(s.Name) {
+		return fmt.Errorf("plugin name %q: want lower snake_case", s.Name)
+	}
+	fields := func(where string, fs []schema.Field) error {
+		seen := map[string]bool{}
+		for _, f := range fs {
+			switch {
+			case !snakeCase.MatchString(f.Name):
+				return fmt.Errorf("%s: field name %q: want lower snake_case", where, f.Name)
+			case seen[f.Name]:
+				return fmt.Errorf("%s: field %q declared twice", where, f.Name)
+			case f.Type < schema.String || f.Type > schema.Secret:
+				return fmt.Errorf("%s: field %q has no type", where, f.Name)
+			case f.Required && f.DefaultJSON != "":
+				return fmt.Errorf("%s: field %q is required and has a default", where, f.Name)
+			}
+			seen[f.Name] = true
+		}
+		return nil
+	}
+	if err := fields("connection", s.Connection); err != nil {
+		return err
+	}
+	if schema.FieldNamed(s.Connection, "url") == nil {
+		return fmt.Errorf("connection schema must declare a %q field", "url")
+	}
+	for _, reserved := range []string{"ca_file", "insecure"} {
+		if schema.FieldNamed(s.Connection, reserved) != nil {
+			return fmt.Errorf("connection field %q is reserved for the engine", reserved)
+		}
+	}
+	seen := map[string]bool{}
+	for _, op := range s.Ops {
+		if !snakeCase.MatchString(op.Name) || seen[op.Name] {
+			return fmt.Errorf("op name %q: want lower snake_case, declared once", op.Name)
+		}
+		seen[op.Name] = true
+		if err := fields("op "+op.Name+" params", op.Params); err != nil {
+			return err
+		}
+		if err := fields("op "+op.Name+" results", op.Results); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // placeholder is a value of type t for a parameter Samples does not give.
@@ -196,7 +258,7 @@ func wrongType(t schema.Type) any {
 }
 
 func checkInvalidArgument(t *testing.T, e *simEnv) {
-	h := New(t, e.p, e.rt)
+	h := e.open(t, e.rt)
 	for _, op := range h.schema.Ops {
 		for _, f := range op.Params {
 			if !f.Required {
@@ -220,7 +282,7 @@ func checkInvalidArgument(t *testing.T, e *simEnv) {
 }
 
 func checkDryRun(t *testing.T, e *simEnv) {
-	h := New(t, e.p, e.rt)
+	h := e.open(t, e.rt)
 	h.DryRun = true
 	before := len(e.sim.Recorder().Entries())
 	for _, op := range h.schema.Ops {
@@ -258,7 +320,7 @@ func checkDryRun(t *testing.T, e *simEnv) {
 }
 
 func checkApply(t *testing.T, e *simEnv) {
-	h := New(t, e.p, e.rt)
+	h := e.open(t, e.rt)
 	var secrets []string
 	for _, f := range h.schema.Connection {
 		if s, ok := e.conn[f.Name].(string); ok && f.Secret && len(s) >= 6 {
@@ -309,7 +371,7 @@ func checkSecretsStay(t *testing.T, op *schema.Op, out map[string]any, connSecre
 func jsonString(s string) string { b, _ := json.Marshal(s); return string(b) }
 
 func checkReconcile(t *testing.T, e *simEnv) {
-	h := New(t, e.p, e.rt)
+	h := e.open(t, e.rt)
 	for _, op := range h.schema.Ops {
 		_, _, err := h.Reconcile(op.Name, e.conn, e.args(op))
 		var se *sdk.Error

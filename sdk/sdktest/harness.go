@@ -32,6 +32,7 @@ import (
 	goplugin "github.com/hashicorp/go-plugin"
 	"github.com/tokenflow/tokenflow/engine/hostnet"
 	"github.com/tokenflow/tokenflow/engine/plan"
+	"github.com/tokenflow/tokenflow/engine/pluginmgr"
 	"github.com/tokenflow/tokenflow/engine/redact"
 	"github.com/tokenflow/tokenflow/engine/schema"
 	"github.com/tokenflow/tokenflow/sdk"
@@ -60,9 +61,11 @@ func (e Exchange) Sent() bool { return !e.Held && e.Error == "" }
 
 // Harness is a plugin running in-process.
 type Harness struct {
-	t         testing.TB
-	client    pb.PluginClient
-	hostID    uint32
+	t testing.TB
+	// plugin is where calls go: the engine's own interface, over the
+	// in-process connection (New) or a process the engine's plugin manager
+	// launched (NewBinary).
+	plugin    pluginmgr.Plugin
 	schema    *schema.Schema
 	rt        http.RoundTripper
 	transport *hostnet.Transport
@@ -87,9 +90,7 @@ func New(t testing.TB, p *sdk.Plugin, rt http.RoundTripper) *Harness {
 	if err := p.Validate(); err != nil {
 		t.Fatalf("plugin declaration: %v", err)
 	}
-	h := &Harness{t: t, rt: rt, conns: map[string]*hostnet.Conn{}, connKey: map[string]string{}}
-	h.transport = hostnet.New(hostnet.Options{Redactor: redact.New()})
-	t.Cleanup(h.transport.Close)
+	h := newHarness(t, rt)
 	gp := &testPlugin{server: testhook.NewGRPCPlugin(p)}
 	client, _ := goplugin.TestPluginGRPCConn(t, false, map[string]goplugin.Plugin{pb.PluginName: gp})
 	// Closing the client shuts the server down through go-plugin's
@@ -100,19 +101,64 @@ func New(t testing.TB, p *sdk.Plugin, rt http.RoundTripper) *Harness {
 		t.Fatalf("dispense: %v", err)
 	}
 	d := raw.(*dispensed)
-	h.client = d.client
-	desc, err := h.client.Describe(context.Background(), &pb.DescribeRequest{})
+	desc, err := d.client.Describe(context.Background(), &pb.DescribeRequest{})
 	if err != nil {
 		t.Fatalf("describe: %v", err)
 	}
 	h.schema = schemaFromProto(desc.Schema)
-	h.hostID = d.broker.NextId()
-	go d.broker.AcceptAndServe(h.hostID, func(opts []grpc.ServerOption) *grpc.Server {
+	ip := &inProcess{client: d.client, hostID: d.broker.NextId(), schema: h.schema}
+	go d.broker.AcceptAndServe(ip.hostID, func(opts []grpc.ServerOption) *grpc.Server {
 		s := grpc.NewServer(opts...)
 		pb.RegisterHostServer(s, &host{h: h})
 		return s
 	})
+	h.plugin = ip
 	return h
+}
+
+// newHarness is the part of a Harness that does not depend on where the
+// plugin runs.
+func newHarness(t testing.TB, rt http.RoundTripper) *Harness {
+	h := &Harness{t: t, rt: rt, conns: map[string]*hostnet.Conn{}, connKey: map[string]string{}}
+	h.transport = hostnet.New(hostnet.Options{Redactor: redact.New()})
+	t.Cleanup(h.transport.Close)
+	return h
+}
+
+// inProcess is pluginmgr.Plugin over the in-memory connection.
+type inProcess struct {
+	client pb.PluginClient
+	hostID uint32
+	schema *schema.Schema
+}
+
+func (p *inProcess) Schema() *schema.Schema { return p.schema }
+
+func (p *inProcess) Call(ctx context.Context, req *pluginmgr.CallRequest) (*pluginmgr.CallResult, error) {
+	mode := pb.Mode_MODE_APPLY
+	switch {
+	case req.Reconcile:
+		mode = pb.Mode_MODE_RECONCILE
+	case req.DryRun:
+		mode = pb.Mode_MODE_DRY_RUN
+	}
+	resp, err := p.client.Call(ctx, &pb.CallRequest{Op: req.Op, ConnectionId: req.ConnectionID, ConnectionJson: req.Connection,
+		ArgsJson: req.Args, Mode: mode, StepId: req.StepID, HostBrokerId: p.hostID})
+	if err != nil {
+		return nil, err
+	}
+	out := &pluginmgr.CallResult{Result: resp.ResultJson, Held: resp.Held, NotApplied: resp.NotApplied}
+	if e := resp.Error; e != nil {
+		out.Err = &pluginmgr.OpError{Code: pluginmgr.ErrorCodeName(e.Code), Message: e.Message, Retryable: e.Retryable,
+			RetryAfter: time.Duration(e.RetryAfterMs) * time.Millisecond, Param: e.Param}
+	}
+	return out, nil
+}
+
+func (p *inProcess) CloseConnection(ctx context.Context, req *pluginmgr.CallRequest) error {
+	_, err := p.client.CloseConnection(ctx, &pb.CloseConnectionRequest{ConnectionId: req.ConnectionID,
+		ConnectionJson: req.Connection, StepId: req.StepID, HostBrokerId: p.hostID})
+	return err
 }
 
 // testPlugin serves the plugin through the SDK's own adapter and returns
@@ -158,11 +204,7 @@ func (h *Harness) Call(op string, conn, args map[string]any) (map[string]any, er
 // CallConn is Call on a named connection (sessions are per connection).
 func (h *Harness) CallConn(connID, op string, conn, args map[string]any) (map[string]any, error) {
 	h.t.Helper()
-	mode := pb.Mode_MODE_APPLY
-	if h.DryRun {
-		mode = pb.Mode_MODE_DRY_RUN
-	}
-	resp, o, err := h.call(connID, op, conn, args, mode)
+	resp, o, err := h.call(connID, op, conn, args, h.DryRun, false)
 	if err != nil {
 		return nil, err
 	}
@@ -179,7 +221,7 @@ func (h *Harness) CallConn(connID, op string, conn, args map[string]any) (map[st
 // declares no Reconcile answers with an error.
 func (h *Harness) Reconcile(op string, conn, args map[string]any) (map[string]any, bool, error) {
 	h.t.Helper()
-	resp, o, err := h.call("c1", op, conn, args, pb.Mode_MODE_RECONCILE)
+	resp, o, err := h.call("c1", op, conn, args, false, true)
 	if err != nil {
 		return nil, false, err
 	}
@@ -190,7 +232,7 @@ func (h *Harness) Reconcile(op string, conn, args map[string]any) (map[string]an
 	return out, err == nil, err
 }
 
-func (h *Harness) call(connID, op string, conn, args map[string]any, mode pb.Mode) (*pb.CallResponse, *schema.Op, error) {
+func (h *Harness) call(connID, op string, conn, args map[string]any, dry, reconcile bool) (*pluginmgr.CallResult, *schema.Op, error) {
 	o := h.schema.Op(op)
 	if o == nil {
 		return nil, nil, fmt.Errorf("no op %q (have %v)", op, h.schema.OpNames())
@@ -209,18 +251,18 @@ func (h *Harness) call(connID, op string, conn, args map[string]any, mode pb.Mod
 	if err != nil {
 		return nil, nil, fmt.Errorf("arguments of %s: %w", op, err)
 	}
-	stepID := h.begin(op, o.Effect == schema.Write, mode == pb.Mode_MODE_DRY_RUN, nc)
+	stepID := h.begin(op, o.Effect == schema.Write, dry, nc)
 	defer h.transport.End(stepID)
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
-	resp, err := h.client.Call(ctx, &pb.CallRequest{
-		Op: op, ConnectionId: connID, ConnectionJson: cj, ArgsJson: aj, Mode: mode, StepId: stepID, HostBrokerId: h.hostID,
+	resp, err := h.plugin.Call(ctx, &pluginmgr.CallRequest{
+		Op: op, ConnectionID: connID, Connection: cj, Args: aj, DryRun: dry, Reconcile: reconcile, StepID: stepID,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("call transport: %w", err)
 	}
-	if resp.Error != nil {
-		return nil, nil, errorFromProto(resp.Error)
+	if resp.Err != nil {
+		return nil, nil, sdkError(resp.Err)
 	}
 	return resp, o, nil
 }
@@ -280,8 +322,7 @@ func (h *Harness) Close(connID string, conn map[string]any) error {
 	}
 	stepID := h.begin("close_session", false, false, nc)
 	defer h.transport.End(stepID)
-	_, err = h.client.CloseConnection(context.Background(), &pb.CloseConnectionRequest{ConnectionId: connID, ConnectionJson: cj, StepId: stepID, HostBrokerId: h.hostID})
-	return err
+	return h.plugin.CloseConnection(context.Background(), &pluginmgr.CallRequest{ConnectionID: connID, Connection: cj, StepID: stepID})
 }
 
 // Exchanges returns what the plugin asked to send so far.

@@ -7,8 +7,8 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
-	"time"
 
+	"github.com/tokenflow/tokenflow/engine/pluginmgr"
 	"github.com/tokenflow/tokenflow/engine/schema"
 	"github.com/tokenflow/tokenflow/sdk"
 	pb "github.com/tokenflow/tokenflow/sdk/proto/tokenflow/plugin/v1"
@@ -117,20 +117,22 @@ var codes = map[pb.ErrorCode]sdk.Code{
 	pb.ErrorCode_ERROR_CODE_INTERNAL:          sdk.CodeInternal,
 }
 
-func errorFromProto(e *pb.Error) *sdk.Error {
-	code, ok := codes[e.Code]
-	if !ok {
-		code = sdk.CodeInternal
+// sdkError is the engine's view of a typed error as the SDK's type.
+func sdkError(e *pluginmgr.OpError) *sdk.Error {
+	code := sdk.CodeInternal
+	for pc, c := range codes {
+		if pluginmgr.ErrorCodeName(pc) == e.Code {
+			code = c
+		}
 	}
-	return &sdk.Error{Code: code, Message: e.Message, Retryable: e.Retryable,
-		RetryAfter: time.Duration(e.RetryAfterMs) * time.Millisecond, Param: e.Param}
+	return &sdk.Error{Code: code, Message: e.Message, Retryable: e.Retryable, RetryAfter: e.RetryAfter, Param: e.Param}
 }
 
 // result decodes a result object, holds it to the op's declared types with
 // the engine's check, and turns its numbers into int64 or float64.
-func (h *Harness) result(o *schema.Op, resp *pb.CallResponse) (map[string]any, error) {
+func (h *Harness) result(o *schema.Op, resp *pluginmgr.CallResult) (map[string]any, error) {
 	out := map[string]any{}
-	if b := bytes.TrimSpace(resp.ResultJson); len(b) > 0 && !bytes.Equal(b, []byte("null")) {
+	if b := bytes.TrimSpace(resp.Result); len(b) > 0 && !bytes.Equal(b, []byte("null")) {
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.UseNumber()
 		if err := dec.Decode(&out); err != nil {

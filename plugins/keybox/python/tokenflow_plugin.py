@@ -123,6 +123,27 @@ def error_from_response(what, resp):
     return PluginError(code, text, retryable=code in ("rate_limited", "unavailable"))
 
 
+PY_TYPES = {
+    "string": str, "secret": str, "timestamp": str, "duration": str, "bool": bool,
+    "int": int, "float": (int, float), "list": list, "object": dict,
+}
+
+
+def check_args(op, args):
+    """Refuse missing or ill-typed arguments before the handler sends anything, as the Go
+    SDK does: invalid_argument naming the parameter."""
+    for f in op.params:
+        if f.name not in args or args[f.name] is None:
+            if f.required:
+                raise PluginError("invalid_argument", "%s: %s is required" % (op.name, f.name), param=f.name)
+            continue
+        v = args[f.name]
+        # bool is an int in Python; JSON keeps them apart, and so does the contract.
+        if not isinstance(v, PY_TYPES[f.type]) or (isinstance(v, bool) and f.type != "bool"):
+            raise PluginError("invalid_argument", "%s: %s must be a %s, got %s" % (op.name, f.name, f.type, type(v).__name__),
+                              param=f.name)
+
+
 class Call:
     """What a handler gets: the connection, the arguments, and send()."""
 
@@ -241,7 +262,9 @@ class Servicer(pb_grpc.PluginServicer):
             # No op here declares reconcilable; answer so the engine asks the operator.
             return pb.CallResponse(error=PluginError("internal", "%s cannot tell whether an earlier call took effect" % op.name).proto())
         try:
-            result = op.handler(Call(self.host(request.host_broker_id), request))
+            call = Call(self.host(request.host_broker_id), request)
+            check_args(op, call.args)
+            result = op.handler(call)
         except Held:
             return pb.CallResponse(held=True)
         except PluginError as e:
