@@ -184,10 +184,12 @@ func rotateRun(ctx context.Context, opts *RotateOptions) error {
 	// One fleet target per (target, rotate flow): a target's tokens of one
 	// flow rotate in one run.
 	seen := map[string]bool{}
+	outside := 0 // due, but on targets --targets/--limit did not select
 	var targets []fleet.Target
 	var problems []string
 	for _, d := range due {
 		if inv != nil && inv[d.token.Target] == nil {
+			outside++
 			continue
 		}
 		if d.run.ID == "" || d.run.FlowPath == "" {
@@ -217,6 +219,10 @@ func rotateRun(ctx context.Context, opts *RotateOptions) error {
 		}
 		if opts.Run.JSON {
 			return writeJSON(f, map[string]any{"summary": map[string]any{"due": 0, "window": opts.Due}})
+		}
+		if outside > 0 {
+			fmt.Fprintf(out, "Nothing is due on the selected targets; %d due token(s) belong to targets outside %s (drop --targets or widen --limit to rotate them).\n", outside, opts.Run.Targets)
+			return nil
 		}
 		fmt.Fprintf(out, "Nothing is due: no stored token expires within %s.\n", opts.Due)
 		return nil
