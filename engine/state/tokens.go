@@ -124,13 +124,6 @@ func (db *DB) put(ctx context.Context, tx *sql.Tx, t store.Token, sealed, labels
 	return nil
 }
 
-func classify2(path string, err error) error {
-	if err == nil {
-		return nil
-	}
-	return classify(path, err)
-}
-
 // Get implements store.Store.
 func (db *DB) Get(ctx context.Context, target, name string) (store.Token, error) {
 	row := db.sql.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE target = ? AND name = ? AND state = ?`, target, name, store.Current)
