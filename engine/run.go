@@ -130,7 +130,7 @@ func Run(ctx context.Context, flowPath string, opts Options) (*Result, error) {
 	var resumed state.Run
 	var changedVars []string
 	if opts.Resume != "" {
-		if opts.Replay != "" {
+		if opts.Replay != "" || (opts.Runtime != nil && opts.Runtime.Replaying()) {
 			return nil, errors.New("--resume cannot be combined with --replay: a replayed run is not journaled")
 		}
 		if opts.State == nil {
@@ -287,6 +287,11 @@ func newRun(ctx context.Context, flowPath string, opts Options) (*run, error) {
 			return nil, err
 		}
 		r.rt, r.ownRT = rt, true
+	} else if r.rt.sole {
+		if err := r.rt.take(); err != nil {
+			return nil, err
+		}
+		r.ownRT = true
 	} else {
 		// Ids must not collide with the other runs on the runtime.
 		r.prefix = hex.EncodeToString(idb) + "."

@@ -24,8 +24,13 @@ type Runtime struct {
 	cassette  *hostnet.Cassette
 	logger    hclog.Logger
 
+	// sole marks a runtime made for one run (RuntimeOptions.Sole); used
+	// is set when that run takes it.
+	sole bool
+
 	mu     sync.Mutex
 	closed bool
+	used   bool
 }
 
 // pluginHash is the SHA-256 of a plugin binary. The plugin manager hashes
@@ -49,6 +54,12 @@ type RuntimeOptions struct {
 	Logger             hclog.Logger
 	Retry              hostnet.RetryPolicy
 	PluginLock         *pluginmgr.Lock
+	// Sole makes a runtime for one run, made early so its plugins can
+	// start (Prestart) while the caller still opens its state: the run
+	// that takes it (Options.Runtime) uses it as its own, with unprefixed
+	// ids, Record and Replay from here, and closes it when it ends. A
+	// second run refuses it.
+	Sole bool
 }
 
 // NewRuntime starts nothing yet: plugins launch on a run's first connect().
@@ -83,11 +94,29 @@ func NewRuntime(o RuntimeOptions) (*Runtime, error) {
 		transport: tr,
 		cassette:  cas,
 		logger:    o.Logger,
+		sole:      o.Sole,
 		plugins: pluginmgr.New(pluginmgr.Config{
 			Dirs: o.PluginDirs, SearchPATH: o.SearchPATH, StartTimeout: o.PluginStartTimeout,
 			Host: tr, Logger: o.Logger.Named("plugin"), Lock: o.PluginLock,
 		}),
 	}, nil
+}
+
+// Prestart launches the vendors' plugins in the background (see
+// pluginmgr.Manager.Prestart): a caller that knows which vendors a flow
+// connects to (ScanVars) overlaps their start with its own set-up. It
+// never fails; a run's connect() reports a launch that did.
+func (rt *Runtime) Prestart(vendors ...string) { rt.plugins.Prestart(vendors...) }
+
+// take claims a sole runtime for its one run.
+func (rt *Runtime) take() error {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.used {
+		return errors.New("engine: a Sole runtime serves one run; make one per run")
+	}
+	rt.used = true
+	return nil
 }
 
 // Plugins is the runtime's plugin manager.

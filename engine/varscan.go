@@ -21,6 +21,10 @@ type FlowVars struct {
 	// Dynamic names a call var(<expression>) (file:line): the flow may read
 	// a var no scan can name, so unknown vars cannot be told.
 	Dynamic string
+	// Vendors are the vendors the flow and the files it loads pass to
+	// connect() as a literal, sorted: the plugins a run will likely start
+	// (Runtime.Prestart). A vendor named by an expression is not listed.
+	Vendors []string
 }
 
 // implicitVars are read by the engine itself, whatever the flow says:
@@ -38,7 +42,7 @@ func ScanVars(flowPath, libDir string) (*FlowVars, error) {
 	if libDir == "" {
 		libDir = filepath.Join(filepath.Dir(filepath.Dir(abs)), "lib")
 	}
-	s := &varScan{flowDir: filepath.Dir(abs), libDir: libDir, names: map[string]bool{}, seen: map[string]bool{}}
+	s := &varScan{flowDir: filepath.Dir(abs), libDir: libDir, names: map[string]bool{}, vendors: map[string]bool{}, seen: map[string]bool{}}
 	if err := s.file(abs); err != nil {
 		return nil, err
 	}
@@ -47,6 +51,10 @@ func ScanVars(flowPath, libDir string) (*FlowVars, error) {
 		fv.Names = append(fv.Names, n)
 	}
 	sort.Strings(fv.Names)
+	for v := range s.vendors {
+		fv.Vendors = append(fv.Vendors, v)
+	}
+	sort.Strings(fv.Vendors)
 	return fv, nil
 }
 
@@ -82,7 +90,7 @@ func (fv *FlowVars) Unknown(given []string) error {
 
 type varScan struct {
 	flowDir, libDir string
-	names           map[string]bool
+	names, vendors  map[string]bool
 	seen            map[string]bool
 	dynamic         string
 }
@@ -109,6 +117,11 @@ func (s *varScan) file(path string) error {
 			}
 		case *syntax.CallExpr:
 			id, ok := x.Fn.(*syntax.Ident)
+			if ok && id.Name == "connect" && len(x.Args) > 0 {
+				if lit, ok := x.Args[0].(*syntax.Literal); ok && lit.Token == syntax.STRING {
+					s.vendors[lit.Value.(string)] = true
+				}
+			}
 			if !ok || id.Name != "var" || len(x.Args) == 0 {
 				return true
 			}

@@ -28,14 +28,17 @@ func writeFiles(t *testing.T, files map[string]string) string {
 func TestScanVarsFollowsLoads(t *testing.T) {
 	root := writeFiles(t, map[string]string{
 		"flows/x/flow.star":     "load(\"helper.star\", \"h\")\nload(\"common.star\", \"c\")\nr = var(\"role\", default = \"viewer\")\nn = var(name = \"realm\")\n",
-		"flows/x/helper.star":   "def h():\n    return var(\"client_id\")\n",
+		"flows/x/helper.star":   "def h():\n    connect(\"acme\", url = var(\"url\"))\n    connect(\"ac\" + \"me2\")\n    return var(\"client_id\")\n",
 		"flows/lib/common.star": "def c():\n    return var(\"token_name\", default = \"t\")\n",
 	})
 	fv, err := engine.ScanVars(filepath.Join(root, "flows/x/flow.star"), "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"client_id", "realm", "role", "token_name"}
+	if !reflect.DeepEqual(fv.Vendors, []string{"acme"}) {
+		t.Errorf("Vendors = %v, want [acme] (a computed vendor is not named)", fv.Vendors)
+	}
+	want := []string{"client_id", "realm", "role", "token_name", "url"}
 	if !reflect.DeepEqual(fv.Names, want) || fv.Dynamic != "" {
 		t.Fatalf("ScanVars = %v (dynamic %q), want %v", fv.Names, fv.Dynamic, want)
 	}
@@ -84,6 +87,9 @@ func TestScanVarsShippedFlows(t *testing.T) {
 	fv, err := engine.ScanVars(filepath.Join(flowtest.RepoRoot(), "flows/vcf/onboard.star"), "")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(fv.Vendors, []string{"vcf"}) {
+		t.Errorf("vcf/onboard.star vendors %v, want [vcf] (connect() is in lib/vcf.star)", fv.Vendors)
 	}
 	for _, n := range []string{"role", "realm", "url"} {
 		if !slices.Contains(fv.Names, n) {

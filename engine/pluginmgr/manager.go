@@ -54,6 +54,12 @@ type Manager struct {
 	running map[string]*instance
 	closed  bool
 	logs    *logGate // closed with the manager (logger.go)
+
+	// pre holds the launches Prestart began that no Get has waited for;
+	// stopCtx ends them when the manager closes.
+	pre     map[string]*prestart
+	stopCtx context.Context
+	stop    context.CancelFunc
 }
 
 type instance struct {
@@ -82,7 +88,9 @@ func New(cfg Config) *Manager {
 	}
 	gate := &logGate{}
 	cfg.Logger = gatedLogger{cfg.Logger, gate}
-	return &Manager{cfg: cfg, cache: &pluginCache{}, running: map[string]*instance{}, logs: gate}
+	stopCtx, stop := context.WithCancel(context.Background())
+	return &Manager{cfg: cfg, cache: &pluginCache{}, running: map[string]*instance{}, logs: gate,
+		pre: map[string]*prestart{}, stopCtx: stopCtx, stop: stop}
 }
 
 // Get returns the vendor's plugin, launching it when it is not running or
@@ -90,6 +98,9 @@ func New(cfg Config) *Manager {
 // goes to the running process, started afresh when the previous one died
 // between two calls, so a connection made before a crash keeps working.
 func (m *Manager) Get(ctx context.Context, vendor string) (Plugin, error) {
+	if err := m.awaitPrestart(ctx, vendor); err != nil {
+		return nil, err
+	}
 	inst, err := m.live(ctx, vendor)
 	if err != nil {
 		return nil, err
@@ -257,6 +268,7 @@ func (inst *instance) kill() {
 // Close kills every plugin process this manager started and waits for them
 // to exit, so none is left behind.
 func (m *Manager) Close() {
+	m.stop() // a prestart in flight gives up, freeing the lock
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.closed = true

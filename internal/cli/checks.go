@@ -13,13 +13,9 @@ import (
 // checkVars refuses, before anything is sent, a var the flow never reads
 // (--var rol=admin for a flow that reads role would silently use the
 // default). A resumed run keeps its journaled vars and is not checked.
-func checkVars(f *Factory, flow, libDir, resume string, vars map[string]string) error {
-	if flow == "" || resume != "" || len(vars) == 0 {
-		return nil
-	}
-	fv, err := engine.ScanVars(flow, libDir)
-	if err != nil {
-		return nil // the run reports a flow it cannot read or parse, located
+func checkVars(f *Factory, fv *engine.FlowVars, resume string, vars map[string]string) error {
+	if fv == nil || resume != "" || len(vars) == 0 {
+		return nil // no flow, or one the run reports as unreadable, located
 	}
 	if fv.Dynamic != "" {
 		f.Logger().Info("--var names not checked: the flow reads a var by a computed name", "at", fv.Dynamic)
@@ -30,6 +26,20 @@ func checkVars(f *Factory, flow, libDir, resume string, vars map[string]string) 
 		names = append(names, k)
 	}
 	return fv.Unknown(names)
+}
+
+// scanFlow reads what a flow names without running it (vars, vendors);
+// nil when there is no flow (a resume) or it cannot be read or parsed,
+// which the run itself reports with file:line.
+func scanFlow(flow, libDir string) *engine.FlowVars {
+	if flow == "" {
+		return nil
+	}
+	fv, err := engine.ScanVars(flow, libDir)
+	if err != nil {
+		return nil
+	}
+	return fv
 }
 
 // suggestFlag adds the nearest flag name to pflag's "unknown flag" error

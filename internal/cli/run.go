@@ -197,9 +197,10 @@ func runRun(cmd *cobra.Command, opts *RunOptions) error {
 	if err != nil {
 		return err
 	}
+	fv := scanFlow(opts.Flow, opts.LibDir)
 	// Only the vars of the command line are checked: an inventory's vars
 	// may be meant for another flow.
-	if err := checkVars(f, opts.Flow, opts.LibDir, opts.Resume, vars); err != nil {
+	if err := checkVars(f, fv, opts.Resume, vars); err != nil {
 		return err
 	}
 	if opts.Temporal.HostPort != "" {
@@ -208,19 +209,32 @@ func runRun(cmd *cobra.Command, opts *RunOptions) error {
 	if opts.Targets != "" {
 		return runFleet(cmd.Context(), opts, vars)
 	}
-	st, err := f.State(cmd.Context())
-	if err != nil {
-		return err
-	}
 	lock, err := f.PluginLock(opts.Flow)
 	if err != nil {
 		return err
 	}
+	// The run's runtime is made first so the plugins its flow connects to
+	// start while the state opens and the flow loads: a plugin's start is
+	// the largest fixed cost of a run.
+	rt, err := engine.NewRuntime(engine.RuntimeOptions{
+		Sole: true, PluginDirs: f.PluginSearchDirs(), SearchPATH: true, PluginLock: lock,
+		Record: opts.Record, Replay: opts.Replay, ReplayEdited: opts.ReplayEdited,
+		Redactor: f.Redactor, Logger: f.Logger(),
+	})
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	if fv != nil {
+		rt.Prestart(fv.Vendors...)
+	}
+	st, err := f.State(cmd.Context())
+	if err != nil {
+		return err
+	}
 	eopts := engine.Options{
-		PluginLock: lock, State: st, Resume: opts.Resume, Failpoint: opts.Failpoint,
-		Vars: vars, DryRun: opts.DryRun, Record: opts.Record, Replay: opts.Replay,
-		ReplayEdited: opts.ReplayEdited, AllowHTTP: opts.AllowHTTP,
-		PluginDirs: f.PluginSearchDirs(), SearchPATH: true,
+		Runtime: rt, State: st, Resume: opts.Resume, Failpoint: opts.Failpoint,
+		Vars: vars, DryRun: opts.DryRun, AllowHTTP: opts.AllowHTTP,
 		LibDir: opts.LibDir, MaxSteps: opts.MaxSteps, MaxMemory: opts.MaxMemory, Timeout: opts.Timeout, Store: opts.Store,
 		Getenv: f.Getenv, Log: f.IO.ErrOut, Logger: f.Logger(), Redactor: f.Redactor,
 		HTTPTimeout: opts.HTTPTimeout,
