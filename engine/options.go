@@ -22,6 +22,11 @@ type Options struct {
 	// A fleet run sets the inventory target's name. Default: Vars["url"],
 	// which is what flows written before fleets stored as a token's target.
 	Target string
+	// TargetLockWait bounds how long a journaled run waits for another
+	// run (another process, too) that is changing the same Target to end;
+	// the state says how runs are serialised (state.TargetLocker).
+	// Default 2m.
+	TargetLockWait time.Duration
 	// TargetTLS applies a fleet target's TLS settings to every connection
 	// the flow opens to the target's host, unless the flow sets them itself.
 	TargetTLS *TargetTLS

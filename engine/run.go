@@ -180,6 +180,12 @@ func Run(ctx context.Context, flowPath string, opts Options) (*Result, error) {
 		r.id = opts.Resume
 	}
 	res := &Result{RunID: r.id, Plan: r.plan, Redactor: r.red, Journaled: r.journal != nil}
+	unlock, err := r.lockTarget()
+	if err != nil {
+		r.close()
+		return nil, r.red.Error(err)
+	}
+	defer unlock()
 	stopLimits := r.startLimits()
 	err = r.exec()
 	stopLimits()
