@@ -95,9 +95,15 @@ replays them, and executes their op calls on this machine's plugins. Every
 worker of a namespace shares one state in PostgreSQL (--state postgres://...)
 and its key ($TOKENFLOW_STATE_KEY): writes are recorded there so a retried
 call never writes twice. Secrets named by env: and file: references are
-read here, on the worker. Stop it with Ctrl-C.`,
+read here, on the worker. A worker takes a flow's vendor calls from the
+queues of the plugins it has (TASK-QUEUE-ops-VENDOR; with --sites, those of
+targets labelled with these sites: TASK-QUEUE-ops-VENDOR-SITE), and --rate
+limits a vendor's calls per queue across all workers. Everything sent to
+Temporal is encrypted with a key derived from the state key. Stop it with
+Ctrl-C.`,
 		Example: `  VCF_PASSWORD=... TOKENFLOW_STATE_KEY=/etc/tokenflow/key.txt tokenflow worker \
-      --temporal temporal.example:7233 --state postgres://tokenflow@db.example/tokenflow`,
+      --temporal temporal.example:7233 --state postgres://tokenflow@db.example/tokenflow
+  tokenflow worker --temporal temporal.example:7233 --state postgres://... --sites dc1 --rate vcf=20/s`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if t.HostPort == "" {
