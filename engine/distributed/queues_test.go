@@ -6,6 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/api/enums/v1"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
+	"go.temporal.io/api/workflowservice/v1"
+
 	"github.com/tokenflow/tokenflow/engine/distributed"
 	"github.com/tokenflow/tokenflow/internal/flowtest"
 )
@@ -98,5 +102,18 @@ func TestVendorQueueRouting(t *testing.T) {
 		if ops < 3 {
 			t.Errorf("site %q: %d vendor activities in the history, want several", site, ops)
 		}
+	}
+
+	// The server holds the dc1 worker's rate for the queue: a limit across
+	// every worker polling it.
+	d, err := cl.c.WorkflowService().DescribeTaskQueue(ctx, &workflowservice.DescribeTaskQueueRequest{
+		Namespace: cl.ts.GetDefaultNamespace(), TaskQueue: &taskqueuepb.TaskQueue{Name: "tokenflow-test-ops-vcf-dc1", Kind: enums.TASK_QUEUE_KIND_NORMAL},
+		TaskQueueType: enums.TASK_QUEUE_TYPE_ACTIVITY, ReportConfig: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := d.GetEffectiveRateLimit(); r.GetRequestsPerSecond() != 50 || r.GetRateLimitSource() != enums.RATE_LIMIT_SOURCE_WORKER {
+		t.Errorf("the server's rate limit of the dc1 vcf queue is %v from %v, want 50/s from the worker", r.GetRequestsPerSecond(), r.GetRateLimitSource())
 	}
 }
