@@ -9,6 +9,7 @@ import (
 
 	"go.temporal.io/server/temporaltest"
 
+	"github.com/tokenflow/tokenflow/engine/state"
 	"github.com/tokenflow/tokenflow/internal/cli"
 	"github.com/tokenflow/tokenflow/internal/flowtest"
 	"github.com/tokenflow/tokenflow/plugins/vcf/sim"
@@ -20,7 +21,13 @@ import (
 func TestCLIWorkerAndRun(t *testing.T) {
 	ts := temporaltest.NewServer(temporaltest.WithT(t))
 	dbURL := pg.NewDatabase(t)
-	t.Setenv("TOKENFLOW_STATE_KEY", filepath.Join(t.TempDir(), "key.txt"))
+	keyFile := filepath.Join(t.TempDir(), "key.txt")
+	t.Setenv("TOKENFLOW_STATE_KEY", keyFile)
+	// Made before the worker and the run start: both need it (the run
+	// encrypts its payloads with it) and neither may race to create it.
+	if _, err := state.LoadKeyring(keyFile, true); err != nil {
+		t.Fatal(err)
+	}
 	t.Setenv("VCF_PASSWORD", canaryPassword)
 	s := sim.New(sim.Config{Clock: simkit.NewClock(time.Now().UTC()), Users: map[string]string{"admin": canaryPassword}})
 	srv, caFile := flowtest.ServeTLS(t, s.Handler())

@@ -62,15 +62,26 @@ type cluster struct {
 	caFile string
 }
 
-func newCluster(t *testing.T) *cluster {
+func newCluster(t *testing.T) *cluster { return newClusterWith(t, false) }
+
+// newClusterWith: codec true has the client and the worker encrypt
+// payloads (DataConverterFor), as the CLI does.
+func newClusterWith(t *testing.T, codec bool) *cluster {
 	t.Helper()
 	ctx := context.Background()
 	cl := &cluster{queue: "tokenflow-test"}
 	cl.ts = temporaltest.NewServer(temporaltest.WithT(t))
-	cl.c = cl.ts.GetDefaultClient()
 	var err error
 	if cl.keys, err = state.LoadKeyring(filepath.Join(t.TempDir(), "key.txt"), true); err != nil {
 		t.Fatal(err)
+	}
+	cl.c = cl.ts.GetDefaultClient()
+	if codec {
+		dc, err := distributed.DataConverterFor(cl.keys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cl.c = cl.ts.NewClientWithOptions(client.Options{DataConverter: dc, FailureConverter: distributed.FailureConverterFor(dc)})
 	}
 	cl.dbURL = pg.NewDatabase(t)
 	if cl.db, err = pgstate.Open(ctx, pgstate.Options{URL: cl.dbURL, Keys: cl.keys}); err != nil {

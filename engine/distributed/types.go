@@ -46,6 +46,9 @@ type FlowInput struct {
 	Hash   string            `json:"hash"`
 	Vars   map[string]string `json:"vars"`
 	Target string            `json:"target,omitempty"`
+	// Site is the target's site label: its vendor activities go to the
+	// site's queue (OpsQueue).
+	Site string `json:"site,omitempty"`
 }
 
 // FlowResult is a finished workflow's result, as a local run reports it.

@@ -31,6 +31,15 @@ type WorkerConfig struct {
 	Logger hclog.Logger
 	// Options are passed to the Temporal worker.
 	Options worker.Options
+	// Vendors whose queues (OpsQueue) the worker polls; default: every
+	// plugin the Runtime finds.
+	Vendors []string
+	// Sites: poll only these sites' vendor queues (default: the queues
+	// of targets without a site).
+	Sites []string
+	// Rates limit a vendor's activities per second across all workers
+	// (TaskQueueActivitiesPerSecond on its queues).
+	Rates map[string]float64
 }
 
 // IDKeyFor derives the activity-id key of a namespace from the state key,
@@ -59,7 +68,7 @@ func NewWorker(c client.Client, cfg WorkerConfig) (worker.Worker, error) {
 	}
 	w := worker.New(c, cfg.TaskQueue, cfg.Options)
 	register(w, cfg)
-	return w, nil
+	return newWorkers(c, cfg, w)
 }
 
 // Registry is what NewWorker and a replayer register on.
@@ -71,6 +80,7 @@ type Registry interface {
 func register(r Registry, cfg WorkerConfig) {
 	f := &flowWorkflow{idKey: cfg.IDKey}
 	r.RegisterWorkflowWithOptions(f.run, workflow.RegisterOptions{Name: WorkflowName})
+	registerSchedule(r, cfg)
 	a := &activities{rt: cfg.Runtime, state: cfg.State, getenv: cfg.Getenv, logger: cfg.Logger}
 	r.RegisterActivityWithOptions(a.describe, activity.RegisterOptions{Name: activityDescribe})
 	r.RegisterActivityWithOptions(a.op, activity.RegisterOptions{Name: activityOp})

@@ -36,7 +36,7 @@ func (f *flowWorkflow) run(ctx workflow.Context, in FlowInput) (*FlowResult, err
 	}
 	info := workflow.GetInfo(ctx)
 	runID := "wf-" + info.WorkflowExecution.ID + "-" + info.WorkflowExecution.RunID
-	w := &wfRun{ctx: ctx, f: f, runID: runID, schemas: map[string]*schema.Schema{}}
+	w := &wfRun{ctx: ctx, f: f, runID: runID, site: in.Site, schemas: map[string]*schema.Schema{}}
 	target := in.target()
 	if err := w.exec(activityJournal, journalInput{Op: "begin", RunID: runID, Flow: in.Flow, Hash: in.Hash, Vars: in.Vars,
 		Target: target, Started: workflow.Now(ctx)}, nil); err != nil {
@@ -74,6 +74,7 @@ type wfRun struct {
 	ctx     workflow.Context
 	f       *flowWorkflow
 	runID   string
+	site    string // of the target: picks the vendor queue (opsOptions)
 	schemas map[string]*schema.Schema
 }
 
@@ -100,7 +101,7 @@ func (w *wfRun) Schema(_ context.Context, vendor string) (*schema.Schema, error)
 		return s, nil
 	}
 	var s schema.Schema
-	if err := w.exec(activityDescribe, vendor, &s); err != nil {
+	if err := workflow.ExecuteActivity(w.opsOptions("", vendor), activityDescribe, vendor).Get(w.ctx, &s); err != nil {
 		return nil, err
 	}
 	w.schemas[vendor] = &s
@@ -153,7 +154,7 @@ func (p *wfPlugin) Call(_ context.Context, req *pluginmgr.CallRequest) (*pluginm
 		Connection: req.Connection, Args: req.Args, StepID: p.w.runID + "." + req.StepID}
 	id := p.w.opActivityID(req.StepID, req.Op, p.conn, req.Connection, req.Args)
 	var out opOutput
-	if err := workflow.ExecuteActivity(p.w.options(id), activityOp, in).Get(p.w.ctx, &out); err != nil {
+	if err := workflow.ExecuteActivity(p.w.opsOptions(id, p.vendor), activityOp, in).Get(p.w.ctx, &out); err != nil {
 		return nil, err
 	}
 	return &pluginmgr.CallResult{Result: out.Result, NotApplied: out.NotApplied, Err: out.Err}, nil
@@ -162,7 +163,7 @@ func (p *wfPlugin) Call(_ context.Context, req *pluginmgr.CallRequest) (*pluginm
 func (p *wfPlugin) CloseConnection(_ context.Context, req *pluginmgr.CallRequest) error {
 	in := opInput{RunID: p.w.runID, Conn: p.conn, ConnectionID: req.ConnectionID, Connection: req.Connection,
 		StepID: p.w.runID + "." + req.StepID}
-	return p.w.exec(activityClose, in, nil)
+	return workflow.ExecuteActivity(p.w.opsOptions("", p.vendor), activityClose, in).Get(p.w.ctx, nil)
 }
 
 // wfStore is the token store as activities on the shared state.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/tokenflow/tokenflow/engine"
@@ -34,7 +35,12 @@ func (o *TemporalOptions) flags(cmd *cobra.Command, required bool) {
 // dial connects to Temporal; its log goes to stderr, redacted.
 func (o *TemporalOptions) dial(f *Factory) (client.Client, error) {
 	h := slog.NewTextHandler(f.Redactor.Writer(f.IO.ErrOut), &slog.HandlerOptions{Level: slog.LevelWarn})
-	c, err := client.Dial(client.Options{HostPort: o.HostPort, Namespace: o.Namespace, Logger: tlog.NewStructuredLogger(slog.New(h))})
+	dc, fc, err := f.temporalConverters()
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.Dial(client.Options{HostPort: o.HostPort, Namespace: o.Namespace, Logger: tlog.NewStructuredLogger(slog.New(h)),
+		DataConverter: dc, FailureConverter: fc})
 	if err != nil {
 		return nil, fmt.Errorf("connect to Temporal at %s (namespace %s): %w; check --temporal and that the frontend is up", o.HostPort, o.Namespace, err)
 	}
@@ -80,6 +86,7 @@ func runDistributed(ctx context.Context, opts *RunOptions, vars map[string]strin
 // NewCmdWorker builds `tokenflow worker`.
 func NewCmdWorker(f *Factory) *cobra.Command {
 	var t TemporalOptions
+	var q workerQueues
 	cmd := &cobra.Command{
 		Use:   "worker --temporal HOST:PORT --state postgres://...",
 		Short: "Run flows submitted to Temporal, on this machine's plugins",
@@ -88,9 +95,15 @@ replays them, and executes their op calls on this machine's plugins. Every
 worker of a namespace shares one state in PostgreSQL (--state postgres://...)
 and its key ($TOKENFLOW_STATE_KEY): writes are recorded there so a retried
 call never writes twice. Secrets named by env: and file: references are
-read here, on the worker. Stop it with Ctrl-C.`,
+read here, on the worker. A worker takes a flow's vendor calls from the
+queues of the plugins it has (TASK-QUEUE-ops-VENDOR; with --sites, those of
+targets labelled with these sites: TASK-QUEUE-ops-VENDOR-SITE), and --rate
+limits a vendor's calls per queue across all workers. Everything sent to
+Temporal is encrypted with a key derived from the state key. Stop it with
+Ctrl-C.`,
 		Example: `  VCF_PASSWORD=... TOKENFLOW_STATE_KEY=/etc/tokenflow/key.txt tokenflow worker \
-      --temporal temporal.example:7233 --state postgres://tokenflow@db.example/tokenflow`,
+      --temporal temporal.example:7233 --state postgres://tokenflow@db.example/tokenflow
+  tokenflow worker --temporal temporal.example:7233 --state postgres://... --sites dc1 --rate vcf=20/s`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if t.HostPort == "" {
@@ -99,14 +112,19 @@ read here, on the worker. Stop it with Ctrl-C.`,
 			if !isStateURL(f.StateDir) {
 				return fmt.Errorf("worker needs the shared state: --state postgres://user@host:port/database (a local state cannot be shared between workers)")
 			}
-			return runWorker(cmd.Context(), f, &t)
+			return runWorker(cmd.Context(), f, &t, &q)
 		},
 	}
 	t.flags(cmd, true)
+	q.flags(cmd)
 	return cmd
 }
 
-func runWorker(ctx context.Context, f *Factory, t *TemporalOptions) error {
+func runWorker(ctx context.Context, f *Factory, t *TemporalOptions, q *workerQueues) error {
+	var cfg distributed.WorkerConfig
+	if err := q.config(&cfg); err != nil {
+		return err
+	}
 	st, err := f.State(ctx)
 	if err != nil {
 		return err
@@ -127,17 +145,17 @@ func runWorker(ctx context.Context, f *Factory, t *TemporalOptions) error {
 		return err
 	}
 	defer c.Close()
-	w, err := distributed.NewWorker(c, distributed.WorkerConfig{
-		TaskQueue: t.TaskQueue, Runtime: rt, State: st, IDKey: distributed.IDKeyFor(keys, t.Namespace),
-		Getenv: f.Getenv, Logger: f.Logger(),
-	})
+	cfg.TaskQueue, cfg.Runtime, cfg.State, cfg.IDKey = t.TaskQueue, rt, st, distributed.IDKeyFor(keys, t.Namespace)
+	cfg.Getenv, cfg.Logger = f.Getenv, f.Logger()
+	w, err := distributed.NewWorker(c, cfg)
 	if err != nil {
 		return err
 	}
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker on task queue %s: %w", t.TaskQueue, err)
 	}
-	fmt.Fprintf(f.IO.ErrOut, "Worker on %s (namespace %s, task queue %s), state %s. Ctrl-C stops it.\n", t.HostPort, t.Namespace, t.TaskQueue, st.Location())
+	fmt.Fprintf(f.IO.ErrOut, "Worker on %s (namespace %s, task queue %s; vendor queues %s), state %s. Ctrl-C stops it.\n", t.HostPort, t.Namespace, t.TaskQueue,
+		strings.Join(distributed.WorkerQueues(w), ", "), st.Location())
 	<-ctx.Done()
 	w.Stop()
 	return nil

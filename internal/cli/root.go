@@ -99,6 +99,7 @@ vendor exchange recorded and replayed, and every vendor has a simulator.`,
 		NewCmdDemo(f, nil),
 		NewCmdVersion(f),
 		NewCmdWorker(f),
+		NewCmdSchedule(f),
 	)
 	return root
 }
