@@ -1,9 +1,13 @@
 package simkit
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
+	"slices"
+	"strings"
 )
 
 // StatusError is a vendor error answer: a JSON handler (HandleJSON) that
@@ -61,11 +65,26 @@ func (b *Base) HandleJSON(pattern string, fn func(r *http.Request) (any, error))
 }
 
 // Body decodes the request's JSON body (DecodeJSON's rules) into a T; a
-// malformed or missing body is a 400 *StatusError saying what was wrong.
+// malformed or missing body is a 400 *StatusError saying what was wrong. A
+// field of a struct T tagged `simkit:"required"` (one of its comma-separated
+// options) must be present and not
+// zero, or the answer is 400 "NAME is required" (NAME its json name), as
+// vendors validate.
 func Body[T any](r *http.Request) (T, error) {
 	var v T
 	if err := DecodeJSON(r, &v); err != nil {
 		return v, &StatusError{Status: http.StatusBadRequest, Message: err.Error()}
+	}
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Struct {
+		return v, nil
+	}
+	for _, f := range reflect.VisibleFields(rv.Type()) {
+		required := slices.Contains(strings.Split(f.Tag.Get("simkit"), ","), "required")
+		if required && rv.FieldByIndex(f.Index).IsZero() {
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			return v, Errorf(http.StatusBadRequest, "%s is required", cmp.Or(name, f.Name))
+		}
 	}
 	return v, nil
 }

@@ -68,7 +68,7 @@ func (e *flowEnv) run(flow, apiKey string, mod func(*engine.Options)) (*engine.R
 
 // The flows through the real engine and this plugin's binary, against the simulator over
 // TLS: onboard in dry-run (no write reaches the vendor) and apply, a rerun that converges,
-// rotate and offboard.
+// and offboard.
 func TestFlows(t *testing.T) {
 	e := newFlowEnv(t)
 	s := e.sim
@@ -84,21 +84,24 @@ func TestFlows(t *testing.T) {
 		t.Fatalf("dry-run: %d pending, %d writes sent; want changes held and none sent", res.Pending(), s.Recorder().Writes())
 	}
 	run("onboard.star", false)
-	if got := s.Tokens.List(nil); len(got) != 1 {
-		t.Fatalf("after onboard the API holds %v", got)
+	accounts, tokens := s.Accounts.List(nil), s.Tokens.List(nil)
+	if len(accounts) != 1 || accounts[0].Name != "ci-bot" || len(tokens) != 1 || tokens[0].Account != accounts[0].ID {
+		t.Fatalf("after onboard the API holds accounts %+v, tokens %+v", accounts, tokens)
+	}
+	stored, err := e.store.Get(context.Background(), e.srv.URL, "ci-bot")
+	if err != nil || !strings.HasPrefix(stored.Value, "glsa_") {
+		t.Fatalf("the store holds %v (%v), want the issued key", stored, err)
 	}
 	writes := s.Recorder().Writes()
 	run("onboard.star", false)
 	if s.Recorder().Writes() != writes {
-		t.Fatal("a rerun of onboard wrote again: it must find the token")
+		t.Fatal("a rerun of onboard wrote again: it must find the stored token")
 	}
-	run("rotate.star", false)
-	if got := s.Tokens.List(nil); len(got) != 1 {
-		t.Fatalf("after rotate the API holds %v, want the new token only", got)
+	if res := run("offboard.star", false); outputs(res)["deleted"] != int64(1) || s.Tokens.Len() != 0 {
+		t.Fatalf("offboard: outputs %v, %d tokens left; want the one token deleted", outputs(res), s.Tokens.Len())
 	}
-	run("offboard.star", false)
-	if got := s.Tokens.List(nil); len(got) != 0 {
-		t.Fatalf("after offboard the API holds %v", got)
+	if res := run("offboard.star", false); outputs(res)["deleted"] != int64(0) {
+		t.Fatalf("a second offboard: outputs %v, want nothing to delete", outputs(res))
 	}
 }
 

@@ -1,86 +1,72 @@
-// Package plugin declares the grafana plugin's ops: one read (find_token) and two writes
-// (create_token, delete_token) against the token API of sim/.
+// Package plugin declares the grafana plugin's ops on Grafana's service account API.
 package plugin
 
 import (
 	"context"
+	"fmt"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/tokenflow/tokenflow/sdk"
 )
 
-// Plugin returns the plugin's declaration. Each op's params and results come from its
-// handler's argument and result structs (json names, `sdk` and `doc` tags).
+// Plugin returns the plugin's declaration. Each op's params and results are its types' fields.
 func Plugin() *sdk.Plugin {
 	return &sdk.Plugin{
-		Name: "grafana", Version: "0.1.0", Doc: "grafana API tokens",
-		Connection: []sdk.Field{
-			{Name: "url", Type: sdk.String, Required: true, Doc: "base URL of the grafana API"},
-			{Name: "api_key", Type: sdk.Secret, Required: true, Doc: "API key sent as a bearer token"},
-		},
+		Name: "grafana", Version: "0.1.0", Doc: "Grafana service accounts and their tokens",
+		Connection: api.Fields("base URL of the Grafana server", "an admin's service account token"),
 		Ops: []sdk.Op{
-			sdk.ReadOp("find_token", "Find the tokens of a name", findToken),
-			sdk.WriteOp("create_token", "Create a token; its secret is answered once", createToken),
-			sdk.WriteOp("delete_token", "Delete a token by id", deleteToken),
+			sdk.WriteOp("create_service_account", "Create a service account",
+				sdk.Route[accountArgs, account](api, "POST /api/serviceaccounts")),
+			sdk.WriteOp("issue_token", "Issue a service account token; its key is answered once",
+				sdk.Route[tokenArgs, token](api, "POST /api/serviceaccounts/{service_account_id}/tokens")),
+			sdk.ReadOp("list_tokens", "List a service account's tokens",
+				sdk.Route[accountID, tokens](api, "GET /api/serviceaccounts/{service_account_id}/tokens")),
+			sdk.WriteOp("delete_token", "Delete a service account's token", deleteToken),
 		},
 	}
 }
 
-// api reaches the connection's "url" with its "api_key" as a bearer token.
-var api sdk.BearerJSON
+var api sdk.BearerJSON // the connection's url, with its api_key as a bearer token
 
-type nameArg struct {
-	Name string `json:"name" sdk:"required" doc:"the token's name"`
-}
-
-type found struct {
-	Found bool     `json:"found"`
-	IDs   []string `json:"ids"`
-}
-
-func findToken(ctx context.Context, c *sdk.Call, a nameArg) (found, error) {
-	var out struct {
-		Tokens []struct {
-			ID string `json:"id"`
-		} `json:"tokens"`
+type (
+	accountArgs struct {
+		Name string `json:"name" sdk:"required" doc:"the service account's name"`
+		Role string `json:"role" sdk:"default=Viewer" doc:"its org role: Viewer, Editor or Admin"`
 	}
-	err := api.Do(ctx, c, http.MethodGet, "/api/tokens?name="+url.QueryEscape(a.Name), nil, &out)
-	f := found{IDs: []string{}}
-	for _, t := range out.Tokens {
-		f.IDs = append(f.IDs, t.ID)
+	account struct {
+		ID    int64  `json:"id"`
+		Login string `json:"login"`
 	}
-	f.Found = len(f.IDs) > 0
-	return f, err
-}
+	accountID struct {
+		ServiceAccountID int64 `json:"service_account_id" sdk:"required" doc:"the service account's id"`
+	}
+	tokenArgs struct {
+		accountID
+		Name          string `json:"name" sdk:"required" doc:"the token's name"`
+		SecondsToLive int64  `json:"seconds_to_live" wire:"secondsToLive" sdk:"default=2592000" doc:"its lifetime"`
+	}
+	token struct {
+		ID         int64      `json:"id"`
+		Name       string     `json:"name"`
+		Key        string     `json:"key,omitempty" sdk:"secret"` // answered by issue_token only
+		Expiration *time.Time `json:"expiration"`
+	}
+	tokens struct {
+		Tokens []token `json:"tokens"`
+	}
+	tokenID struct {
+		accountID
+		TokenID int64 `json:"token_id" sdk:"required" doc:"the token's id"`
+	}
+	deleted struct {
+		Deleted bool `json:"deleted"`
+	}
+)
 
-type createArgs struct {
-	Name     string `json:"name" sdk:"required" doc:"the token's name"`
-	TTLHours int    `json:"ttl_hours" sdk:"default=720" doc:"hours until the token expires"`
-}
-
-type created struct {
-	ID        string    `json:"id"`
-	Token     string    `json:"token" sdk:"secret"`
-	ExpiresAt time.Time `json:"expires_at"`
-}
-
-func createToken(ctx context.Context, c *sdk.Call, a createArgs) (out created, err error) {
-	err = api.Do(ctx, c, http.MethodPost, "/api/tokens", a, &out)
-	return out, err
-}
-
-type idArg struct {
-	ID string `json:"id" sdk:"required" doc:"the token's id"`
-}
-
-type deleted struct {
-	Deleted bool `json:"deleted"`
-}
-
-func deleteToken(ctx context.Context, c *sdk.Call, a idArg) (deleted, error) {
-	err := api.Do(ctx, c, http.MethodDelete, "/api/tokens/"+url.PathEscape(a.ID), nil, nil)
+func deleteToken(ctx context.Context, c *sdk.Call, a tokenID) (deleted, error) {
+	path := fmt.Sprintf("/api/serviceaccounts/%d/tokens/%d", a.ServiceAccountID, a.TokenID)
+	_, err := sdk.JSON[any](ctx, c, api, http.MethodDelete, path, nil)
 	if sdk.IsCode(err, sdk.CodeNotFound) {
 		return deleted{false}, nil // already gone: the flow's goal holds
 	}

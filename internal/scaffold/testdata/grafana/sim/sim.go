@@ -1,13 +1,9 @@
-// Package sim simulates the grafana token API on loopback, for tests, `tokenflow sim` and the
-// plugin's --simulate mode:
-//
-//	GET    /api/tokens?name=NAME -> 200 {"tokens": [{"id", "name", "expires_at"}]}
-//	POST   /api/tokens {"name", "ttl_hours"} -> 201 {"id", "name", "token", "expires_at"}
-//	DELETE /api/tokens/{id}      -> 204, 404 when there is no such token
-//	anything without the API key -> 401 {"message"}
+// Package sim simulates Grafana's service account API on loopback, for tests, `tokenflow sim`
+// and --simulate: service accounts and their tokens, every request with the bearer key.
 package sim
 
 import (
+	"cmp"
 	"net/http"
 	"time"
 
@@ -15,32 +11,44 @@ import (
 )
 
 // APIKey is the key the simulator accepts by default.
-const APIKey = "grafana-test-key-0123456789"
+const APIKey = "glsa_grafana-test-key-0123456789"
 
-// Sim is the grafana simulator.
+// Sim is the Grafana simulator.
 type Sim struct {
-	simkit.Base                      // clock, faults, recorder, routes
-	Tokens      *simkit.Table[Token] // the tokens, in creation order
+	simkit.Base
+	Accounts *simkit.Table[Account]
+	Tokens   *simkit.Table[Token]
 }
 
-// Token is a token as the API lists it (its secret is answered once, on create).
+// Account is a service account (POST and GET /api/serviceaccounts[/{id}]).
+type Account struct {
+	ID    int64  `json:"id"`
+	Name  string `json:"name" simkit:"required,unique"`
+	Login string `json:"login"`
+	Role  string `json:"role"`
+}
+
+// Token is a service account's token (/api/serviceaccounts/{account}/tokens[/{id}]).
 type Token struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	ExpiresAt time.Time `json:"expires_at"`
+	ID            int64     `json:"id"`
+	Account       int64     `json:"-" simkit:"path=account"`
+	Name          string    `json:"name" simkit:"required"`
+	SecondsToLive int64     `json:"secondsToLive" simkit:"required"`
+	Key           string    `json:"key,omitempty" simkit:"once"`
+	Expiration    time.Time `json:"expiration"`
 }
 
-// New returns a simulator with no token that accepts key.
+// New returns a simulator with no service account that accepts key.
 func New(clock *simkit.Clock, key string) *Sim {
-	s := &Sim{Base: simkit.NewBase("grafana", clock, simkit.RequireBearer(key)), Tokens: simkit.NewTable[Token]("token")}
-	s.HandleJSON("GET /api/tokens", func(r *http.Request) (any, error) {
-		name := r.URL.Query().Get("name")
-		return map[string]any{"tokens": s.Tokens.List(func(t Token) bool { return name == "" || t.Name == name })}, nil
+	s := &Sim{simkit.NewBase("grafana", clock, simkit.RequireBearer(key)), simkit.NewTable[Account]("service account"), simkit.NewTable[Token]("token")}
+	s.Accounts.Mount(&s.Base, "/api/serviceaccounts", func(_ *http.Request, a *Account) error {
+		a.Login, a.Role = "sa-"+a.Name, cmp.Or(a.Role, "Viewer")
+		return nil
 	})
-	s.HandleJSON("POST /api/tokens", s.create)
-	s.HandleJSON("DELETE /api/tokens/{id}", func(r *http.Request) (any, error) {
-		_, err := s.Tokens.Delete(r.PathValue("id"))
-		return nil, err // 204, or the table's 404
+	s.Tokens.Mount(&s.Base, "/api/serviceaccounts/{account}/tokens", func(r *http.Request, t *Token) error {
+		t.Key, t.Expiration = "glsa_"+simkit.RandomHex(16), s.Clock().Now().Add(time.Duration(t.SecondsToLive)*time.Second).UTC()
+		_, err := s.Accounts.Get(r.PathValue("account")) // a token needs its account
+		return err
 	})
 	return s
 }
@@ -50,20 +58,4 @@ func Registration() simkit.Registration {
 	r := simkit.APIKeyRegistration("grafana", APIKey, "GRAFANA_API_KEY", New)
 	r.FlowVars = map[string]string{"name": "ci-bot"}
 	return r
-}
-
-func (s *Sim) create(r *http.Request) (any, error) {
-	body, err := simkit.Body[struct {
-		Name     string `json:"name"`
-		TTLHours int    `json:"ttl_hours"`
-	}](r)
-	if err == nil && (body.Name == "" || body.TTLHours <= 0) {
-		err = simkit.Errorf(http.StatusBadRequest, "name is required and ttl_hours must be positive")
-	}
-	if err != nil {
-		return nil, err
-	}
-	expires := s.Clock().Now().Add(time.Duration(body.TTLHours) * time.Hour).UTC().Truncate(time.Second)
-	t := s.Tokens.Insert(Token{Name: body.Name, ExpiresAt: expires})
-	return simkit.Respond(http.StatusCreated, map[string]any{"id": t.ID, "name": t.Name, "token": "tok_" + simkit.RandomHex(20), "expires_at": t.ExpiresAt}), nil
 }
