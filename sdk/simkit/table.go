@@ -82,7 +82,7 @@ func (t *Table[T]) InsertUnique(v T, clashes func(existing T) bool) (T, error) {
 	for _, r := range t.rows {
 		if clashes(r) {
 			var zero T
-			return zero, Errorf(409, "%s %s already exists", t.what, t.key(&r))
+			return zero, Errorf(409, "%s %s already exists with the same unique value", t.what, t.key(&r))
 		}
 	}
 	return t.insert(v), nil
