@@ -12,7 +12,7 @@ import (
 // CRUD most token APIs are made of:
 //
 //	POST   path       the body decoded with Body, create run, an ID assigned -> 201 with the row
-//	GET    path       -> 200 with the rows as a JSON array
+//	GET    path       -> 200 with the rows as a JSON array; ?NAME=VALUE keeps those whose field NAME is VALUE
 //	GET    path/{id}  -> 200 with the row; 404
 //	DELETE path/{id}  -> 204; 404
 //
@@ -67,7 +67,18 @@ func (t *Table[T]) Mount(b *Base, path string, create func(r *http.Request, v *T
 		t.idOf(&v).Set(t.idOf(&stored)) // the answer: the stored row and its once fields
 		return Respond(http.StatusCreated, v), nil
 	})
-	b.HandleJSON("GET "+path, func(r *http.Request) (any, error) { return t.List(where(r)), nil })
+	b.HandleJSON("GET "+path, func(r *http.Request) (any, error) {
+		in, query := where(r), r.URL.Query()
+		return t.List(func(v T) bool {
+			rv := reflect.ValueOf(v)
+			for name, idx := range tags.json {
+				if q, ok := query[name]; ok && fmt.Sprint(rv.FieldByIndex(idx).Interface()) != q[0] {
+					return false
+				}
+			}
+			return in(v)
+		}), nil
+	})
 	b.HandleJSON("GET "+path+"/{id}", func(r *http.Request) (any, error) { return t.Get(r.PathValue("id"), where(r)) })
 	b.HandleJSON("DELETE "+path+"/{id}", func(r *http.Request) (any, error) {
 		_, err := t.Delete(r.PathValue("id"), where(r))
@@ -88,11 +99,15 @@ func (t *Table[T]) clearOnce(v T, tags rowTags) T {
 type rowTags struct {
 	unique, once [][]int
 	path         map[string][]int
+	json         map[string][]int // the fields a list filters on, by json name
 }
 
 func tagsOf[T any]() rowTags {
-	tags := rowTags{path: map[string][]int{}}
+	tags := rowTags{path: map[string][]int{}, json: map[string][]int{}}
 	for _, f := range reflect.VisibleFields(reflect.TypeFor[T]()) {
+		if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); f.IsExported() && name != "-" && name != "" {
+			tags.json[name] = f.Index
+		}
 		for opt := range strings.SplitSeq(f.Tag.Get("simkit"), ",") {
 			switch {
 			case opt == "unique":

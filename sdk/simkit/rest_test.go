@@ -44,6 +44,8 @@ func TestMountServesACollection(t *testing.T) {
 		{"POST", "/accounts", `{"name":"ops"}`, 201, `{"id":2,"name":"ops"}`},
 		{"GET", "/accounts", ``, 200, `[{"id":1,"name":"ci"},{"id":2,"name":"ops"}]`},
 		{"GET", "/accounts/2", ``, 200, `{"id":2,"name":"ops"}`},
+		{"GET", "/accounts?name=ops", ``, 200, `[{"id":2,"name":"ops"}]`},
+		{"GET", "/accounts?name=nobody&other=1", ``, 200, `[]`},
 		{"POST", "/accounts/1/keys", `{"label":"a"}`, 201, `{"id":1,"label":"a","secret":"s3cret"}`},
 		{"POST", "/accounts/2/keys", `{"label":"a"}`, 201, `{"id":2,"label":"a","secret":"s3cret"}`}, // unique per account
 		{"POST", "/accounts/1/keys", `{"label":"a"}`, 409, `{"message":"key 1 already exists with the same unique value"}`},
