@@ -52,7 +52,9 @@ func WriteOp[Args, Result any](name, doc string, fn func(ctx context.Context, c 
 func typedOp[Args, Result any](name, doc string, effect Effect, fn func(context.Context, *Call, Args) (Result, error)) Op {
 	op := Op{Name: name, Doc: doc, Effect: effect}
 	var err error
-	if op.Params, err = FieldsOf[Args](); err != nil {
+	if fn == nil {
+		op.declErr = fmt.Errorf("op %q has no handler: pass its func (or an sdk.Route)", name)
+	} else if op.Params, err = FieldsOf[Args](); err != nil {
 		op.declErr = fmt.Errorf("op %q params: %w", name, err)
 	} else if op.Results, err = FieldsOf[Result](); err != nil {
 		op.declErr = fmt.Errorf("op %q results: %w", name, err)
@@ -131,7 +133,11 @@ func FieldsOf[T any]() ([]Field, error) {
 func structFields(t reflect.Type) []reflect.StructField {
 	var out []reflect.StructField
 	for _, sf := range reflect.VisibleFields(t) {
-		if sf.Anonymous && sf.Type.Kind() == reflect.Struct && sf.Tag.Get("json") == "" {
+		embedded := sf.Type
+		if embedded.Kind() == reflect.Pointer {
+			embedded = embedded.Elem()
+		}
+		if sf.Anonymous && embedded.Kind() == reflect.Struct && sf.Tag.Get("json") == "" {
 			continue // its fields are visible on their own
 		}
 		if !sf.IsExported() || sf.Tag.Get("json") == "-" {

@@ -30,7 +30,12 @@ type issueArgs struct {
 	hidden  string
 }
 
+type meta struct {
+	Note string `json:"note"`
+}
+
 type issued struct {
+	*meta
 	ID        int64          `json:"id"`
 	Token     string         `json:"token" sdk:"secret"`
 	ExpiresAt time.Time      `json:"expires_at"`
@@ -62,7 +67,7 @@ func TestFieldsOfDerivesTheSchemaFromTags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res[1].Type != sdk.Secret || res[4].Type != sdk.Timestamp || res[3].Type != sdk.Duration {
+	if len(res) != 7 || res[0].Name != "note" || res[2].Type != sdk.Secret || res[5].Type != sdk.Timestamp || res[4].Type != sdk.Duration {
 		t.Fatalf("results %+v: want token secret, lifetime duration, revoked_at timestamp", res)
 	}
 }
@@ -89,6 +94,7 @@ func TestTypedOpDeclarationMistakesAreValidationErrors(t *testing.T) {
 		{sdk.ReadOp("d", "D", func(context.Context, *sdk.Call, badOpt) (struct{}, error) { return struct{}{}, nil }), `unknown sdk tag option "requried"`},
 		{sdk.ReadOp("e", "E", func(context.Context, *sdk.Call, string) (struct{}, error) { return struct{}{}, nil }), `string is not a struct`},
 		{sdk.ReadOp("Bad", "B", noop), `op name "Bad"`},
+		{sdk.WriteOp[struct{}, struct{}]("f", "F", nil), `op "f" has no handler`},
 	} {
 		p := &sdk.Plugin{Name: "x", Connection: []sdk.Field{{Name: "url", Type: sdk.String}}, Ops: []sdk.Op{tc.op}}
 		if err := p.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -133,6 +139,9 @@ func TestTypedOpDecodesArgsAndEncodesResults(t *testing.T) {
 	}
 	if out["id"] != int64(7) || out["token"] != "s3cret" || out["expires_at"] != "2026-07-01T12:00:00Z" || out["lifetime"] != "1h30m0s" {
 		t.Errorf("result %v: want id 7, the token, expires_at RFC 3339, lifetime a duration string", out)
+	}
+	if _, ok := out["note"]; ok {
+		t.Errorf("a field behind a nil embedded pointer came back as %v, want absent", out["note"])
 	}
 	if _, ok := out["revoked_at"]; ok {
 		t.Errorf("a nil pointer result came back as %v, want absent", out["revoked_at"])
