@@ -4,6 +4,10 @@
 // one declaration of its params, result fields, effect and Go handler. Serve
 // runs it as a go-plugin gRPC server; the engine launches the binary.
 //
+// ReadOp and WriteOp declare an op from a typed handler, deriving params and
+// result fields from its argument and result structs' tags; Route makes the
+// handler of an op that is one JSON request.
+//
 // Handlers reach the network only through Call.HTTP, an *http.Client whose
 // transport forwards every request to the engine's host transport. The engine
 // applies TLS policy, the connection's allowlist, retries, dry-run hold,

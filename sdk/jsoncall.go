@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 )
@@ -52,4 +53,13 @@ func (a BearerJSON) Do(ctx context.Context, c *Call, method, path string, body, 
 		return Errorf(CodeInternal, "decode the answer to %s: %v (does the plugin's result type match the API?)", what, err)
 	}
 	return nil
+}
+
+// Fields declares the connection fields Do reads, both required: the base URL
+// (String) and the key (Secret), documented with urlDoc and keyDoc.
+func (a BearerJSON) Fields(urlDoc, keyDoc string) []Field {
+	return []Field{
+		{Name: cmp.Or(a.URLField, "url"), Type: String, Required: true, Doc: urlDoc},
+		{Name: cmp.Or(a.KeyField, "api_key"), Type: Secret, Required: true, Doc: keyDoc},
+	}
 }

@@ -102,6 +102,9 @@ type Op struct {
 	// engine sends the op again. Use Resend for ops that are safe to repeat.
 	// Without Reconcile, resuming such a step stops and asks the operator.
 	Reconcile func(ctx context.Context, c *Call) (result any, applied bool, err error)
+
+	// declErr is what ReadOp or WriteOp could not derive; Validate reports it.
+	declErr error
 }
 
 // Resend is a Reconcile for idempotent writes (a PUT that replaces, a
@@ -150,6 +153,9 @@ func (p *Plugin) Validate() error {
 	}
 	seen := map[string]bool{}
 	for _, op := range p.Ops {
+		if op.declErr != nil {
+			return op.declErr
+		}
 		if !snakeCase.MatchString(op.Name) {
 			return fmt.Errorf("op name %q: want lower snake_case", op.Name)
 		}

@@ -51,7 +51,7 @@ func TestScaffoldBuildsAndPassesItsTests(t *testing.T) {
 	}
 	goCmd(t, dir, "build", "-o", "bin/tokenflow-plugin-acme", ".")
 	out := goCmd(t, dir, "test", "-count=1", "-v", "./...")
-	for _, want := range []string{"--- PASS: TestOps", "--- PASS: TestFlows", "--- PASS: TestFlowsRecordReplay"} {
+	for _, want := range []string{"--- PASS: TestOps", "--- PASS: TestConformance", "--- PASS: TestFlows", "--- PASS: TestFlowsRecordReplay"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("go test output lacks %q:\n%s", want, out)
 		}
