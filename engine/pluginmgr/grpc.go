@@ -43,6 +43,11 @@ type grpcPlugin struct {
 	hostOnce    sync.Once
 	// callTimeout bounds each Call and CloseConnection.
 	callTimeout time.Duration
+	// callStreamOK: Describe advertised CAPABILITY_CALL_STREAM.
+	callStreamOK bool
+	// calls carries Call when the plugin serves Plugin.Calls; nil means
+	// the unary Call (plugins that do not advertise it).
+	calls *callStream
 }
 
 // serveHost starts the host transport on the plugin's broker, once per
@@ -85,6 +90,7 @@ func (p *grpcPlugin) describe(ctx context.Context) error {
 	}
 	p.schema = s
 	p.schemaProto = resp.Schema
+	p.callStreamOK = advertisesCallStream(resp)
 	return nil
 }
 
@@ -107,10 +113,17 @@ func callMode(req *CallRequest) pb.Mode {
 func (p *grpcPlugin) Call(ctx context.Context, req *CallRequest) (*CallResult, error) {
 	cctx, cancel := p.deadline(ctx)
 	defer cancel()
-	resp, err := p.client.Call(cctx, &pb.CallRequest{
+	preq := &pb.CallRequest{
 		Op: req.Op, ConnectionId: req.ConnectionID, ConnectionJson: req.Connection, ArgsJson: req.Args,
 		Mode: callMode(req), StepId: req.StepID, HostBrokerId: p.hostID,
-	})
+	}
+	var resp *pb.CallResponse
+	var err error
+	if p.calls != nil {
+		resp, err = p.calls.call(cctx, preq)
+	} else {
+		resp, err = p.client.Call(cctx, preq)
+	}
 	if err != nil {
 		return nil, p.transportError(ctx, cctx, req.Op, err)
 	}
