@@ -92,8 +92,10 @@ func (s *callStream) close() {
 func (s *callStream) call(cctx context.Context, req *pb.CallRequest) (*pb.CallResponse, error) {
 	if deadline, ok := cctx.Deadline(); ok {
 		// The plugin's handler gets the deadline a unary call would carry
-		// as grpc-timeout; at least 1 ms, since 0 means none.
-		req.TimeoutMs = max(time.Until(deadline).Milliseconds(), 1)
+		// as grpc-timeout, rounded up and counted from its receipt: it
+		// ends no earlier than the engine's, so a handler that gives up
+		// on its deadline cannot answer before the engine times it out.
+		req.TimeoutMs = max(int64((time.Until(deadline)+time.Millisecond-1)/time.Millisecond), 1)
 	}
 	ch := make(chan *pb.CallResponse, 1)
 	s.mu.Lock()
@@ -119,6 +121,11 @@ func (s *callStream) call(cctx context.Context, req *pb.CallRequest) (*pb.CallRe
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			return nil, s.err
+		}
+		if cctx.Err() != nil {
+			// Both ready: the deadline or cancellation wins, as on a
+			// unary call.
+			return nil, cctx.Err()
 		}
 		return resp, nil
 	case <-cctx.Done():
