@@ -23,8 +23,8 @@ func (s *server) Calls(stream pb.Plugin_CallsServer) error {
 		running = map[uint64]context.CancelFunc{}
 		wg      sync.WaitGroup
 	)
-	// A handler still running when the stream ends is cancelled, and its
-	// answer is not sent: Send after the handler returns is not allowed.
+	// A call still running when the stream ends is cancelled and waited
+	// for: its Send must not come after this handler returned.
 	defer func() {
 		mu.Lock()
 		for _, cancel := range running {
@@ -49,9 +49,12 @@ func (s *server) Calls(stream pb.Plugin_CallsServer) error {
 			continue
 		}
 		// The deadline a unary Call gets from grpc-timeout.
-		ctx, cancel := context.WithCancel(stream.Context())
+		var ctx context.Context
+		var cancel context.CancelFunc
 		if req.TimeoutMs > 0 {
 			ctx, cancel = context.WithTimeout(stream.Context(), time.Duration(req.TimeoutMs)*time.Millisecond)
+		} else {
+			ctx, cancel = context.WithCancel(stream.Context())
 		}
 		mu.Lock()
 		running[req.Id] = cancel
