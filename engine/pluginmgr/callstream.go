@@ -80,6 +80,14 @@ func (s *callStream) fail(err error) {
 	}
 }
 
+// broken reports whether the stream failed; calls waiting on it have
+// failed with it.
+func (s *callStream) broken() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err != nil
+}
+
 func (s *callStream) close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -91,6 +91,28 @@ func TestCallStreamRunsCallsAtOnceAndCancelsOne(t *testing.T) {
 	}
 }
 
+// A stream that broke while the process lives (an answer over gRPC's
+// message size breaks it, say) is replaced for the next call rather than
+// failing every call until the process is restarted.
+func TestBrokenCallStreamIsReopened(t *testing.T) {
+	m := newManager(t, Config{})
+	p, err := m.Get(context.Background(), "mgrkit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := m.pid(t, "mgrkit")
+	gp := m.current("mgrkit").plugin
+	old := gp.calls
+	old.close()
+	echo(t, p)
+	if gp.calls == old || gp.calls.broken() {
+		t.Fatal("the broken stream was not replaced")
+	}
+	if m.pid(t, "mgrkit") != pid {
+		t.Fatal("the process was restarted")
+	}
+}
+
 func TestCallStreamReportsACrashAndRestarts(t *testing.T) {
 	m := newManager(t, Config{})
 	p, err := m.Get(context.Background(), "mgrkit")

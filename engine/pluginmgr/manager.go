@@ -262,8 +262,8 @@ func (inst *instance) kill() {
 
 // closeCalls ends the call stream, failing the calls still waiting on it.
 func (inst *instance) closeCalls() {
-	if inst.plugin != nil && inst.plugin.calls != nil {
-		inst.plugin.calls.close()
+	if inst.plugin != nil {
+		inst.plugin.closeCalls()
 	}
 }
 
