@@ -98,7 +98,7 @@ func (r *run) connect(thread *starlark.Thread, b *starlark.Builtin, args starlar
 		s = p.Schema()
 	}
 	fields := append(append([]schema.Field(nil), s.Connection...), engineFields...)
-	sig := fmt.Sprintf("connect(%q, %s)", vendor, schema.FieldList(fields))
+	sig := func() string { return fmt.Sprintf("connect(%q, %s)", vendor, schema.FieldList(fields)) }
 	w := &wireCtx{r: r}
 	values, err := r.checkArgs("connect", sig, fields, kwargs, w)
 	if err != nil {
@@ -216,22 +216,23 @@ func listOrNone(l []string) string {
 }
 
 // checkArgs checks keyword arguments against fields and returns their wire
-// form with defaults applied. Errors name the call and print its signature.
-func (r *run) checkArgs(call, sig string, fields []schema.Field, kwargs []starlark.Tuple, w *wireCtx) (map[string]any, error) {
-	names := make([]string, 0, len(fields))
-	for _, f := range fields {
-		names = append(names, f.Name)
-	}
+// form with defaults applied. Errors name the call and print its signature,
+// which is rendered only then: every op call passes here.
+func (r *run) checkArgs(call string, sig func() string, fields []schema.Field, kwargs []starlark.Tuple, w *wireCtx) (map[string]any, error) {
 	out := map[string]any{}
 	for _, kv := range kwargs {
 		name := string(kv[0].(starlark.String))
 		f := schema.FieldNamed(fields, name)
 		if f == nil {
-			return nil, fmt.Errorf("%s: unexpected argument %q%s\n  signature: %s", call, name, spell.Hint(name, names), sig)
+			names := make([]string, 0, len(fields))
+			for _, f := range fields {
+				names = append(names, f.Name)
+			}
+			return nil, fmt.Errorf("%s: unexpected argument %q%s\n  signature: %s", call, name, spell.Hint(name, names), sig())
 		}
 		v, err := w.toWire(kv[1], *f)
 		if err != nil {
-			return nil, fmt.Errorf("%s: for parameter %s: %v\n  signature: %s", call, name, err, sig)
+			return nil, fmt.Errorf("%s: for parameter %s: %v\n  signature: %s", call, name, err, sig())
 		}
 		if v != nil {
 			out[name] = v
@@ -255,7 +256,7 @@ func (r *run) checkArgs(call, sig string, fields []schema.Field, kwargs []starla
 	}
 	if len(missing) > 0 {
 		sort.Strings(missing)
-		return nil, fmt.Errorf("%s: missing required argument %s\n  signature: %s", call, strings.Join(missing, ", "), sig)
+		return nil, fmt.Errorf("%s: missing required argument %s\n  signature: %s", call, strings.Join(missing, ", "), sig())
 	}
 	return out, nil
 }

@@ -19,9 +19,9 @@ import (
 // returns an unknown result.
 func (r *run) callOp(thread *starlark.Thread, c *connection, op *schema.Op, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	call := c.vendor + "." + op.Name
-	sig := op.Signature()
+	sig := op.Signature // rendered only for an error
 	if len(args) > 0 {
-		return nil, fmt.Errorf("%s: arguments must be named\n  signature: %s", call, sig)
+		return nil, fmt.Errorf("%s: arguments must be named\n  signature: %s", call, sig())
 	}
 	w := &wireCtx{r: r}
 	argv, err := r.checkArgs(call, sig, op.Params, kwargs, w)
@@ -156,7 +156,7 @@ func (r *run) journalStep(seq int, call, pos string, op *schema.Op, argsJSON []b
 var errHeldStep = errors.New("held")
 
 // opResult turns the plugin's answer into the op's value or error.
-func (r *run) opResult(c *connection, op *schema.Op, call, sig string, res *pluginmgr.CallResult, err error) (starlark.Value, error) {
+func (r *run) opResult(c *connection, op *schema.Op, call string, sig func() string, res *pluginmgr.CallResult, err error) (starlark.Value, error) {
 	if err != nil {
 		if errors.Is(err, pluginmgr.ErrCrashed) {
 			return nil, fmt.Errorf("%s: %w; the step failed and the plugin will be restarted for the next call", call, err)
@@ -173,7 +173,7 @@ func (r *run) opResult(c *connection, op *schema.Op, call, sig string, res *plug
 		// The *pluginmgr.OpError stays reachable (errors.As) so callers
 		// see its code, retryable flag and retry-after.
 		if res.Err.Code == "invalid_argument" && res.Err.Param != "" {
-			return nil, &causeError{fmt.Sprintf("%s: for parameter %s: %s\n  signature: %s", call, res.Err.Param, res.Err.Message, sig), res.Err}
+			return nil, &causeError{fmt.Sprintf("%s: for parameter %s: %s\n  signature: %s", call, res.Err.Param, res.Err.Message, sig()), res.Err}
 		}
 		return nil, fmt.Errorf("%s: %w", call, res.Err)
 	}

@@ -160,7 +160,7 @@ func (s *server) Describe(ctx context.Context, _ *pb.DescribeRequest) (*pb.Descr
 	if err != nil {
 		return nil, err
 	}
-	return &pb.DescribeResponse{Schema: schema}, nil
+	return &pb.DescribeResponse{Schema: schema, Capabilities: capabilities}, nil
 }
 
 func (s *server) session(connID string) *Session {

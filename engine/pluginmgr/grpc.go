@@ -43,6 +43,42 @@ type grpcPlugin struct {
 	hostOnce    sync.Once
 	// callTimeout bounds each Call and CloseConnection.
 	callTimeout time.Duration
+	// callStreamOK: Describe advertised CAPABILITY_CALL_STREAM.
+	callStreamOK bool
+	callsMu      sync.Mutex
+	// calls carries Call when the plugin serves Plugin.Calls; nil means
+	// the unary Call (plugins that do not advertise it). Guarded by
+	// callsMu: a stream that broke while the process lives (an answer
+	// over gRPC's message size, say) is replaced for the next call.
+	calls *callStream
+}
+
+// callStream returns the stream to send a call on, opening a new one when
+// the last one broke; nil means the unary Call.
+func (p *grpcPlugin) callStream() *callStream {
+	p.callsMu.Lock()
+	defer p.callsMu.Unlock()
+	if p.calls == nil || !p.calls.broken() {
+		return p.calls
+	}
+	if p.exited != nil && p.exited() {
+		return p.calls // the call fails as a crash; the next one restarts the process
+	}
+	s, err := openCallStream(p.client)
+	if err != nil {
+		return p.calls
+	}
+	p.calls = s
+	return s
+}
+
+// closeCalls ends the call stream, failing the calls still waiting on it.
+func (p *grpcPlugin) closeCalls() {
+	p.callsMu.Lock()
+	defer p.callsMu.Unlock()
+	if p.calls != nil {
+		p.calls.close()
+	}
 }
 
 // serveHost starts the host transport on the plugin's broker, once per
@@ -85,6 +121,7 @@ func (p *grpcPlugin) describe(ctx context.Context) error {
 	}
 	p.schema = s
 	p.schemaProto = resp.Schema
+	p.callStreamOK = advertisesCallStream(resp)
 	return nil
 }
 
@@ -107,10 +144,17 @@ func callMode(req *CallRequest) pb.Mode {
 func (p *grpcPlugin) Call(ctx context.Context, req *CallRequest) (*CallResult, error) {
 	cctx, cancel := p.deadline(ctx)
 	defer cancel()
-	resp, err := p.client.Call(cctx, &pb.CallRequest{
+	preq := &pb.CallRequest{
 		Op: req.Op, ConnectionId: req.ConnectionID, ConnectionJson: req.Connection, ArgsJson: req.Args,
 		Mode: callMode(req), StepId: req.StepID, HostBrokerId: p.hostID,
-	})
+	}
+	var resp *pb.CallResponse
+	var err error
+	if s := p.callStream(); s != nil {
+		resp, err = s.call(cctx, preq)
+	} else {
+		resp, err = p.client.Call(cctx, preq)
+	}
 	if err != nil {
 		return nil, p.transportError(ctx, cctx, req.Op, err)
 	}

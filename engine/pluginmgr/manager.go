@@ -248,6 +248,11 @@ func (m *Manager) launch(ctx context.Context, vendor string) (*instance, error) 
 	if err := p.describe(dctx); err != nil {
 		return fail(err)
 	}
+	if p.callStreamOK {
+		if p.calls, err = openCallStream(p.client); err != nil {
+			return fail(err)
+		}
+	}
 	if idErr == nil {
 		if _, _, cached := m.cachedSchema(path); !cached {
 			m.cacheSchema(path, id, p.schemaProto)
@@ -261,8 +266,16 @@ func (m *Manager) launch(ctx context.Context, vendor string) (*instance, error) 
 // first matters for a plugin that stopped answering: go-plugin's own Kill
 // first asks it over gRPC to exit, and waits.
 func (inst *instance) kill() {
+	inst.closeCalls()
 	inst.killProc()
 	inst.client.Kill()
+}
+
+// closeCalls ends the call stream, failing the calls still waiting on it.
+func (inst *instance) closeCalls() {
+	if inst.plugin != nil {
+		inst.plugin.closeCalls()
+	}
 }
 
 // Close kills every plugin process this manager started and waits for them
@@ -273,6 +286,7 @@ func (m *Manager) Close() {
 	defer m.mu.Unlock()
 	m.closed = true
 	for vendor, inst := range m.running {
+		inst.closeCalls()
 		inst.client.Kill() // graceful first: the plugin may end sessions
 		inst.killProc()
 		delete(m.running, vendor)

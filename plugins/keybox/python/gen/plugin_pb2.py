@@ -20,7 +20,7 @@ DESCRIPTOR = _descriptor.FileDescriptor(
   name='plugin.proto',
   package='tokenflow.plugin.v1',
   syntax='proto3',
-  serialized_pb=_b('\n\x0cplugin.proto\x12\x13tokenflow.plugin.v1\"\xbe\x01\n\x05\x46ield\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\'\n\x04type\x18\x02 \x01(\x0e\x32\x19.tokenflow.plugin.v1.Type\x12\x10\n\x08required\x18\x03 \x01(\x08\x12\x14\n\x0c\x64\x65\x66\x61ult_json\x18\x04 \x01(\t\x12\x0e\n\x06secret\x18\x05 \x01(\x08\x12\x0b\n\x03\x64oc\x18\x06 \x01(\t\x12\'\n\x04\x65lem\x18\x07 \x01(\x0e\x32\x19.tokenflow.plugin.v1.Type\x12\x10\n\x08\x65ndpoint\x18\x08 \x01(\x08\"\xbb\x01\n\x02Op\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03\x64oc\x18\x02 \x01(\t\x12+\n\x06\x65\x66\x66\x65\x63t\x18\x03 \x01(\x0e\x32\x1b.tokenflow.plugin.v1.Effect\x12*\n\x06params\x18\x04 \x03(\x0b\x32\x1a.tokenflow.plugin.v1.Field\x12+\n\x07results\x18\x05 \x03(\x0b\x32\x1a.tokenflow.plugin.v1.Field\x12\x14\n\x0creconcilable\x18\x06 \x01(\x08\"\xa4\x01\n\x06Schema\x12\x18\n\x10protocol_version\x18\x01 \x01(\r\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x0b\n\x03\x64oc\x18\x04 \x01(\t\x12.\n\nconnection\x18\x05 \x03(\x0b\x32\x1a.tokenflow.plugin.v1.Field\x12$\n\x03ops\x18\x06 \x03(\x0b\x32\x17.tokenflow.plugin.v1.Op\"\x11\n\x0f\x44\x65scribeRequest\"?\n\x10\x44\x65scribeResponse\x12+\n\x06schema\x18\x01 \x01(\x0b\x32\x1b.tokenflow.plugin.v1.Schema\"\xae\x01\n\x0b\x43\x61llRequest\x12\n\n\x02op\x18\x01 \x01(\t\x12\x15\n\rconnection_id\x18\x02 \x01(\t\x12\x17\n\x0f\x63onnection_json\x18\x03 \x01(\x0c\x12\x11\n\targs_json\x18\x04 \x01(\x0c\x12\'\n\x04mode\x18\x05 \x01(\x0e\x32\x19.tokenflow.plugin.v1.Mode\x12\x0f\n\x07step_id\x18\x06 \x01(\t\x12\x16\n\x0ehost_broker_id\x18\x07 \x01(\r\"\x80\x01\n\x05\x45rror\x12,\n\x04\x63ode\x18\x01 \x01(\x0e\x32\x1e.tokenflow.plugin.v1.ErrorCode\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x11\n\tretryable\x18\x03 \x01(\x08\x12\x16\n\x0eretry_after_ms\x18\x04 \x01(\x03\x12\r\n\x05param\x18\x05 \x01(\t\"q\n\x0c\x43\x61llResponse\x12\x13\n\x0bresult_json\x18\x01 \x01(\x0c\x12)\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x1a.tokenflow.plugin.v1.Error\x12\x0c\n\x04held\x18\x03 \x01(\x08\x12\x13\n\x0bnot_applied\x18\x04 \x01(\x08\"\x9a\x01\n\x16\x43loseConnectionRequest\x12\x15\n\rconnection_id\x18\x01 \x01(\t\x12\x17\n\x0f\x63onnection_json\x18\x02 \x01(\x0c\x12\'\n\x04mode\x18\x03 \x01(\x0e\x32\x19.tokenflow.plugin.v1.Mode\x12\x0f\n\x07step_id\x18\x04 \x01(\t\x12\x16\n\x0ehost_broker_id\x18\x05 \x01(\r\"\x19\n\x17\x43loseConnectionResponse\"&\n\x06Header\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06values\x18\x02 \x03(\t\"\xfe\x01\n\x0bHTTPRequest\x12\n\n\x02id\x18\x01 \x01(\x04\x12\x0f\n\x07step_id\x18\x02 \x01(\t\x12\x0e\n\x06method\x18\x03 \x01(\t\x12\x0b\n\x03url\x18\x04 \x01(\t\x12,\n\x07headers\x18\x05 \x03(\x0b\x32\x1b.tokenflow.plugin.v1.Header\x12\x0c\n\x04\x62ody\x18\x06 \x01(\x0c\x12\x0f\n\x07session\x18\x07 \x01(\x08\x12:\n\x05notes\x18\x08 \x03(\x0b\x32+.tokenflow.plugin.v1.HTTPRequest.NotesEntry\x1a,\n\nNotesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x9f\x01\n\x0cHTTPResponse\x12\n\n\x02id\x18\x01 \x01(\x04\x12\x0e\n\x06status\x18\x02 \x01(\x05\x12,\n\x07headers\x18\x03 \x03(\x0b\x32\x1b.tokenflow.plugin.v1.Header\x12\x0c\n\x04\x62ody\x18\x04 \x01(\x0c\x12)\n\x05\x65rror\x18\x05 \x01(\x0b\x32\x1a.tokenflow.plugin.v1.Error\x12\x0c\n\x04held\x18\x06 \x01(\x08*\xb2\x01\n\x04Type\x12\x14\n\x10TYPE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bTYPE_STRING\x10\x01\x12\x0c\n\x08TYPE_INT\x10\x02\x12\x0e\n\nTYPE_FLOAT\x10\x03\x12\r\n\tTYPE_BOOL\x10\x04\x12\x12\n\x0eTYPE_TIMESTAMP\x10\x05\x12\x11\n\rTYPE_DURATION\x10\x06\x12\r\n\tTYPE_LIST\x10\x07\x12\x0f\n\x0bTYPE_OBJECT\x10\x08\x12\x0f\n\x0bTYPE_SECRET\x10\t*C\n\x06\x45\x66\x66\x65\x63t\x12\x16\n\x12\x45\x46\x46\x45\x43T_UNSPECIFIED\x10\x00\x12\x0f\n\x0b\x45\x46\x46\x45\x43T_READ\x10\x01\x12\x10\n\x0c\x45\x46\x46\x45\x43T_WRITE\x10\x02*R\n\x04Mode\x12\x14\n\x10MODE_UNSPECIFIED\x10\x00\x12\x0e\n\nMODE_APPLY\x10\x01\x12\x10\n\x0cMODE_DRY_RUN\x10\x02\x12\x12\n\x0eMODE_RECONCILE\x10\x03*\x8f\x02\n\tErrorCode\x12\x1a\n\x16\x45RROR_CODE_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x45RROR_CODE_INVALID_ARGUMENT\x10\x01\x12\x1e\n\x1a\x45RROR_CODE_UNAUTHENTICATED\x10\x02\x12 \n\x1c\x45RROR_CODE_PERMISSION_DENIED\x10\x03\x12\x18\n\x14\x45RROR_CODE_NOT_FOUND\x10\x04\x12\x17\n\x13\x45RROR_CODE_CONFLICT\x10\x05\x12\x1b\n\x17\x45RROR_CODE_RATE_LIMITED\x10\x06\x12\x1a\n\x16\x45RROR_CODE_UNAVAILABLE\x10\x07\x12\x17\n\x13\x45RROR_CODE_INTERNAL\x10\x08\x32\x9c\x02\n\x06Plugin\x12W\n\x08\x44\x65scribe\x12$.tokenflow.plugin.v1.DescribeRequest\x1a%.tokenflow.plugin.v1.DescribeResponse\x12K\n\x04\x43\x61ll\x12 .tokenflow.plugin.v1.CallRequest\x1a!.tokenflow.plugin.v1.CallResponse\x12l\n\x0f\x43loseConnection\x12+.tokenflow.plugin.v1.CloseConnectionRequest\x1a,.tokenflow.plugin.v1.CloseConnectionResponse2\\\n\x04Host\x12T\n\tRoundTrip\x12 .tokenflow.plugin.v1.HTTPRequest\x1a!.tokenflow.plugin.v1.HTTPResponse(\x01\x30\x01\x42GZEgithub.com/tokenflow/tokenflow/sdk/proto/tokenflow/plugin/v1;pluginv1b\x06proto3')
+  serialized_pb=_b('\n\x0cplugin.proto\x12\x13tokenflow.plugin.v1\"\xbe\x01\n\x05\x46ield\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\'\n\x04type\x18\x02 \x01(\x0e\x32\x19.tokenflow.plugin.v1.Type\x12\x10\n\x08required\x18\x03 \x01(\x08\x12\x14\n\x0c\x64\x65\x66\x61ult_json\x18\x04 \x01(\t\x12\x0e\n\x06secret\x18\x05 \x01(\x08\x12\x0b\n\x03\x64oc\x18\x06 \x01(\t\x12\'\n\x04\x65lem\x18\x07 \x01(\x0e\x32\x19.tokenflow.plugin.v1.Type\x12\x10\n\x08\x65ndpoint\x18\x08 \x01(\x08\"\xbb\x01\n\x02Op\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03\x64oc\x18\x02 \x01(\t\x12+\n\x06\x65\x66\x66\x65\x63t\x18\x03 \x01(\x0e\x32\x1b.tokenflow.plugin.v1.Effect\x12*\n\x06params\x18\x04 \x03(\x0b\x32\x1a.tokenflow.plugin.v1.Field\x12+\n\x07results\x18\x05 \x03(\x0b\x32\x1a.tokenflow.plugin.v1.Field\x12\x14\n\x0creconcilable\x18\x06 \x01(\x08\"\xa4\x01\n\x06Schema\x12\x18\n\x10protocol_version\x18\x01 \x01(\r\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x0b\n\x03\x64oc\x18\x04 \x01(\t\x12.\n\nconnection\x18\x05 \x03(\x0b\x32\x1a.tokenflow.plugin.v1.Field\x12$\n\x03ops\x18\x06 \x03(\x0b\x32\x17.tokenflow.plugin.v1.Op\"\x11\n\x0f\x44\x65scribeRequest\"v\n\x10\x44\x65scribeResponse\x12+\n\x06schema\x18\x01 \x01(\x0b\x32\x1b.tokenflow.plugin.v1.Schema\x12\x35\n\x0c\x63\x61pabilities\x18\x02 \x03(\x0e\x32\x1f.tokenflow.plugin.v1.Capability\"\xde\x01\n\x0b\x43\x61llRequest\x12\n\n\x02op\x18\x01 \x01(\t\x12\x15\n\rconnection_id\x18\x02 \x01(\t\x12\x17\n\x0f\x63onnection_json\x18\x03 \x01(\x0c\x12\x11\n\targs_json\x18\x04 \x01(\x0c\x12\'\n\x04mode\x18\x05 \x01(\x0e\x32\x19.tokenflow.plugin.v1.Mode\x12\x0f\n\x07step_id\x18\x06 \x01(\t\x12\x16\n\x0ehost_broker_id\x18\x07 \x01(\r\x12\n\n\x02id\x18\x08 \x01(\x04\x12\x0e\n\x06\x63\x61ncel\x18\t \x01(\x08\x12\x12\n\ntimeout_ms\x18\n \x01(\x03\"\x80\x01\n\x05\x45rror\x12,\n\x04\x63ode\x18\x01 \x01(\x0e\x32\x1e.tokenflow.plugin.v1.ErrorCode\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x11\n\tretryable\x18\x03 \x01(\x08\x12\x16\n\x0eretry_after_ms\x18\x04 \x01(\x03\x12\r\n\x05param\x18\x05 \x01(\t\"}\n\x0c\x43\x61llResponse\x12\x13\n\x0bresult_json\x18\x01 \x01(\x0c\x12)\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x1a.tokenflow.plugin.v1.Error\x12\x0c\n\x04held\x18\x03 \x01(\x08\x12\x13\n\x0bnot_applied\x18\x04 \x01(\x08\x12\n\n\x02id\x18\x05 \x01(\x04\"\x9a\x01\n\x16\x43loseConnectionRequest\x12\x15\n\rconnection_id\x18\x01 \x01(\t\x12\x17\n\x0f\x63onnection_json\x18\x02 \x01(\x0c\x12\'\n\x04mode\x18\x03 \x01(\x0e\x32\x19.tokenflow.plugin.v1.Mode\x12\x0f\n\x07step_id\x18\x04 \x01(\t\x12\x16\n\x0ehost_broker_id\x18\x05 \x01(\r\"\x19\n\x17\x43loseConnectionResponse\"&\n\x06Header\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06values\x18\x02 \x03(\t\"\xfe\x01\n\x0bHTTPRequest\x12\n\n\x02id\x18\x01 \x01(\x04\x12\x0f\n\x07step_id\x18\x02 \x01(\t\x12\x0e\n\x06method\x18\x03 \x01(\t\x12\x0b\n\x03url\x18\x04 \x01(\t\x12,\n\x07headers\x18\x05 \x03(\x0b\x32\x1b.tokenflow.plugin.v1.Header\x12\x0c\n\x04\x62ody\x18\x06 \x01(\x0c\x12\x0f\n\x07session\x18\x07 \x01(\x08\x12:\n\x05notes\x18\x08 \x03(\x0b\x32+.tokenflow.plugin.v1.HTTPRequest.NotesEntry\x1a,\n\nNotesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x9f\x01\n\x0cHTTPResponse\x12\n\n\x02id\x18\x01 \x01(\x04\x12\x0e\n\x06status\x18\x02 \x01(\x05\x12,\n\x07headers\x18\x03 \x03(\x0b\x32\x1b.tokenflow.plugin.v1.Header\x12\x0c\n\x04\x62ody\x18\x04 \x01(\x0c\x12)\n\x05\x65rror\x18\x05 \x01(\x0b\x32\x1a.tokenflow.plugin.v1.Error\x12\x0c\n\x04held\x18\x06 \x01(\x08*\xb2\x01\n\x04Type\x12\x14\n\x10TYPE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bTYPE_STRING\x10\x01\x12\x0c\n\x08TYPE_INT\x10\x02\x12\x0e\n\nTYPE_FLOAT\x10\x03\x12\r\n\tTYPE_BOOL\x10\x04\x12\x12\n\x0eTYPE_TIMESTAMP\x10\x05\x12\x11\n\rTYPE_DURATION\x10\x06\x12\r\n\tTYPE_LIST\x10\x07\x12\x0f\n\x0bTYPE_OBJECT\x10\x08\x12\x0f\n\x0bTYPE_SECRET\x10\t*C\n\x06\x45\x66\x66\x65\x63t\x12\x16\n\x12\x45\x46\x46\x45\x43T_UNSPECIFIED\x10\x00\x12\x0f\n\x0b\x45\x46\x46\x45\x43T_READ\x10\x01\x12\x10\n\x0c\x45\x46\x46\x45\x43T_WRITE\x10\x02*R\n\x04Mode\x12\x14\n\x10MODE_UNSPECIFIED\x10\x00\x12\x0e\n\nMODE_APPLY\x10\x01\x12\x10\n\x0cMODE_DRY_RUN\x10\x02\x12\x12\n\x0eMODE_RECONCILE\x10\x03*\x8f\x02\n\tErrorCode\x12\x1a\n\x16\x45RROR_CODE_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x45RROR_CODE_INVALID_ARGUMENT\x10\x01\x12\x1e\n\x1a\x45RROR_CODE_UNAUTHENTICATED\x10\x02\x12 \n\x1c\x45RROR_CODE_PERMISSION_DENIED\x10\x03\x12\x18\n\x14\x45RROR_CODE_NOT_FOUND\x10\x04\x12\x17\n\x13\x45RROR_CODE_CONFLICT\x10\x05\x12\x1b\n\x17\x45RROR_CODE_RATE_LIMITED\x10\x06\x12\x1a\n\x16\x45RROR_CODE_UNAVAILABLE\x10\x07\x12\x17\n\x13\x45RROR_CODE_INTERNAL\x10\x08*D\n\nCapability\x12\x1a\n\x16\x43\x41PABILITY_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x43\x41PABILITY_CALL_STREAM\x10\x01\x32\xee\x02\n\x06Plugin\x12W\n\x08\x44\x65scribe\x12$.tokenflow.plugin.v1.DescribeRequest\x1a%.tokenflow.plugin.v1.DescribeResponse\x12K\n\x04\x43\x61ll\x12 .tokenflow.plugin.v1.CallRequest\x1a!.tokenflow.plugin.v1.CallResponse\x12P\n\x05\x43\x61lls\x12 .tokenflow.plugin.v1.CallRequest\x1a!.tokenflow.plugin.v1.CallResponse(\x01\x30\x01\x12l\n\x0f\x43loseConnection\x12+.tokenflow.plugin.v1.CloseConnectionRequest\x1a,.tokenflow.plugin.v1.CloseConnectionResponse2\\\n\x04Host\x12T\n\tRoundTrip\x12 .tokenflow.plugin.v1.HTTPRequest\x1a!.tokenflow.plugin.v1.HTTPResponse(\x01\x30\x01\x42GZEgithub.com/tokenflow/tokenflow/sdk/proto/tokenflow/plugin/v1;pluginv1b\x06proto3')
 )
 
 _TYPE = _descriptor.EnumDescriptor(
@@ -72,8 +72,8 @@ _TYPE = _descriptor.EnumDescriptor(
   ],
   containing_type=None,
   options=None,
-  serialized_start=1738,
-  serialized_end=1916,
+  serialized_start=1853,
+  serialized_end=2031,
 )
 _sym_db.RegisterEnumDescriptor(_TYPE)
 
@@ -99,8 +99,8 @@ _EFFECT = _descriptor.EnumDescriptor(
   ],
   containing_type=None,
   options=None,
-  serialized_start=1918,
-  serialized_end=1985,
+  serialized_start=2033,
+  serialized_end=2100,
 )
 _sym_db.RegisterEnumDescriptor(_EFFECT)
 
@@ -130,8 +130,8 @@ _MODE = _descriptor.EnumDescriptor(
   ],
   containing_type=None,
   options=None,
-  serialized_start=1987,
-  serialized_end=2069,
+  serialized_start=2102,
+  serialized_end=2184,
 )
 _sym_db.RegisterEnumDescriptor(_MODE)
 
@@ -181,12 +181,35 @@ _ERRORCODE = _descriptor.EnumDescriptor(
   ],
   containing_type=None,
   options=None,
-  serialized_start=2072,
-  serialized_end=2343,
+  serialized_start=2187,
+  serialized_end=2458,
 )
 _sym_db.RegisterEnumDescriptor(_ERRORCODE)
 
 ErrorCode = enum_type_wrapper.EnumTypeWrapper(_ERRORCODE)
+_CAPABILITY = _descriptor.EnumDescriptor(
+  name='Capability',
+  full_name='tokenflow.plugin.v1.Capability',
+  filename=None,
+  file=DESCRIPTOR,
+  values=[
+    _descriptor.EnumValueDescriptor(
+      name='CAPABILITY_UNSPECIFIED', index=0, number=0,
+      options=None,
+      type=None),
+    _descriptor.EnumValueDescriptor(
+      name='CAPABILITY_CALL_STREAM', index=1, number=1,
+      options=None,
+      type=None),
+  ],
+  containing_type=None,
+  options=None,
+  serialized_start=2460,
+  serialized_end=2528,
+)
+_sym_db.RegisterEnumDescriptor(_CAPABILITY)
+
+Capability = enum_type_wrapper.EnumTypeWrapper(_CAPABILITY)
 TYPE_UNSPECIFIED = 0
 TYPE_STRING = 1
 TYPE_INT = 2
@@ -213,6 +236,8 @@ ERROR_CODE_CONFLICT = 5
 ERROR_CODE_RATE_LIMITED = 6
 ERROR_CODE_UNAVAILABLE = 7
 ERROR_CODE_INTERNAL = 8
+CAPABILITY_UNSPECIFIED = 0
+CAPABILITY_CALL_STREAM = 1
 
 
 
@@ -466,6 +491,13 @@ _DESCRIBERESPONSE = _descriptor.Descriptor(
       message_type=None, enum_type=None, containing_type=None,
       is_extension=False, extension_scope=None,
       options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='capabilities', full_name='tokenflow.plugin.v1.DescribeResponse.capabilities', index=1,
+      number=2, type=14, cpp_type=8, label=3,
+      has_default_value=False, default_value=[],
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
   ],
   extensions=[
   ],
@@ -479,7 +511,7 @@ _DESCRIBERESPONSE = _descriptor.Descriptor(
   oneofs=[
   ],
   serialized_start=606,
-  serialized_end=669,
+  serialized_end=724,
 )
 
 
@@ -539,6 +571,27 @@ _CALLREQUEST = _descriptor.Descriptor(
       message_type=None, enum_type=None, containing_type=None,
       is_extension=False, extension_scope=None,
       options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='id', full_name='tokenflow.plugin.v1.CallRequest.id', index=7,
+      number=8, type=4, cpp_type=4, label=1,
+      has_default_value=False, default_value=0,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='cancel', full_name='tokenflow.plugin.v1.CallRequest.cancel', index=8,
+      number=9, type=8, cpp_type=7, label=1,
+      has_default_value=False, default_value=False,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='timeout_ms', full_name='tokenflow.plugin.v1.CallRequest.timeout_ms', index=9,
+      number=10, type=3, cpp_type=2, label=1,
+      has_default_value=False, default_value=0,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
   ],
   extensions=[
   ],
@@ -551,8 +604,8 @@ _CALLREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=672,
-  serialized_end=846,
+  serialized_start=727,
+  serialized_end=949,
 )
 
 
@@ -610,8 +663,8 @@ _ERROR = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=849,
-  serialized_end=977,
+  serialized_start=952,
+  serialized_end=1080,
 )
 
 
@@ -650,6 +703,13 @@ _CALLRESPONSE = _descriptor.Descriptor(
       message_type=None, enum_type=None, containing_type=None,
       is_extension=False, extension_scope=None,
       options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='id', full_name='tokenflow.plugin.v1.CallResponse.id', index=4,
+      number=5, type=4, cpp_type=4, label=1,
+      has_default_value=False, default_value=0,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
   ],
   extensions=[
   ],
@@ -662,8 +722,8 @@ _CALLRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=979,
-  serialized_end=1092,
+  serialized_start=1082,
+  serialized_end=1207,
 )
 
 
@@ -721,8 +781,8 @@ _CLOSECONNECTIONREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1095,
-  serialized_end=1249,
+  serialized_start=1210,
+  serialized_end=1364,
 )
 
 
@@ -745,8 +805,8 @@ _CLOSECONNECTIONRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1251,
-  serialized_end=1276,
+  serialized_start=1366,
+  serialized_end=1391,
 )
 
 
@@ -783,8 +843,8 @@ _HEADER = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1278,
-  serialized_end=1316,
+  serialized_start=1393,
+  serialized_end=1431,
 )
 
 
@@ -821,8 +881,8 @@ _HTTPREQUEST_NOTESENTRY = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1529,
-  serialized_end=1573,
+  serialized_start=1644,
+  serialized_end=1688,
 )
 
 _HTTPREQUEST = _descriptor.Descriptor(
@@ -900,8 +960,8 @@ _HTTPREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1319,
-  serialized_end=1573,
+  serialized_start=1434,
+  serialized_end=1688,
 )
 
 
@@ -966,8 +1026,8 @@ _HTTPRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1576,
-  serialized_end=1735,
+  serialized_start=1691,
+  serialized_end=1850,
 )
 
 _FIELD.fields_by_name['type'].enum_type = _TYPE
@@ -978,6 +1038,7 @@ _OP.fields_by_name['results'].message_type = _FIELD
 _SCHEMA.fields_by_name['connection'].message_type = _FIELD
 _SCHEMA.fields_by_name['ops'].message_type = _OP
 _DESCRIBERESPONSE.fields_by_name['schema'].message_type = _SCHEMA
+_DESCRIBERESPONSE.fields_by_name['capabilities'].enum_type = _CAPABILITY
 _CALLREQUEST.fields_by_name['mode'].enum_type = _MODE
 _ERROR.fields_by_name['code'].enum_type = _ERRORCODE
 _CALLRESPONSE.fields_by_name['error'].message_type = _ERROR
@@ -1004,6 +1065,7 @@ DESCRIPTOR.enum_types_by_name['Type'] = _TYPE
 DESCRIPTOR.enum_types_by_name['Effect'] = _EFFECT
 DESCRIPTOR.enum_types_by_name['Mode'] = _MODE
 DESCRIPTOR.enum_types_by_name['ErrorCode'] = _ERRORCODE
+DESCRIPTOR.enum_types_by_name['Capability'] = _CAPABILITY
 _sym_db.RegisterFileDescriptor(DESCRIPTOR)
 
 Field = _reflection.GeneratedProtocolMessageType('Field', (_message.Message,), dict(
@@ -1117,8 +1179,8 @@ _PLUGIN = _descriptor.ServiceDescriptor(
   file=DESCRIPTOR,
   index=0,
   options=None,
-  serialized_start=2346,
-  serialized_end=2630,
+  serialized_start=2531,
+  serialized_end=2897,
   methods=[
   _descriptor.MethodDescriptor(
     name='Describe',
@@ -1139,9 +1201,18 @@ _PLUGIN = _descriptor.ServiceDescriptor(
     options=None,
   ),
   _descriptor.MethodDescriptor(
+    name='Calls',
+    full_name='tokenflow.plugin.v1.Plugin.Calls',
+    index=2,
+    containing_service=None,
+    input_type=_CALLREQUEST,
+    output_type=_CALLRESPONSE,
+    options=None,
+  ),
+  _descriptor.MethodDescriptor(
     name='CloseConnection',
     full_name='tokenflow.plugin.v1.Plugin.CloseConnection',
-    index=2,
+    index=3,
     containing_service=None,
     input_type=_CLOSECONNECTIONREQUEST,
     output_type=_CLOSECONNECTIONRESPONSE,
@@ -1159,8 +1230,8 @@ _HOST = _descriptor.ServiceDescriptor(
   file=DESCRIPTOR,
   index=1,
   options=None,
-  serialized_start=2632,
-  serialized_end=2724,
+  serialized_start=2899,
+  serialized_end=2991,
   methods=[
   _descriptor.MethodDescriptor(
     name='RoundTrip',

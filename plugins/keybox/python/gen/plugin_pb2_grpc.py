@@ -24,6 +24,11 @@ class PluginStub(object):
         request_serializer=plugin__pb2.CallRequest.SerializeToString,
         response_deserializer=plugin__pb2.CallResponse.FromString,
         )
+    self.Calls = channel.stream_stream(
+        '/tokenflow.plugin.v1.Plugin/Calls',
+        request_serializer=plugin__pb2.CallRequest.SerializeToString,
+        response_deserializer=plugin__pb2.CallResponse.FromString,
+        )
     self.CloseConnection = channel.unary_unary(
         '/tokenflow.plugin.v1.Plugin/CloseConnection',
         request_serializer=plugin__pb2.CloseConnectionRequest.SerializeToString,
@@ -50,6 +55,19 @@ class PluginServicer(object):
     context.set_details('Method not implemented!')
     raise NotImplementedError('Method not implemented!')
 
+  def Calls(self, request_iterator, context):
+    """Calls carries many calls on one long-lived stream, for plugins whose
+    DescribeResponse lists CAPABILITY_CALL_STREAM: the engine opens it once
+    per process and sends each call as one CallRequest with an id (and a
+    cancel for a call it gave up on); the plugin answers each with one
+    CallResponse carrying that id, in any order, running calls at once.
+    An op then costs one message each way instead of a new HTTP/2 stream.
+    A plugin that does not list the capability is called with Call.
+    """
+    context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+    context.set_details('Method not implemented!')
+    raise NotImplementedError('Method not implemented!')
+
   def CloseConnection(self, request, context):
     """CloseConnection ends any session the plugin opened for a connection
     (for example a vendor login made during a dry-run).
@@ -68,6 +86,11 @@ def add_PluginServicer_to_server(servicer, server):
       ),
       'Call': grpc.unary_unary_rpc_method_handler(
           servicer.Call,
+          request_deserializer=plugin__pb2.CallRequest.FromString,
+          response_serializer=plugin__pb2.CallResponse.SerializeToString,
+      ),
+      'Calls': grpc.stream_stream_rpc_method_handler(
+          servicer.Calls,
           request_deserializer=plugin__pb2.CallRequest.FromString,
           response_serializer=plugin__pb2.CallResponse.SerializeToString,
       ),

@@ -274,6 +274,55 @@ func (ErrorCode) EnumDescriptor() ([]byte, []int) {
 	return file_tokenflow_plugin_v1_plugin_proto_rawDescGZIP(), []int{3}
 }
 
+// Capability is something a plugin can do beyond the base contract; the
+// engine uses it only when the plugin lists it in DescribeResponse.
+type Capability int32
+
+const (
+	Capability_CAPABILITY_UNSPECIFIED Capability = 0
+	// The plugin serves Plugin.Calls.
+	Capability_CAPABILITY_CALL_STREAM Capability = 1
+)
+
+// Enum value maps for Capability.
+var (
+	Capability_name = map[int32]string{
+		0: "CAPABILITY_UNSPECIFIED",
+		1: "CAPABILITY_CALL_STREAM",
+	}
+	Capability_value = map[string]int32{
+		"CAPABILITY_UNSPECIFIED": 0,
+		"CAPABILITY_CALL_STREAM": 1,
+	}
+)
+
+func (x Capability) Enum() *Capability {
+	p := new(Capability)
+	*p = x
+	return p
+}
+
+func (x Capability) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Capability) Descriptor() protoreflect.EnumDescriptor {
+	return file_tokenflow_plugin_v1_plugin_proto_enumTypes[4].Descriptor()
+}
+
+func (Capability) Type() protoreflect.EnumType {
+	return &file_tokenflow_plugin_v1_plugin_proto_enumTypes[4]
+}
+
+func (x Capability) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Capability.Descriptor instead.
+func (Capability) EnumDescriptor() ([]byte, []int) {
+	return file_tokenflow_plugin_v1_plugin_proto_rawDescGZIP(), []int{4}
+}
+
 type Field struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	Name        string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"` // snake_case
@@ -585,6 +634,7 @@ func (*DescribeRequest) Descriptor() ([]byte, []int) {
 type DescribeResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Schema        *Schema                `protobuf:"bytes,1,opt,name=schema,proto3" json:"schema,omitempty"`
+	Capabilities  []Capability           `protobuf:"varint,2,rep,packed,name=capabilities,proto3,enum=tokenflow.plugin.v1.Capability" json:"capabilities,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -626,6 +676,13 @@ func (x *DescribeResponse) GetSchema() *Schema {
 	return nil
 }
 
+func (x *DescribeResponse) GetCapabilities() []Capability {
+	if x != nil {
+		return x.Capabilities
+	}
+	return nil
+}
+
 type CallRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Op    string                 `protobuf:"bytes,1,opt,name=op,proto3" json:"op,omitempty"`
@@ -637,8 +694,12 @@ type CallRequest struct {
 	Mode           Mode   `protobuf:"varint,5,opt,name=mode,proto3,enum=tokenflow.plugin.v1.Mode" json:"mode,omitempty"`
 	StepId         string `protobuf:"bytes,6,opt,name=step_id,json=stepId,proto3" json:"step_id,omitempty"`                      // journal step; echoed on every HTTPRequest of the call
 	HostBrokerId   uint32 `protobuf:"varint,7,opt,name=host_broker_id,json=hostBrokerId,proto3" json:"host_broker_id,omitempty"` // where the Host service listens
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The fields below are used on the Calls stream only.
+	Id            uint64 `protobuf:"varint,8,opt,name=id,proto3" json:"id,omitempty"`                                 // chosen by the engine, unique per stream
+	Cancel        bool   `protobuf:"varint,9,opt,name=cancel,proto3" json:"cancel,omitempty"`                         // the engine gave up on call id: stop it (an answer is ignored)
+	TimeoutMs     int64  `protobuf:"varint,10,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"` // the call's deadline, as grpc-timeout gives a unary Call
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CallRequest) Reset() {
@@ -716,6 +777,27 @@ func (x *CallRequest) GetStepId() string {
 func (x *CallRequest) GetHostBrokerId() uint32 {
 	if x != nil {
 		return x.HostBrokerId
+	}
+	return 0
+}
+
+func (x *CallRequest) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *CallRequest) GetCancel() bool {
+	if x != nil {
+		return x.Cancel
+	}
+	return false
+}
+
+func (x *CallRequest) GetTimeoutMs() int64 {
+	if x != nil {
+		return x.TimeoutMs
 	}
 	return 0
 }
@@ -806,7 +888,8 @@ type CallResponse struct {
 	// not_applied answers MODE_RECONCILE: the earlier call did not take
 	// effect, so the engine may send it again. When false, result_json is the
 	// op's result as if the earlier call had returned.
-	NotApplied    bool `protobuf:"varint,4,opt,name=not_applied,json=notApplied,proto3" json:"not_applied,omitempty"`
+	NotApplied    bool   `protobuf:"varint,4,opt,name=not_applied,json=notApplied,proto3" json:"not_applied,omitempty"`
+	Id            uint64 `protobuf:"varint,5,opt,name=id,proto3" json:"id,omitempty"` // on the Calls stream: the CallRequest answered
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -867,6 +950,13 @@ func (x *CallResponse) GetNotApplied() bool {
 		return x.NotApplied
 	}
 	return false
+}
+
+func (x *CallResponse) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
 }
 
 type CloseConnectionRequest struct {
@@ -1254,9 +1344,10 @@ const file_tokenflow_plugin_v1_plugin_proto_rawDesc = "" +
 	"connection\x18\x05 \x03(\v2\x1a.tokenflow.plugin.v1.FieldR\n" +
 	"connection\x12)\n" +
 	"\x03ops\x18\x06 \x03(\v2\x17.tokenflow.plugin.v1.OpR\x03ops\"\x11\n" +
-	"\x0fDescribeRequest\"G\n" +
+	"\x0fDescribeRequest\"\x8c\x01\n" +
 	"\x10DescribeResponse\x123\n" +
-	"\x06schema\x18\x01 \x01(\v2\x1b.tokenflow.plugin.v1.SchemaR\x06schema\"\xf6\x01\n" +
+	"\x06schema\x18\x01 \x01(\v2\x1b.tokenflow.plugin.v1.SchemaR\x06schema\x12C\n" +
+	"\fcapabilities\x18\x02 \x03(\x0e2\x1f.tokenflow.plugin.v1.CapabilityR\fcapabilities\"\xbd\x02\n" +
 	"\vCallRequest\x12\x0e\n" +
 	"\x02op\x18\x01 \x01(\tR\x02op\x12#\n" +
 	"\rconnection_id\x18\x02 \x01(\tR\fconnectionId\x12'\n" +
@@ -1264,20 +1355,26 @@ const file_tokenflow_plugin_v1_plugin_proto_rawDesc = "" +
 	"\targs_json\x18\x04 \x01(\fR\bargsJson\x12-\n" +
 	"\x04mode\x18\x05 \x01(\x0e2\x19.tokenflow.plugin.v1.ModeR\x04mode\x12\x17\n" +
 	"\astep_id\x18\x06 \x01(\tR\x06stepId\x12$\n" +
-	"\x0ehost_broker_id\x18\a \x01(\rR\fhostBrokerId\"\xaf\x01\n" +
+	"\x0ehost_broker_id\x18\a \x01(\rR\fhostBrokerId\x12\x0e\n" +
+	"\x02id\x18\b \x01(\x04R\x02id\x12\x16\n" +
+	"\x06cancel\x18\t \x01(\bR\x06cancel\x12\x1d\n" +
+	"\n" +
+	"timeout_ms\x18\n" +
+	" \x01(\x03R\ttimeoutMs\"\xaf\x01\n" +
 	"\x05Error\x122\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x1e.tokenflow.plugin.v1.ErrorCodeR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x1c\n" +
 	"\tretryable\x18\x03 \x01(\bR\tretryable\x12$\n" +
 	"\x0eretry_after_ms\x18\x04 \x01(\x03R\fretryAfterMs\x12\x14\n" +
-	"\x05param\x18\x05 \x01(\tR\x05param\"\x96\x01\n" +
+	"\x05param\x18\x05 \x01(\tR\x05param\"\xa6\x01\n" +
 	"\fCallResponse\x12\x1f\n" +
 	"\vresult_json\x18\x01 \x01(\fR\n" +
 	"resultJson\x120\n" +
 	"\x05error\x18\x02 \x01(\v2\x1a.tokenflow.plugin.v1.ErrorR\x05error\x12\x12\n" +
 	"\x04held\x18\x03 \x01(\bR\x04held\x12\x1f\n" +
 	"\vnot_applied\x18\x04 \x01(\bR\n" +
-	"notApplied\"\xd4\x01\n" +
+	"notApplied\x12\x0e\n" +
+	"\x02id\x18\x05 \x01(\x04R\x02id\"\xd4\x01\n" +
 	"\x16CloseConnectionRequest\x12#\n" +
 	"\rconnection_id\x18\x01 \x01(\tR\fconnectionId\x12'\n" +
 	"\x0fconnection_json\x18\x02 \x01(\fR\x0econnectionJson\x12-\n" +
@@ -1339,10 +1436,15 @@ const file_tokenflow_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x13ERROR_CODE_CONFLICT\x10\x05\x12\x1b\n" +
 	"\x17ERROR_CODE_RATE_LIMITED\x10\x06\x12\x1a\n" +
 	"\x16ERROR_CODE_UNAVAILABLE\x10\a\x12\x17\n" +
-	"\x13ERROR_CODE_INTERNAL\x10\b2\x9c\x02\n" +
+	"\x13ERROR_CODE_INTERNAL\x10\b*D\n" +
+	"\n" +
+	"Capability\x12\x1a\n" +
+	"\x16CAPABILITY_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16CAPABILITY_CALL_STREAM\x10\x012\xee\x02\n" +
 	"\x06Plugin\x12W\n" +
 	"\bDescribe\x12$.tokenflow.plugin.v1.DescribeRequest\x1a%.tokenflow.plugin.v1.DescribeResponse\x12K\n" +
-	"\x04Call\x12 .tokenflow.plugin.v1.CallRequest\x1a!.tokenflow.plugin.v1.CallResponse\x12l\n" +
+	"\x04Call\x12 .tokenflow.plugin.v1.CallRequest\x1a!.tokenflow.plugin.v1.CallResponse\x12P\n" +
+	"\x05Calls\x12 .tokenflow.plugin.v1.CallRequest\x1a!.tokenflow.plugin.v1.CallResponse(\x010\x01\x12l\n" +
 	"\x0fCloseConnection\x12+.tokenflow.plugin.v1.CloseConnectionRequest\x1a,.tokenflow.plugin.v1.CloseConnectionResponse2\\\n" +
 	"\x04Host\x12T\n" +
 	"\tRoundTrip\x12 .tokenflow.plugin.v1.HTTPRequest\x1a!.tokenflow.plugin.v1.HTTPResponse(\x010\x01BGZEgithub.com/tokenflow/tokenflow/sdk/proto/tokenflow/plugin/v1;pluginv1b\x06proto3"
@@ -1359,58 +1461,62 @@ func file_tokenflow_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 	return file_tokenflow_plugin_v1_plugin_proto_rawDescData
 }
 
-var file_tokenflow_plugin_v1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_tokenflow_plugin_v1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
 var file_tokenflow_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_tokenflow_plugin_v1_plugin_proto_goTypes = []any{
 	(Type)(0),                       // 0: tokenflow.plugin.v1.Type
 	(Effect)(0),                     // 1: tokenflow.plugin.v1.Effect
 	(Mode)(0),                       // 2: tokenflow.plugin.v1.Mode
 	(ErrorCode)(0),                  // 3: tokenflow.plugin.v1.ErrorCode
-	(*Field)(nil),                   // 4: tokenflow.plugin.v1.Field
-	(*Op)(nil),                      // 5: tokenflow.plugin.v1.Op
-	(*Schema)(nil),                  // 6: tokenflow.plugin.v1.Schema
-	(*DescribeRequest)(nil),         // 7: tokenflow.plugin.v1.DescribeRequest
-	(*DescribeResponse)(nil),        // 8: tokenflow.plugin.v1.DescribeResponse
-	(*CallRequest)(nil),             // 9: tokenflow.plugin.v1.CallRequest
-	(*Error)(nil),                   // 10: tokenflow.plugin.v1.Error
-	(*CallResponse)(nil),            // 11: tokenflow.plugin.v1.CallResponse
-	(*CloseConnectionRequest)(nil),  // 12: tokenflow.plugin.v1.CloseConnectionRequest
-	(*CloseConnectionResponse)(nil), // 13: tokenflow.plugin.v1.CloseConnectionResponse
-	(*Header)(nil),                  // 14: tokenflow.plugin.v1.Header
-	(*HTTPRequest)(nil),             // 15: tokenflow.plugin.v1.HTTPRequest
-	(*HTTPResponse)(nil),            // 16: tokenflow.plugin.v1.HTTPResponse
-	nil,                             // 17: tokenflow.plugin.v1.HTTPRequest.NotesEntry
+	(Capability)(0),                 // 4: tokenflow.plugin.v1.Capability
+	(*Field)(nil),                   // 5: tokenflow.plugin.v1.Field
+	(*Op)(nil),                      // 6: tokenflow.plugin.v1.Op
+	(*Schema)(nil),                  // 7: tokenflow.plugin.v1.Schema
+	(*DescribeRequest)(nil),         // 8: tokenflow.plugin.v1.DescribeRequest
+	(*DescribeResponse)(nil),        // 9: tokenflow.plugin.v1.DescribeResponse
+	(*CallRequest)(nil),             // 10: tokenflow.plugin.v1.CallRequest
+	(*Error)(nil),                   // 11: tokenflow.plugin.v1.Error
+	(*CallResponse)(nil),            // 12: tokenflow.plugin.v1.CallResponse
+	(*CloseConnectionRequest)(nil),  // 13: tokenflow.plugin.v1.CloseConnectionRequest
+	(*CloseConnectionResponse)(nil), // 14: tokenflow.plugin.v1.CloseConnectionResponse
+	(*Header)(nil),                  // 15: tokenflow.plugin.v1.Header
+	(*HTTPRequest)(nil),             // 16: tokenflow.plugin.v1.HTTPRequest
+	(*HTTPResponse)(nil),            // 17: tokenflow.plugin.v1.HTTPResponse
+	nil,                             // 18: tokenflow.plugin.v1.HTTPRequest.NotesEntry
 }
 var file_tokenflow_plugin_v1_plugin_proto_depIdxs = []int32{
 	0,  // 0: tokenflow.plugin.v1.Field.type:type_name -> tokenflow.plugin.v1.Type
 	0,  // 1: tokenflow.plugin.v1.Field.elem:type_name -> tokenflow.plugin.v1.Type
 	1,  // 2: tokenflow.plugin.v1.Op.effect:type_name -> tokenflow.plugin.v1.Effect
-	4,  // 3: tokenflow.plugin.v1.Op.params:type_name -> tokenflow.plugin.v1.Field
-	4,  // 4: tokenflow.plugin.v1.Op.results:type_name -> tokenflow.plugin.v1.Field
-	4,  // 5: tokenflow.plugin.v1.Schema.connection:type_name -> tokenflow.plugin.v1.Field
-	5,  // 6: tokenflow.plugin.v1.Schema.ops:type_name -> tokenflow.plugin.v1.Op
-	6,  // 7: tokenflow.plugin.v1.DescribeResponse.schema:type_name -> tokenflow.plugin.v1.Schema
-	2,  // 8: tokenflow.plugin.v1.CallRequest.mode:type_name -> tokenflow.plugin.v1.Mode
-	3,  // 9: tokenflow.plugin.v1.Error.code:type_name -> tokenflow.plugin.v1.ErrorCode
-	10, // 10: tokenflow.plugin.v1.CallResponse.error:type_name -> tokenflow.plugin.v1.Error
-	2,  // 11: tokenflow.plugin.v1.CloseConnectionRequest.mode:type_name -> tokenflow.plugin.v1.Mode
-	14, // 12: tokenflow.plugin.v1.HTTPRequest.headers:type_name -> tokenflow.plugin.v1.Header
-	17, // 13: tokenflow.plugin.v1.HTTPRequest.notes:type_name -> tokenflow.plugin.v1.HTTPRequest.NotesEntry
-	14, // 14: tokenflow.plugin.v1.HTTPResponse.headers:type_name -> tokenflow.plugin.v1.Header
-	10, // 15: tokenflow.plugin.v1.HTTPResponse.error:type_name -> tokenflow.plugin.v1.Error
-	7,  // 16: tokenflow.plugin.v1.Plugin.Describe:input_type -> tokenflow.plugin.v1.DescribeRequest
-	9,  // 17: tokenflow.plugin.v1.Plugin.Call:input_type -> tokenflow.plugin.v1.CallRequest
-	12, // 18: tokenflow.plugin.v1.Plugin.CloseConnection:input_type -> tokenflow.plugin.v1.CloseConnectionRequest
-	15, // 19: tokenflow.plugin.v1.Host.RoundTrip:input_type -> tokenflow.plugin.v1.HTTPRequest
-	8,  // 20: tokenflow.plugin.v1.Plugin.Describe:output_type -> tokenflow.plugin.v1.DescribeResponse
-	11, // 21: tokenflow.plugin.v1.Plugin.Call:output_type -> tokenflow.plugin.v1.CallResponse
-	13, // 22: tokenflow.plugin.v1.Plugin.CloseConnection:output_type -> tokenflow.plugin.v1.CloseConnectionResponse
-	16, // 23: tokenflow.plugin.v1.Host.RoundTrip:output_type -> tokenflow.plugin.v1.HTTPResponse
-	20, // [20:24] is the sub-list for method output_type
-	16, // [16:20] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	5,  // 3: tokenflow.plugin.v1.Op.params:type_name -> tokenflow.plugin.v1.Field
+	5,  // 4: tokenflow.plugin.v1.Op.results:type_name -> tokenflow.plugin.v1.Field
+	5,  // 5: tokenflow.plugin.v1.Schema.connection:type_name -> tokenflow.plugin.v1.Field
+	6,  // 6: tokenflow.plugin.v1.Schema.ops:type_name -> tokenflow.plugin.v1.Op
+	7,  // 7: tokenflow.plugin.v1.DescribeResponse.schema:type_name -> tokenflow.plugin.v1.Schema
+	4,  // 8: tokenflow.plugin.v1.DescribeResponse.capabilities:type_name -> tokenflow.plugin.v1.Capability
+	2,  // 9: tokenflow.plugin.v1.CallRequest.mode:type_name -> tokenflow.plugin.v1.Mode
+	3,  // 10: tokenflow.plugin.v1.Error.code:type_name -> tokenflow.plugin.v1.ErrorCode
+	11, // 11: tokenflow.plugin.v1.CallResponse.error:type_name -> tokenflow.plugin.v1.Error
+	2,  // 12: tokenflow.plugin.v1.CloseConnectionRequest.mode:type_name -> tokenflow.plugin.v1.Mode
+	15, // 13: tokenflow.plugin.v1.HTTPRequest.headers:type_name -> tokenflow.plugin.v1.Header
+	18, // 14: tokenflow.plugin.v1.HTTPRequest.notes:type_name -> tokenflow.plugin.v1.HTTPRequest.NotesEntry
+	15, // 15: tokenflow.plugin.v1.HTTPResponse.headers:type_name -> tokenflow.plugin.v1.Header
+	11, // 16: tokenflow.plugin.v1.HTTPResponse.error:type_name -> tokenflow.plugin.v1.Error
+	8,  // 17: tokenflow.plugin.v1.Plugin.Describe:input_type -> tokenflow.plugin.v1.DescribeRequest
+	10, // 18: tokenflow.plugin.v1.Plugin.Call:input_type -> tokenflow.plugin.v1.CallRequest
+	10, // 19: tokenflow.plugin.v1.Plugin.Calls:input_type -> tokenflow.plugin.v1.CallRequest
+	13, // 20: tokenflow.plugin.v1.Plugin.CloseConnection:input_type -> tokenflow.plugin.v1.CloseConnectionRequest
+	16, // 21: tokenflow.plugin.v1.Host.RoundTrip:input_type -> tokenflow.plugin.v1.HTTPRequest
+	9,  // 22: tokenflow.plugin.v1.Plugin.Describe:output_type -> tokenflow.plugin.v1.DescribeResponse
+	12, // 23: tokenflow.plugin.v1.Plugin.Call:output_type -> tokenflow.plugin.v1.CallResponse
+	12, // 24: tokenflow.plugin.v1.Plugin.Calls:output_type -> tokenflow.plugin.v1.CallResponse
+	14, // 25: tokenflow.plugin.v1.Plugin.CloseConnection:output_type -> tokenflow.plugin.v1.CloseConnectionResponse
+	17, // 26: tokenflow.plugin.v1.Host.RoundTrip:output_type -> tokenflow.plugin.v1.HTTPResponse
+	22, // [22:27] is the sub-list for method output_type
+	17, // [17:22] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_tokenflow_plugin_v1_plugin_proto_init() }
@@ -1423,7 +1529,7 @@ func file_tokenflow_plugin_v1_plugin_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenflow_plugin_v1_plugin_proto_rawDesc), len(file_tokenflow_plugin_v1_plugin_proto_rawDesc)),
-			NumEnums:      4,
+			NumEnums:      5,
 			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   2,

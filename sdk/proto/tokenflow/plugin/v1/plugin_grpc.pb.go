@@ -33,6 +33,7 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	Plugin_Describe_FullMethodName        = "/tokenflow.plugin.v1.Plugin/Describe"
 	Plugin_Call_FullMethodName            = "/tokenflow.plugin.v1.Plugin/Call"
+	Plugin_Calls_FullMethodName           = "/tokenflow.plugin.v1.Plugin/Calls"
 	Plugin_CloseConnection_FullMethodName = "/tokenflow.plugin.v1.Plugin/CloseConnection"
 )
 
@@ -47,6 +48,14 @@ type PluginClient interface {
 	Describe(ctx context.Context, in *DescribeRequest, opts ...grpc.CallOption) (*DescribeResponse, error)
 	// Call runs one op.
 	Call(ctx context.Context, in *CallRequest, opts ...grpc.CallOption) (*CallResponse, error)
+	// Calls carries many calls on one long-lived stream, for plugins whose
+	// DescribeResponse lists CAPABILITY_CALL_STREAM: the engine opens it once
+	// per process and sends each call as one CallRequest with an id (and a
+	// cancel for a call it gave up on); the plugin answers each with one
+	// CallResponse carrying that id, in any order, running calls at once.
+	// An op then costs one message each way instead of a new HTTP/2 stream.
+	// A plugin that does not list the capability is called with Call.
+	Calls(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[CallRequest, CallResponse], error)
 	// CloseConnection ends any session the plugin opened for a connection
 	// (for example a vendor login made during a dry-run).
 	CloseConnection(ctx context.Context, in *CloseConnectionRequest, opts ...grpc.CallOption) (*CloseConnectionResponse, error)
@@ -80,6 +89,19 @@ func (c *pluginClient) Call(ctx context.Context, in *CallRequest, opts ...grpc.C
 	return out, nil
 }
 
+func (c *pluginClient) Calls(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[CallRequest, CallResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Plugin_ServiceDesc.Streams[0], Plugin_Calls_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[CallRequest, CallResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Plugin_CallsClient = grpc.BidiStreamingClient[CallRequest, CallResponse]
+
 func (c *pluginClient) CloseConnection(ctx context.Context, in *CloseConnectionRequest, opts ...grpc.CallOption) (*CloseConnectionResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(CloseConnectionResponse)
@@ -101,6 +123,14 @@ type PluginServer interface {
 	Describe(context.Context, *DescribeRequest) (*DescribeResponse, error)
 	// Call runs one op.
 	Call(context.Context, *CallRequest) (*CallResponse, error)
+	// Calls carries many calls on one long-lived stream, for plugins whose
+	// DescribeResponse lists CAPABILITY_CALL_STREAM: the engine opens it once
+	// per process and sends each call as one CallRequest with an id (and a
+	// cancel for a call it gave up on); the plugin answers each with one
+	// CallResponse carrying that id, in any order, running calls at once.
+	// An op then costs one message each way instead of a new HTTP/2 stream.
+	// A plugin that does not list the capability is called with Call.
+	Calls(grpc.BidiStreamingServer[CallRequest, CallResponse]) error
 	// CloseConnection ends any session the plugin opened for a connection
 	// (for example a vendor login made during a dry-run).
 	CloseConnection(context.Context, *CloseConnectionRequest) (*CloseConnectionResponse, error)
@@ -119,6 +149,9 @@ func (UnimplementedPluginServer) Describe(context.Context, *DescribeRequest) (*D
 }
 func (UnimplementedPluginServer) Call(context.Context, *CallRequest) (*CallResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Call not implemented")
+}
+func (UnimplementedPluginServer) Calls(grpc.BidiStreamingServer[CallRequest, CallResponse]) error {
+	return status.Errorf(codes.Unimplemented, "method Calls not implemented")
 }
 func (UnimplementedPluginServer) CloseConnection(context.Context, *CloseConnectionRequest) (*CloseConnectionResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method CloseConnection not implemented")
@@ -180,6 +213,13 @@ func _Plugin_Call_Handler(srv interface{}, ctx context.Context, dec func(interfa
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Plugin_Calls_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(PluginServer).Calls(&grpc.GenericServerStream[CallRequest, CallResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Plugin_CallsServer = grpc.BidiStreamingServer[CallRequest, CallResponse]
+
 func _Plugin_CloseConnection_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CloseConnectionRequest)
 	if err := dec(in); err != nil {
@@ -218,7 +258,14 @@ var Plugin_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _Plugin_CloseConnection_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Calls",
+			Handler:       _Plugin_Calls_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
+	},
 	Metadata: "tokenflow/plugin/v1/plugin.proto",
 }
 
