@@ -2,7 +2,11 @@ package pluginmgr
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -23,12 +27,20 @@ import (
 // corrupt cache file is ignored and rewritten.
 //
 // It lives in $TOKENFLOW_CACHE_DIR, else os.UserCacheDir()/tokenflow, as
-// plugins.json (0600 in a 0700 directory), replaced atomically.
+// one small file per binary under plugins/ (0600 in 0700 directories),
+// named by a hash of the binary's absolute path and replaced atomically: a
+// run reads only the entries of the plugins it starts, however many
+// binaries (old installs, test builds) the cache has seen.
 
 // EnvCacheDir overrides the cache directory.
 const EnvCacheDir = "TOKENFLOW_CACHE_DIR"
 
-const cacheVersion = 1
+const cacheVersion = 2
+
+// pruneAbove is the number of entry files past which a save also removes
+// the entries of binaries that are gone, so the directory does not grow
+// without bound.
+const pruneAbove = 64
 
 type fileID struct {
 	Dev     uint64 `json:"dev"`
@@ -45,16 +57,19 @@ type cacheEntry struct {
 	Schema []byte `json:"schema,omitempty"`
 }
 
+// cacheFile is one binary's entry file.
 type cacheFile struct {
-	Version int                    `json:"version"`
-	Plugins map[string]*cacheEntry `json:"plugins"` // absolute binary path -> entry
+	Version int        `json:"version"`
+	Path    string     `json:"path"` // absolute binary path
+	Entry   cacheEntry `json:"entry"`
 }
 
+// pluginCache reads each binary's entry at most once per manager.
 type pluginCache struct {
 	once    sync.Once
-	path    string // "" when there is no usable cache directory
+	dir     string // "" when there is no usable cache directory
 	mu      sync.Mutex
-	entries map[string]*cacheEntry
+	entries map[string]*cacheEntry // read (or written) so far; nil value: none on disk
 }
 
 func cacheDir() string {
@@ -68,33 +83,45 @@ func cacheDir() string {
 	return filepath.Join(d, "tokenflow")
 }
 
-func (c *pluginCache) load() {
+func (c *pluginCache) init() {
 	c.once.Do(func() {
 		c.entries = map[string]*cacheEntry{}
 		if dir := cacheDir(); dir != "" {
-			c.path = filepath.Join(dir, "plugins.json")
-		}
-		if c.path == "" {
-			return
-		}
-		data, err := os.ReadFile(c.path)
-		if err != nil {
-			return
-		}
-		var f cacheFile
-		if json.Unmarshal(data, &f) == nil && f.Version == cacheVersion && f.Plugins != nil {
-			c.entries = f.Plugins
+			c.dir = filepath.Join(dir, "plugins")
 		}
 	})
+}
+
+// file is the entry file of the binary at path.
+func (c *pluginCache) file(path string) string {
+	sum := sha256.Sum256([]byte(path))
+	return filepath.Join(c.dir, hex.EncodeToString(sum[:10])+".json")
+}
+
+// read returns path's entry as on disk (nil if none); c.mu is held.
+func (c *pluginCache) read(path string) *cacheEntry {
+	if e, ok := c.entries[path]; ok {
+		return e
+	}
+	var e *cacheEntry
+	if c.dir != "" {
+		var f cacheFile
+		if data, err := os.ReadFile(c.file(path)); err == nil &&
+			json.Unmarshal(data, &f) == nil && f.Version == cacheVersion && f.Path == path {
+			e = &f.Entry
+		}
+	}
+	c.entries[path] = e
+	return e
 }
 
 // entry returns a copy of path's entry if it was made for the file's
 // current identity.
 func (c *pluginCache) entry(path string, id fileID) (cacheEntry, bool) {
-	c.load()
+	c.init()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e := c.entries[path]
+	e := c.read(path)
 	if e == nil || e.ID != id {
 		return cacheEntry{}, false
 	}
@@ -102,40 +129,30 @@ func (c *pluginCache) entry(path string, id fileID) (cacheEntry, bool) {
 }
 
 // update changes path's entry for identity id (starting afresh if the
-// entry was for another identity) and saves the cache.
+// entry was for another identity) and saves it.
 func (c *pluginCache) update(path string, id fileID, change func(*cacheEntry)) {
-	c.load()
+	c.init()
 	c.mu.Lock()
-	e := c.entries[path]
+	e := c.read(path)
 	if e == nil || e.ID != id {
 		e = &cacheEntry{ID: id}
 		c.entries[path] = e
 	}
 	change(e)
-	// Binaries that are gone (test builds, old installs) leave with the
-	// next save, so the file does not grow without bound.
-	for p := range c.entries {
-		if _, err := os.Lstat(p); err != nil && p != path {
-			delete(c.entries, p)
-		}
-	}
-	data, err := json.Marshal(cacheFile{Version: cacheVersion, Plugins: c.entries})
+	data, err := json.Marshal(cacheFile{Version: cacheVersion, Path: path, Entry: *e})
 	c.mu.Unlock()
-	if err == nil && c.path != "" {
-		c.save(data)
+	if err == nil && c.dir != "" {
+		c.save(c.file(path), data)
 	}
 }
 
-// save replaces the cache file atomically. It is not synced: a cache lost
+// save replaces an entry file atomically. It is not synced: a cache lost
 // in a crash costs one hash and one Describe, and a torn file is ignored.
-// Another process saving at the same time may drop this one's entry; the
-// next run puts it back.
-func (c *pluginCache) save(data []byte) {
-	dir := filepath.Dir(c.path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+func (c *pluginCache) save(path string, data []byte) {
+	if err := os.MkdirAll(c.dir, 0o700); err != nil {
 		return
 	}
-	tmp, err := os.CreateTemp(dir, "plugins-*.json")
+	tmp, err := os.CreateTemp(c.dir, "entry-*.tmp")
 	if err != nil {
 		return
 	}
@@ -144,10 +161,35 @@ func (c *pluginCache) save(data []byte) {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp.Name(), c.path)
+		err = os.Rename(tmp.Name(), path)
 	}
 	if err != nil {
 		os.Remove(tmp.Name())
+	}
+	c.prune()
+}
+
+// prune removes the entries of binaries that are gone once there are more
+// than pruneAbove, and the single-file cache of earlier versions.
+func (c *pluginCache) prune() {
+	os.Remove(filepath.Join(filepath.Dir(c.dir), "plugins.json"))
+	names, err := filepath.Glob(filepath.Join(c.dir, "*.json"))
+	if err != nil || len(names) <= pruneAbove {
+		return
+	}
+	for _, name := range names {
+		var f cacheFile
+		data, err := os.ReadFile(name)
+		if err != nil {
+			continue
+		}
+		if json.Unmarshal(data, &f) != nil || f.Path == "" {
+			os.Remove(name)
+			continue
+		}
+		if _, err := os.Lstat(f.Path); errors.Is(err, fs.ErrNotExist) {
+			os.Remove(name)
+		}
 	}
 }
 

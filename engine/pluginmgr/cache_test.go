@@ -3,6 +3,7 @@ package pluginmgr
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -28,30 +29,33 @@ func copyKit(t *testing.T) (dir, path string) {
 	return dir, path
 }
 
-// forgeCachedVersion rewrites the cached schema's version, so a test can
+// forgeCachedVersion rewrites the cached schemas' version, so a test can
 // tell a cached answer from a fresh Describe.
 func forgeCachedVersion(t *testing.T, cacheDir, version string) {
 	t.Helper()
-	file := filepath.Join(cacheDir, "plugins.json")
-	data, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
+	files, _ := filepath.Glob(filepath.Join(cacheDir, "plugins", "*.json"))
+	if len(files) == 0 {
+		t.Fatal("no cache entry written")
 	}
-	var f cacheFile
-	if err := json.Unmarshal(data, &f); err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range f.Plugins {
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var f cacheFile
+		if err := json.Unmarshal(data, &f); err != nil {
+			t.Fatal(err)
+		}
 		var s pb.Schema
-		if err := proto.Unmarshal(e.Schema, &s); err != nil {
+		if err := proto.Unmarshal(f.Entry.Schema, &s); err != nil {
 			t.Fatal(err)
 		}
 		s.Version = version
-		e.Schema, _ = proto.Marshal(&s)
-	}
-	data, _ = json.Marshal(f)
-	if err := os.WriteFile(file, data, 0o600); err != nil {
-		t.Fatal(err)
+		f.Entry.Schema, _ = proto.Marshal(&s)
+		data, _ = json.Marshal(f)
+		if err := os.WriteFile(file, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -121,5 +125,48 @@ func TestChecksumCatchesAnEditWithTheModificationTimeSetBack(t *testing.T) {
 	}
 	if want, _ := FileSHA256(bin); sum2 != want || sum2 == sum1 {
 		t.Fatalf("after the edit: sum %s, file's %s, before %s", sum2, want, sum1)
+	}
+}
+
+// Each binary has its own small entry file, so a run reads only what it
+// starts; entries of binaries that are gone leave once there are many.
+func TestCacheKeepsOneFilePerBinaryAndPrunesTheGone(t *testing.T) {
+	cache := t.TempDir()
+	t.Setenv(EnvCacheDir, cache)
+	os.WriteFile(filepath.Join(cache, "plugins.json"), []byte("{}"), 0o600) // an earlier version's
+	dir := t.TempDir()
+	var bins []string
+	for i := 0; i < pruneAbove+5; i++ {
+		bin := filepath.Join(dir, fmt.Sprintf("tokenflow-plugin-x%d", i))
+		os.WriteFile(bin, []byte{byte(i)}, 0o755)
+		bins = append(bins, bin)
+	}
+	for _, bin := range bins[:pruneAbove] {
+		if _, err := New(Config{}).Checksum(bin); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(cache, "plugins", "*.json"))
+	if len(files) != pruneAbove {
+		t.Fatalf("%d entry files for %d binaries", len(files), pruneAbove)
+	}
+	if _, err := os.Stat(filepath.Join(cache, "plugins.json")); err == nil {
+		t.Error("the earlier version's plugins.json is still there")
+	}
+	for _, bin := range bins[:10] {
+		os.Remove(bin)
+	}
+	if _, err := New(Config{}).Checksum(bins[pruneAbove]); err != nil {
+		t.Fatal(err)
+	}
+	files, _ = filepath.Glob(filepath.Join(cache, "plugins", "*.json"))
+	if len(files) != pruneAbove+1-10 {
+		t.Fatalf("%d entry files after 10 binaries went, want %d", len(files), pruneAbove+1-10)
+	}
+	// The entries kept still answer.
+	m := New(Config{})
+	id, _ := identity(bins[20])
+	if e, ok := m.cache.entry(bins[20], id); !ok || e.SHA256 == "" {
+		t.Fatalf("entry of a kept binary: %+v %v", e, ok)
 	}
 }
