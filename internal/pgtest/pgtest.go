@@ -224,14 +224,24 @@ func (s *Server) url(db string) string {
 // Databases are not dropped: the whole cluster goes at Stop.
 func (s *Server) NewDatabase(t testing.TB) string {
 	t.Helper()
+	url, err := s.CreateDatabase()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return url
+}
+
+// CreateDatabase creates an empty database and returns its URL (for a
+// program, such as the dev cluster, that has no test to fail).
+func (s *Server) CreateDatabase() (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.n++
 	name := fmt.Sprintf("t%d", s.n)
 	if _, err := s.admin.Exec(context.Background(), "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("pgtest: create database %s: %v", name, err)
+		return "", fmt.Errorf("pgtest: create database %s: %w", name, err)
 	}
-	return s.url(name)
+	return s.url(name), nil
 }
 
 // Stop stops the server (fast shutdown: connections are closed) and
