@@ -81,6 +81,9 @@ func (a *activities) op(ctx context.Context, in opInput) (*opOutput, error) {
 	for _, v := range res.seen {
 		red.Add(v)
 	}
+	if in.DryRun {
+		return a.dryRun(ctx, in, op, conn, req)
+	}
 	argsHash := sha(in.Args)
 
 	done, err := a.recorded(ctx, in, op, argsHash)
@@ -169,6 +172,9 @@ func (a *activities) reconcile(ctx context.Context, in opInput, op *schema.Op, c
 func (a *activities) finish(ctx context.Context, in opInput, op *schema.Op, argsHash string, cr *pluginmgr.CallResult) (*opOutput, error) {
 	red := a.rt.Redactor()
 	call := in.Conn.Vendor + "." + in.Op
+	if cr.Err != nil && op.Effect == schema.Write && cr.Err.Retryable {
+		return nil, retryWrite(call, red, cr.Err)
+	}
 	if cr.Err != nil {
 		msg := red.String(cr.Err.Error())
 		var jerr error

@@ -1,0 +1,124 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"sync"
+	"time"
+
+	"github.com/tokenflow/tokenflow/engine"
+	"github.com/tokenflow/tokenflow/engine/distributed"
+	"github.com/tokenflow/tokenflow/engine/fleet"
+	"github.com/tokenflow/tokenflow/engine/inventory"
+	"github.com/tokenflow/tokenflow/engine/plan"
+	"go.temporal.io/sdk/client"
+)
+
+// runDistributedFleet is `tokenflow run FLOW --targets FILE --temporal`:
+// one workflow per target (distributed.SubmitOnce: a target whose workflow
+// is running is followed, one that completed is not run again), followed
+// with the local fleet run's display, lines and --json, and its exit codes.
+// Credentials travel as references; the workers resolve them.
+func runDistributedFleet(ctx context.Context, opts *RunOptions, vars map[string]string) error {
+	f := opts.Factory
+	_, targets, err := fleetTargets(f, opts.Targets, opts.Limit)
+	if err != nil {
+		return err
+	}
+	if err := checkFlowVendor(opts.Flow, targets); err != nil {
+		return err
+	}
+	base, err := distributed.Bundle(opts.Flow, opts.LibDir, nil, "")
+	if err != nil {
+		return err
+	}
+	c, err := opts.Temporal.dial(f)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	p := newFleetPrinter(ctx, opts, len(targets))
+	start := time.Now()
+	res := &fleet.Result{Targets: make([]fleet.TargetResult, len(targets)), Counts: map[string]int{}}
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		in := targetInput(base, vars, t, opts.DryRun)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tr := followTarget(ctx, opts, c, in, p)
+			res.Targets[i] = tr
+			p.finished(tr)
+		}()
+	}
+	wg.Wait()
+	for _, t := range res.Targets {
+		res.Counts[t.Status]++
+	}
+	res.Elapsed = time.Since(start)
+	res.Interrupted = ctx.Err() != nil
+	err = p.summary(res)
+	if len(res.Failed()) > 0 && !opts.JSON {
+		fmt.Fprintln(opts.IO.Out, "Once the causes are fixed, submit the same command again: targets that completed are not run again.")
+	}
+	return err
+}
+
+// targetInput is one target's workflow input: the bundle, the command's
+// vars under the target's, its TLS, and its credentials as references.
+func targetInput(base distributed.FlowInput, vars map[string]string, t *inventory.Target, dryRun bool) distributed.FlowInput {
+	in := base
+	in.Target, in.DryRun = t.Name, dryRun
+	in.Vars = maps.Clone(vars)
+	if in.Vars == nil {
+		in.Vars = map[string]string{}
+	}
+	maps.Copy(in.Vars, t.Vars)
+	in.TLS = &engine.TargetTLS{URL: t.URL, CAFile: t.CAFile, Pin: t.Pin, Insecure: t.Insecure}
+	in.Credentials = map[string]string{}
+	for name, r := range t.Credentials {
+		in.Credentials[name] = r.String()
+	}
+	return in
+}
+
+// followTarget submits one target's workflow and waits for its end.
+func followTarget(ctx context.Context, opts *RunOptions, c client.Client, in distributed.FlowInput, p *fleetPrinter) fleet.TargetResult {
+	start := time.Now()
+	tr := fleet.TargetResult{Target: in.Target}
+	run, prior, err := distributed.SubmitOnce(ctx, c, in, distributed.SubmitOptions{TaskQueue: opts.Temporal.TaskQueue})
+	if err != nil {
+		tr.Status, tr.Err = fleet.Failed, err
+		return tr
+	}
+	p.started(in.Target)
+	res, err := distributed.Wait(ctx, run)
+	tr.Duration = time.Since(start)
+	if res != nil {
+		tr.RunID = res.RunID
+		tr.Result = &engine.Result{RunID: res.RunID, Outputs: res.Outputs, Steps: res.Steps, Redactor: opts.Factory.Redactor}
+		if in.DryRun {
+			tr.Result.Plan = plan.FromSteps(res.Plan)
+		}
+	}
+	switch {
+	case err != nil && ctx.Err() != nil:
+		// The workflow goes on on the workers; only following it stopped.
+		tr.Status, tr.Err = fleet.Interrupted, fmt.Errorf("stopped following workflow %s: %w", run.GetID(), ctx.Err())
+	case err != nil:
+		msg, parked := distributed.Failure(err)
+		tr.Status, tr.Err = fleet.Failed, errors.New(msg)
+		if parked {
+			tr.Status = fleet.Parked
+		}
+	case prior:
+		tr.Status = fleet.Completed
+	case tr.Result.Pending() > 0:
+		tr.Status = fleet.Pending
+	default:
+		tr.Status = fleet.OK
+	}
+	return tr
+}
