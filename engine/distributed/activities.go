@@ -53,6 +53,7 @@ func sha(b []byte) string {
 // whose intent is recorded but whose outcome is not is reconciled through
 // the plugin first (as `run --resume` does locally).
 func (a *activities) op(ctx context.Context, in opInput) (*opOutput, error) {
+	defer heartbeat(ctx)()
 	p, err := a.rt.Plugins().Get(ctx, in.Conn.Vendor)
 	if err != nil {
 		return nil, fmt.Errorf("plugin %s: %w", in.Conn.Vendor, err)

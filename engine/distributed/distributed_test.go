@@ -53,6 +53,8 @@ type cluster struct {
 	db     *pgstate.DB
 	dbURL  string
 	keys   *state.Keyring
+	// keyFile holds keys, for a CLI reading the same state.
+	keyFile string
 	idKey  []byte
 	queue  string
 	rt     *engine.Runtime
@@ -69,7 +71,8 @@ func newCluster(t *testing.T) *cluster {
 	cl.ts = temporaltest.NewServer(temporaltest.WithT(t))
 	cl.c = cl.ts.GetDefaultClient()
 	var err error
-	if cl.keys, err = state.LoadKeyring(filepath.Join(t.TempDir(), "key.txt"), true); err != nil {
+	cl.keyFile = filepath.Join(t.TempDir(), "key.txt")
+	if cl.keys, err = state.LoadKeyring(cl.keyFile, true); err != nil {
 		t.Fatal(err)
 	}
 	cl.dbURL = pg.NewDatabase(t)

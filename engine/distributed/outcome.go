@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/tokenflow/tokenflow/engine"
 	"github.com/tokenflow/tokenflow/engine/hostnet"
@@ -12,7 +13,9 @@ import (
 	"github.com/tokenflow/tokenflow/engine/pluginmgr"
 	"github.com/tokenflow/tokenflow/engine/redact"
 	"github.com/tokenflow/tokenflow/engine/schema"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
 )
 
 // StatusParked is the journal status of a run stopped by a write (a
@@ -140,4 +143,38 @@ func (a *activities) dryRun(ctx context.Context, in opInput, op *schema.Op, conn
 func retryWrite(call string, red *redact.Redactor, e *pluginmgr.OpError) error {
 	return temporal.NewApplicationErrorWithOptions(fmt.Sprintf("%s: %s", call, red.String(e.Error())), "retryable-write",
 		temporal.ApplicationErrorOptions{NextRetryDelay: e.RetryAfter})
+}
+
+// opHeartbeat is how long an op activity may go without a heartbeat before
+// Temporal gives it to another worker: a worker killed mid-write holds its
+// targets this long, not the activity's whole start-to-close timeout.
+const opHeartbeat = 10 * time.Second
+
+// opOptions adds the heartbeat timeout to an op activity's options.
+func opOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithHeartbeatTimeout(ctx, opHeartbeat)
+}
+
+// heartbeat records the activity's heartbeat until the returned stop is
+// called, so Temporal knows the worker is alive during a long call.
+func heartbeat(ctx context.Context) (stop func()) {
+	if !activity.IsActivity(ctx) {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(opHeartbeat / 4)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx)
+			}
+		}
+	}()
+	return func() { close(done) }
 }

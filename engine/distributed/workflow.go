@@ -161,7 +161,7 @@ func (p *wfPlugin) Call(_ context.Context, req *pluginmgr.CallRequest) (*pluginm
 		Connection: req.Connection, Args: req.Args, StepID: p.w.runID + "." + req.StepID, DryRun: req.DryRun}
 	id := p.w.opActivityID(req.StepID, req.Op, p.conn, req.Connection, req.Args)
 	var out opOutput
-	if err := workflow.ExecuteActivity(p.w.options(id), activityOp, in).Get(p.w.ctx, &out); err != nil {
+	if err := workflow.ExecuteActivity(opOptions(p.w.options(id)), activityOp, in).Get(p.w.ctx, &out); err != nil {
 		return nil, p.failed(req, err)
 	}
 	return p.result(req, &out), nil
