@@ -48,20 +48,20 @@ func TestMain(m *testing.M) {
 const canaryPassword = "Canary-VCF-pw-7f3a9c!"
 
 type cluster struct {
-	ts     *temporaltest.TestServer
-	c      client.Client
-	db     *pgstate.DB
-	dbURL  string
-	keys   *state.Keyring
+	ts    *temporaltest.TestServer
+	c     client.Client
+	db    *pgstate.DB
+	dbURL string
+	keys  *state.Keyring
 	// keyFile holds keys, for a CLI reading the same state.
 	keyFile string
-	idKey  []byte
-	queue  string
-	rt     *engine.Runtime
-	getenv func(string) (string, bool)
-	sim    *sim.Sim
-	srv    *simkit.Server
-	caFile string
+	idKey   []byte
+	queue   string
+	rt      *engine.Runtime
+	getenv  func(string) (string, bool)
+	sim     *sim.Sim
+	srv     *simkit.Server
+	caFile  string
 }
 
 func newCluster(t *testing.T) *cluster {

@@ -103,13 +103,13 @@ type opInput struct {
 
 // opOutput is an op's outcome: secret result fields are references.
 type opOutput struct {
-	Result     json.RawMessage    `json:"result,omitempty"`
-	NotApplied bool               `json:"not_applied,omitempty"`
+	Result     json.RawMessage `json:"result,omitempty"`
+	NotApplied bool            `json:"not_applied,omitempty"`
 	// Held and Requests are a dry-run call's: its requests, secrets
 	// masked, placeholders left for the workflow's plan to render.
-	Held     bool           `json:"held,omitempty"`
-	Requests []plan.Request `json:"requests,omitempty"`
-	Err        *pluginmgr.OpError `json:"err,omitempty"`
+	Held     bool               `json:"held,omitempty"`
+	Requests []plan.Request     `json:"requests,omitempty"`
+	Err      *pluginmgr.OpError `json:"err,omitempty"`
 }
 
 // storeInput is one token store call; Token.Value may be a reference.
