@@ -68,7 +68,7 @@ func (a *activities) op(ctx context.Context, in opInput) (*opOutput, error) {
 		return nil, temporal.NewNonRetryableApplicationError(err.Error(), "connection", nil)
 	}
 	res := a.resolver()
-	req := &pluginmgr.CallRequest{Op: in.Op, ConnectionID: in.ConnectionID, StepID: in.StepID}
+	req := &pluginmgr.CallRequest{Op: in.Op, ConnectionID: in.pluginConnID(), StepID: in.StepID}
 	if req.Connection, err = res.resolveJSON(ctx, in.Connection); err == nil {
 		req.Args, err = res.resolveJSON(ctx, in.Args)
 	}
@@ -275,7 +275,7 @@ func (a *activities) closeConnection(ctx context.Context, in opInput) error {
 	if err != nil {
 		return temporal.NewNonRetryableApplicationError(err.Error(), "secret", nil)
 	}
-	return a.rt.CloseConnection(ctx, in.Conn.Vendor, conn, &pluginmgr.CallRequest{ConnectionID: in.ConnectionID, Connection: conn2, StepID: in.StepID})
+	return a.rt.CloseConnection(ctx, in.Conn.Vendor, conn, &pluginmgr.CallRequest{ConnectionID: in.pluginConnID(), Connection: conn2, StepID: in.StepID})
 }
 
 // tokenStore runs one token store call on the shared state; values that

@@ -178,3 +178,10 @@ func heartbeat(ctx context.Context) (stop func()) {
 	}()
 	return func() { close(done) }
 }
+
+// pluginConnID is the connection's id at the worker's plugin. The engine
+// numbers a run's connections c1, c2...: every workflow has a c1, and a
+// plugin keeps a login session per connection id, so on a worker running
+// many workflows the id must carry the run, or one appliance's session
+// would be sent to another.
+func (in opInput) pluginConnID() string { return in.RunID + "." + in.ConnectionID }
