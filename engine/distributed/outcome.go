@@ -155,6 +155,15 @@ func opOptions(ctx workflow.Context) workflow.Context {
 	return workflow.WithHeartbeatTimeout(ctx, opHeartbeat)
 }
 
+// shortTimeout bounds one attempt of the engine's own activities (journal,
+// store, describe, close): they do not heartbeat, so a worker killed during
+// one holds the run this long before another worker retries it.
+const shortTimeout = 30 * time.Second
+
+func shortOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithStartToCloseTimeout(ctx, shortTimeout)
+}
+
 // heartbeat records the activity's heartbeat until the returned stop is
 // called, so Temporal knows the worker is alive during a long call.
 func heartbeat(ctx context.Context) (stop func()) {

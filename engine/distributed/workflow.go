@@ -97,7 +97,7 @@ func (w *wfRun) options(id string) workflow.Context {
 }
 
 func (w *wfRun) exec(name string, in, out any) error {
-	return workflow.ExecuteActivity(w.options(""), name, in).Get(w.ctx, out)
+	return workflow.ExecuteActivity(shortOptions(w.options("")), name, in).Get(w.ctx, out)
 }
 
 // Schema is the vendor's Describe, once per workflow execution.
