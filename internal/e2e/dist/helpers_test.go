@@ -9,10 +9,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -122,15 +124,50 @@ func (cl *cluster) command(ctx context.Context, args ...string) *exec.Cmd {
 // plugins die with it.
 type worker struct {
 	cmd    *exec.Cmd
-	stderr *bytes.Buffer
+	stderr *syncBuffer
 	done   chan struct{}
+}
+
+// syncBuffer is a buffer a process writes while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// ready waits until the worker polls its task queue.
+func (w *worker) ready(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(w.stderr.String(), "Worker on ") {
+		select {
+		case <-w.done:
+			t.Fatalf("worker exited:\n%s", w.stderr)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("worker not up after 30s:\n%s", w.stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func (cl *cluster) startWorker() *worker {
 	cl.t.Helper()
 	cmd := cl.command(context.Background(), append([]string{"worker"}, cl.temporalArgs()...)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	w := &worker{cmd: cmd, stderr: &bytes.Buffer{}, done: make(chan struct{})}
+	w := &worker{cmd: cmd, stderr: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stderr = w.stderr
 	if err := cmd.Start(); err != nil {
 		cl.t.Fatal(err)
@@ -194,4 +231,31 @@ func applied(s *vcfsim.Sim, method, path string) int {
 		}
 	}
 	return n
+}
+
+// run runs `tokenflow run FLOW --targets INVENTORY --json --temporal ...`
+// to its end within limit.
+func (cl *cluster) run(limit time.Duration, flow string, extra ...string) (stdout, stderr string, code int, elapsed time.Duration) {
+	cl.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	args := append([]string{"run", flowtest.Flow(flow), "--targets", cl.inv, "--json"}, cl.temporalArgs()...)
+	cmd := cl.command(ctx, append(args, extra...)...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	err := cmd.Run()
+	elapsed = time.Since(start)
+	if ctx.Err() != nil {
+		cl.t.Fatalf("tokenflow %v did not end within %s\nstdout:\n%s\nstderr:\n%s", args, limit, out.String(), errb.String())
+	}
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	default:
+		cl.t.Fatal(err)
+	}
+	return out.String(), errb.String(), code, elapsed
 }
