@@ -110,6 +110,19 @@ func TestFleetTwoWorkersOneKilled(t *testing.T) {
 		t.Error("no write activity was retried: the kill did not interrupt a write")
 	}
 	t.Logf("%d write activities were retried after the kill", retried)
+
+	// Submitting the fleet again runs no target twice: each workflow id
+	// is taken by a completed run.
+	again, errAgain, code, _ := cl.run(60*time.Second, "vcf/onboard.star")
+	if _, s := parse(t, again); code != 0 || s.Summary.Counts["completed"] != n {
+		t.Errorf("resubmitted fleet: exit %d, counts %v, want %d completed\n%s\n%s", code, s.Summary.Counts, n, again, errAgain)
+	}
+	for _, r := range cl.fleet.Instances {
+		if a := applied(cl.sim(r.Name), http.MethodPost, realmPath+"/api-tokens"); a != 1 {
+			t.Errorf("%s: after the resubmission POST api-tokens applied %d times, want once", r.Name, a)
+		}
+	}
+
 	for name, o := range map[string]string{"run stdout": out.String(), "run stderr": errb.String(), "survivor stderr": survivor.stderr.String()} {
 		for _, pw := range cl.fleet.Env() {
 			if strings.Contains(o, pw) {
