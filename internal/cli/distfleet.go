@@ -60,6 +60,10 @@ func runDistributedFleet(ctx context.Context, opts *RunOptions, vars map[string]
 	res.Elapsed = time.Since(start)
 	res.Interrupted = ctx.Err() != nil
 	err = p.summary(res)
+	if res.Interrupted {
+		// The workflows go on without us; following them again is safe.
+		return fmt.Errorf("stopped following %d target(s); their workflows go on on the workers: submit the same command again to follow them (no target runs twice)", res.Counts[fleet.Interrupted])
+	}
 	if len(res.Failed()) > 0 && !opts.JSON {
 		fmt.Fprintln(opts.IO.Out, "Once the causes are fixed, submit the same command again: targets that completed are not run again.")
 	}

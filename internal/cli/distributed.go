@@ -23,7 +23,7 @@ type TemporalOptions struct {
 }
 
 func (o *TemporalOptions) flags(cmd *cobra.Command, required bool) {
-	help := "submit the flow to the Temporal frontend at `HOST:PORT` and wait for it (workers run it; see tokenflow worker)"
+	help := "submit the flow (with --targets: one workflow per target) to the Temporal frontend at `HOST:PORT` and follow it (workers run it; see tokenflow worker)"
 	if required {
 		help = "the Temporal frontend at `HOST:PORT` to take flows from"
 	}
