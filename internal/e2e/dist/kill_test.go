@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"go.temporal.io/api/enums/v1"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/tokenflow/tokenflow/engine/store"
 	"github.com/tokenflow/tokenflow/internal/flowtest"
@@ -133,7 +134,8 @@ func TestFleetTwoWorkersOneKilled(t *testing.T) {
 }
 
 // retriedWrites counts the write op activities whose last attempt was not
-// the first, over the targets' workflow histories.
+// the first, over the targets' workflow histories, and checks that no
+// credential of the fleet is in any of them in clear.
 func retriedWrites(t *testing.T, cl *cluster, lines []line) int {
 	t.Helper()
 	c := cl.ts.GetDefaultClient()
@@ -151,6 +153,15 @@ func retriedWrites(t *testing.T, cl *cluster, lines []line) int {
 			ev, err := it.Next()
 			if err != nil {
 				t.Fatal(err)
+			}
+			raw, err := proto.Marshal(ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, pw := range cl.fleet.Env() {
+				if bytes.Contains(raw, []byte(pw)) {
+					t.Errorf("a credential is in clear in the history of %s (event %d)", wfID, ev.GetEventId())
+				}
 			}
 			if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil {
 				scheduled[ev.GetEventId()] = a.ActivityId
