@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenflow/tokenflow/engine"
 	"github.com/tokenflow/tokenflow/engine/distributed"
 	"github.com/tokenflow/tokenflow/engine/plan"
 	"github.com/tokenflow/tokenflow/internal/cli"
@@ -122,5 +123,49 @@ func TestWriteParked(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "This run is parked") || strings.Contains(out.String(), "--resume") {
 		t.Errorf("tokenflow runs show does not say what to do with a parked run:\n%s", out)
+	}
+}
+
+// TestWorkflowIDFor: one id per flow and target, whatever the vars; other
+// targets, URLs and dry-runs get other ids.
+func TestWorkflowIDFor(t *testing.T) {
+	base := distributed.FlowInput{Flow: "/flows/vcf/rotate.star", Target: "vcf-001", Vars: map[string]string{"a": "1"},
+		TLS: &engine.TargetTLS{URL: "https://10.0.0.1"}}
+	id := distributed.WorkflowIDFor(base)
+	if !strings.HasPrefix(id, "tokenflow-rotate.star-vcf-001-") {
+		t.Errorf("id %q does not name the flow and the target", id)
+	}
+	same := base
+	same.Vars = map[string]string{"a": "2"}
+	if distributed.WorkflowIDFor(same) != id {
+		t.Error("the vars changed the workflow id: a resubmission with a corrected var would run the target twice")
+	}
+	other, moved, plan := base, base, base
+	other.Target = "vcf-002"
+	moved.TLS = &engine.TargetTLS{URL: "https://10.0.0.2"}
+	plan.DryRun = true
+	for name, in := range map[string]distributed.FlowInput{"another target": other, "another URL": moved, "a dry-run": plan} {
+		if distributed.WorkflowIDFor(in) == id {
+			t.Errorf("%s has the same workflow id %s", name, id)
+		}
+	}
+	if !strings.HasPrefix(distributed.WorkflowIDFor(plan), "tokenflow-plan-") {
+		t.Errorf("dry-run id %q: want tokenflow-plan-...", distributed.WorkflowIDFor(plan))
+	}
+}
+
+// TestSecretRefWithCredentials: an inventory credential answers
+// secret("env:NAME") with its own reference, which the worker resolves;
+// other names stay the worker's environment.
+func TestSecretRefWithCredentials(t *testing.T) {
+	ref := distributed.SecretRefWith("vcf-001", map[string]string{"VCF_PASSWORD": "file:/etc/tokenflow/vcf-001.pw"})
+	for in, want := range map[string]string{
+		"env:VCF_PASSWORD": "tfref:file:/etc/tokenflow/vcf-001.pw",
+		"env:OTHER":        "tfref:env:OTHER",
+		"file:/x":          "tfref:file:/x",
+	} {
+		if got, err := ref(in); err != nil || got != want {
+			t.Errorf("secret(%q) = %q, %v; want %q", in, got, err, want)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/tokenflow/tokenflow/engine"
 	"github.com/tokenflow/tokenflow/engine/distributed"
 	"github.com/tokenflow/tokenflow/engine/fleet"
@@ -68,6 +69,21 @@ func runDistributedFleet(ctx context.Context, opts *RunOptions, vars map[string]
 		fmt.Fprintln(opts.IO.Out, "Once the causes are fixed, submit the same command again: targets that completed are not run again.")
 	}
 	return err
+}
+
+// checkTemporalFleetFlags refuses the local fleet's scheduling flags with
+// --temporal: the workers' capacity decides how many targets run at once,
+// and every target's workflow is submitted.
+func checkTemporalFleetFlags(cmd *cobra.Command, opts *RunOptions) error {
+	if opts.Temporal.HostPort == "" {
+		return nil
+	}
+	for _, name := range []string{"parallel", "max-failures", "fail-fast"} {
+		if cmd.Flags().Changed(name) {
+			return fmt.Errorf("--%s schedules a local fleet run; with --temporal every target is submitted and the workers' capacity decides how many run at once (tokenflow worker)", name)
+		}
+	}
+	return nil
 }
 
 // targetInput is one target's workflow input: the bundle, the command's
