@@ -166,6 +166,9 @@ func (r *run) connect(thread *starlark.Thread, b *starlark.Builtin, args starlar
 	}
 	if r.opts.Ops != nil {
 		p = r.opts.Ops.Plugin(vendor, netConn)
+		if pr, ok := p.(PlanRecorder); ok && r.plan != nil {
+			pr.UsePlan(r.plan)
+		}
 	}
 	c := &connection{r: r, id: id, vendor: vendor, plugin: p, schema: s, connJSON: connJSON, net: netConn}
 	r.mu.Lock()

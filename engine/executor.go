@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/tokenflow/tokenflow/engine/hostnet"
+	"github.com/tokenflow/tokenflow/engine/plan"
 	"github.com/tokenflow/tokenflow/engine/pluginmgr"
 	"github.com/tokenflow/tokenflow/engine/redact"
 	"github.com/tokenflow/tokenflow/engine/schema"
@@ -25,11 +26,25 @@ type OpExecutor interface {
 	Plugin(vendor string, conn *hostnet.Conn) pluginmgr.Plugin
 }
 
+// PlanRecorder is implemented by an OpExecutor's plugin whose calls run
+// elsewhere: in a dry-run, connect() hands it the run's plan so the
+// requests made where the call ran land in it (plan.AddRequests).
+type PlanRecorder interface {
+	UsePlan(p *plan.Plan)
+}
+
 // Call runs one op call on this runtime's plugin for vendor, with conn as
 // the connection's network settings: what a distributed worker does for
 // each op activity. It registers the call with the host transport for the
 // call's duration, like a local run's step.
 func (rt *Runtime) Call(ctx context.Context, vendor string, conn *hostnet.Conn, req *pluginmgr.CallRequest) (*pluginmgr.CallResult, error) {
+	return rt.CallInPlan(ctx, vendor, conn, req, nil)
+}
+
+// CallInPlan is Call for a dry-run: the transport records the call's
+// requests (sent reads, held writes) in pl under the step req.StepID, which
+// the caller added to pl. A nil pl is Call.
+func (rt *Runtime) CallInPlan(ctx context.Context, vendor string, conn *hostnet.Conn, req *pluginmgr.CallRequest, pl *plan.Plan) (*pluginmgr.CallResult, error) {
 	p, err := rt.plugins.Get(ctx, vendor)
 	if err != nil {
 		return nil, fmt.Errorf("plugin %s: %w", vendor, err)
@@ -38,7 +53,7 @@ func (rt *Runtime) Call(ctx context.Context, vendor string, conn *hostnet.Conn, 
 	if op := p.Schema().Op(req.Op); op != nil {
 		write = op.Effect == schema.Write
 	}
-	rt.transport.Begin(&hostnet.Step{ID: req.StepID, Call: vendor + "." + req.Op, Write: write, DryRun: req.DryRun, Conn: conn})
+	rt.transport.Begin(&hostnet.Step{ID: req.StepID, Call: vendor + "." + req.Op, Write: write, DryRun: req.DryRun, Conn: conn, Plan: pl, PlanStep: req.StepID})
 	defer rt.transport.End(req.StepID)
 	return p.Call(ctx, req)
 }

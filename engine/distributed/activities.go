@@ -53,6 +53,7 @@ func sha(b []byte) string {
 // whose intent is recorded but whose outcome is not is reconciled through
 // the plugin first (as `run --resume` does locally).
 func (a *activities) op(ctx context.Context, in opInput) (*opOutput, error) {
+	defer heartbeat(ctx)()
 	p, err := a.rt.Plugins().Get(ctx, in.Conn.Vendor)
 	if err != nil {
 		return nil, fmt.Errorf("plugin %s: %w", in.Conn.Vendor, err)
@@ -67,7 +68,7 @@ func (a *activities) op(ctx context.Context, in opInput) (*opOutput, error) {
 		return nil, temporal.NewNonRetryableApplicationError(err.Error(), "connection", nil)
 	}
 	res := a.resolver()
-	req := &pluginmgr.CallRequest{Op: in.Op, ConnectionID: in.ConnectionID, StepID: in.StepID}
+	req := &pluginmgr.CallRequest{Op: in.Op, ConnectionID: in.pluginConnID(), StepID: in.StepID}
 	if req.Connection, err = res.resolveJSON(ctx, in.Connection); err == nil {
 		req.Args, err = res.resolveJSON(ctx, in.Args)
 	}
@@ -80,6 +81,9 @@ func (a *activities) op(ctx context.Context, in opInput) (*opOutput, error) {
 	red := a.rt.Redactor()
 	for _, v := range res.seen {
 		red.Add(v)
+	}
+	if in.DryRun {
+		return a.dryRun(ctx, in, op, conn, req)
 	}
 	argsHash := sha(in.Args)
 
@@ -169,6 +173,9 @@ func (a *activities) reconcile(ctx context.Context, in opInput, op *schema.Op, c
 func (a *activities) finish(ctx context.Context, in opInput, op *schema.Op, argsHash string, cr *pluginmgr.CallResult) (*opOutput, error) {
 	red := a.rt.Redactor()
 	call := in.Conn.Vendor + "." + in.Op
+	if cr.Err != nil && op.Effect == schema.Write && cr.Err.Retryable {
+		return nil, retryWrite(call, red, cr.Err)
+	}
 	if cr.Err != nil {
 		msg := red.String(cr.Err.Error())
 		var jerr error
@@ -268,7 +275,7 @@ func (a *activities) closeConnection(ctx context.Context, in opInput) error {
 	if err != nil {
 		return temporal.NewNonRetryableApplicationError(err.Error(), "secret", nil)
 	}
-	return a.rt.CloseConnection(ctx, in.Conn.Vendor, conn, &pluginmgr.CallRequest{ConnectionID: in.ConnectionID, Connection: conn2, StepID: in.StepID})
+	return a.rt.CloseConnection(ctx, in.Conn.Vendor, conn, &pluginmgr.CallRequest{ConnectionID: in.pluginConnID(), Connection: conn2, StepID: in.StepID})
 }
 
 // tokenStore runs one token store call on the shared state; values that

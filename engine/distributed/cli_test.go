@@ -43,10 +43,26 @@ func TestCLIWorkerAndRun(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	rio, out, errOut := cli.TestStreams()
-	code := cli.Run(ctx, append([]string{"run", flowtest.Flow("vcf", "onboard.star"),
+	flow := []string{"run", flowtest.Flow("vcf", "onboard.star"),
 		"--var", "url=" + srv.URL, "--var", "ca_file=" + caFile, "--var", "realm=flt-idb02",
-		"--var", "client_id=ci-bot", "--var", "token_name=ci-bot-main"}, temporal...), rio)
+		"--var", "client_id=ci-bot", "--var", "token_name=ci-bot-main"}
+
+	// A dry-run first: the plan prints as a local one, exit 2, no write.
+	pio, pout, perr := cli.TestStreams()
+	if code := cli.Run(ctx, append(append(flow, "--dry-run"), temporal...), pio); code != 2 {
+		t.Fatalf("dry-run exited %d, want 2 (changes pending)\nstdout:\n%s\nstderr:\n%s", code, pout, perr)
+	}
+	for _, want := range []string{"+ vcf.create_api_client", "would send: POST ", "(known after apply: ", "Plan: 4 change(s) pending"} {
+		if !strings.Contains(pout.String(), want) {
+			t.Errorf("dry-run output lacks %q:\n%s", want, pout)
+		}
+	}
+	if w := s.Recorder().Writes(); w != 0 {
+		t.Fatalf("the dry-run sent %d writes", w)
+	}
+
+	rio, out, errOut := cli.TestStreams()
+	code := cli.Run(ctx, append(flow, temporal...), rio)
 	stop()
 	wcode := <-done
 	if code != 0 {

@@ -18,10 +18,25 @@ type SubmitOptions struct {
 	WorkflowID string
 }
 
-// WorkflowIDFor is the default workflow id of a flow run on a target.
+// WorkflowIDFor is the default workflow id of a flow run on a target: the
+// flow's path and the target (an inventory target's name and URL, or the
+// url var), hashed; an inventory target's name is in it for people. A
+// dry-run has ids of its own, so planning never collides with applying.
 func WorkflowIDFor(in FlowInput) string {
-	h := sha256.Sum256([]byte(in.Flow + "\x00" + in.target()))
-	return fmt.Sprintf("tokenflow-%s-%s", filepath.Base(in.Flow), hex.EncodeToString(h[:])[:16])
+	key := in.Flow + "\x00" + in.target()
+	if in.TLS != nil {
+		key += "\x00" + in.TLS.URL
+	}
+	h := sha256.Sum256([]byte(key))
+	kind := "tokenflow-"
+	if in.DryRun {
+		kind = "tokenflow-plan-"
+	}
+	name := filepath.Base(in.Flow)
+	if in.Target != "" {
+		name += "-" + in.Target
+	}
+	return kind + name + "-" + hex.EncodeToString(h[:])[:16]
 }
 
 // Submit starts the flow as a workflow and returns its handle.

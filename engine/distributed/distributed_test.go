@@ -48,18 +48,20 @@ func TestMain(m *testing.M) {
 const canaryPassword = "Canary-VCF-pw-7f3a9c!"
 
 type cluster struct {
-	ts     *temporaltest.TestServer
-	c      client.Client
-	db     *pgstate.DB
-	dbURL  string
-	keys   *state.Keyring
-	idKey  []byte
-	queue  string
-	rt     *engine.Runtime
-	getenv func(string) (string, bool)
-	sim    *sim.Sim
-	srv    *simkit.Server
-	caFile string
+	ts    *temporaltest.TestServer
+	c     client.Client
+	db    *pgstate.DB
+	dbURL string
+	keys  *state.Keyring
+	// keyFile holds keys, for a CLI reading the same state.
+	keyFile string
+	idKey   []byte
+	queue   string
+	rt      *engine.Runtime
+	getenv  func(string) (string, bool)
+	sim     *sim.Sim
+	srv     *simkit.Server
+	caFile  string
 }
 
 func newCluster(t *testing.T) *cluster { return newClusterWith(t, false) }
@@ -72,7 +74,8 @@ func newClusterWith(t *testing.T, codec bool) *cluster {
 	cl := &cluster{queue: "tokenflow-test"}
 	cl.ts = temporaltest.NewServer(temporaltest.WithT(t))
 	var err error
-	if cl.keys, err = state.LoadKeyring(filepath.Join(t.TempDir(), "key.txt"), true); err != nil {
+	cl.keyFile = filepath.Join(t.TempDir(), "key.txt")
+	if cl.keys, err = state.LoadKeyring(cl.keyFile, true); err != nil {
 		t.Fatal(err)
 	}
 	cl.c = cl.ts.GetDefaultClient()

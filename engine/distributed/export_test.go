@@ -25,3 +25,7 @@ func RunOpActivity(ctx context.Context, rt *engine.Runtime, st state.Backend, ge
 	}
 	return out.Result, nil
 }
+
+// SecretRefWith is what secret(ref) returns in a workflow of an inventory
+// target with these credentials.
+var SecretRefWith = secretRefWith

@@ -7,9 +7,12 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 )
@@ -36,8 +39,33 @@ func OpsQueue(base, vendor, site string) string {
 // opsOptions routes a vendor activity to its queue (see OpsQueue). The
 // base queue is the workflow's own.
 func (w *wfRun) opsOptions(id, vendor string) workflow.Context {
-	base := workflow.GetInfo(w.ctx).TaskQueueName
-	return workflow.WithTaskQueue(w.options(id), OpsQueue(base, vendor, w.site))
+	ctx := workflow.WithTaskQueue(w.options(id), w.opsQueue(vendor))
+	return workflow.WithScheduleToStartTimeout(ctx, queueWait)
+}
+
+func (w *wfRun) opsQueue(vendor string) string {
+	return OpsQueue(workflow.GetInfo(w.ctx).TaskQueueName, vendor, w.site)
+}
+
+// queueWait bounds how long a vendor call waits for a worker to take it
+// from its queue. Rate limits can hold calls back legitimately for a
+// while (a thousand targets at 1/s is 17 minutes), so it is long; past it
+// nobody polls the queue, which a person has to fix.
+const queueWait = time.Hour
+
+// noWorker turns a vendor call that no worker took within queueWait into
+// an error saying which queue and what to start.
+func (w *wfRun) noWorker(err error, vendor string) error {
+	var te *temporal.TimeoutError
+	if errors.As(err, &te) && te.TimeoutType() == enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START {
+		how := "a worker with the " + vendor + " plugin"
+		if w.site != "" {
+			how += " and --sites " + w.site
+		}
+		return fmt.Errorf("no worker took the %s call from task queue %s within %s: start %s (tokenflow worker), then submit the flow again: %w",
+			vendor, w.opsQueue(vendor), queueWait, how, err)
+	}
+	return err
 }
 
 var rateRE = regexp.MustCompile(`^([a-z0-9_-]+)=([0-9]*\.?[0-9]+)/(s|m|h)$`)

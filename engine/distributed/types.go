@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tokenflow/tokenflow/engine"
+	"github.com/tokenflow/tokenflow/engine/plan"
 	"github.com/tokenflow/tokenflow/engine/pluginmgr"
 	"github.com/tokenflow/tokenflow/engine/store"
 )
@@ -49,6 +50,16 @@ type FlowInput struct {
 	// Site is the target's site label: its vendor activities go to the
 	// site's queue (OpsQueue).
 	Site string `json:"site,omitempty"`
+	// Credentials are an inventory target's credentials as references
+	// (name -> "env:NAME" or "file:/abs/path"), never values: the flow's
+	// secret("env:NAME") for such a name becomes the reference, which the
+	// worker resolves inside the activity.
+	Credentials map[string]string `json:"credentials,omitempty"`
+	// TLS is the inventory target's certificate check (engine.TargetTLS).
+	TLS *engine.TargetTLS `json:"tls,omitempty"`
+	// DryRun runs the flow as a plan: reads are sent, writes held on the
+	// worker; nothing is journaled and the result carries the plan.
+	DryRun bool `json:"dry_run,omitempty"`
 }
 
 // FlowResult is a finished workflow's result, as a local run reports it.
@@ -56,6 +67,8 @@ type FlowResult struct {
 	RunID   string              `json:"run_id"`
 	Outputs []engine.Output     `json:"outputs"`
 	Steps   []engine.StepRecord `json:"steps"`
+	// Plan is a dry-run's plan, rendered (plan.FromSteps rebuilds it).
+	Plan []plan.Step `json:"plan,omitempty"`
 }
 
 // connSpec is a connection's network side (hostnet.Conn) as activity
@@ -88,13 +101,18 @@ type opInput struct {
 	Connection   json.RawMessage `json:"connection"`
 	Args         json.RawMessage `json:"args"`
 	StepID       string          `json:"step_id"`
+	DryRun       bool            `json:"dry_run,omitempty"`
 }
 
 // opOutput is an op's outcome: secret result fields are references.
 type opOutput struct {
-	Result     json.RawMessage    `json:"result,omitempty"`
-	NotApplied bool               `json:"not_applied,omitempty"`
-	Err        *pluginmgr.OpError `json:"err,omitempty"`
+	Result     json.RawMessage `json:"result,omitempty"`
+	NotApplied bool            `json:"not_applied,omitempty"`
+	// Held and Requests are a dry-run call's: its requests, secrets
+	// masked, placeholders left for the workflow's plan to render.
+	Held     bool               `json:"held,omitempty"`
+	Requests []plan.Request     `json:"requests,omitempty"`
+	Err      *pluginmgr.OpError `json:"err,omitempty"`
 }
 
 // storeInput is one token store call; Token.Value may be a reference.

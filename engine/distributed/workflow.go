@@ -13,6 +13,7 @@ import (
 
 	"github.com/tokenflow/tokenflow/engine"
 	"github.com/tokenflow/tokenflow/engine/hostnet"
+	"github.com/tokenflow/tokenflow/engine/plan"
 	"github.com/tokenflow/tokenflow/engine/pluginmgr"
 	"github.com/tokenflow/tokenflow/engine/schema"
 	"github.com/tokenflow/tokenflow/engine/store"
@@ -38,17 +39,21 @@ func (f *flowWorkflow) run(ctx workflow.Context, in FlowInput) (*FlowResult, err
 	runID := "wf-" + info.WorkflowExecution.ID + "-" + info.WorkflowExecution.RunID
 	w := &wfRun{ctx: ctx, f: f, runID: runID, site: in.Site, schemas: map[string]*schema.Schema{}}
 	target := in.target()
-	if err := w.exec(activityJournal, journalInput{Op: "begin", RunID: runID, Flow: in.Flow, Hash: in.Hash, Vars: in.Vars,
-		Target: target, Started: workflow.Now(ctx)}, nil); err != nil {
-		return nil, err
+	if !in.DryRun {
+		if err := w.exec(activityJournal, journalInput{Op: "begin", RunID: runID, Flow: in.Flow, Hash: in.Hash, Vars: in.Vars,
+			Target: target, Started: workflow.Now(ctx)}, nil); err != nil {
+			return nil, err
+		}
 	}
 	res, runErr := engine.Run(context.Background(), in.Flow, engine.Options{
 		Vars:      in.Vars,
 		Target:    in.Target,
+		TargetTLS: in.TLS,
+		DryRun:    in.DryRun,
 		LibDir:    in.LibDir,
 		Sources:   in.sourceBytes(),
 		Ops:       w,
-		SecretRef: secretRef(target),
+		SecretRef: secretRefWith(target, in.Credentials),
 		Store:     &wfStore{w: w},
 		Getenv:    func(string) (string, bool) { return "", false },
 		Now:       func() time.Time { return workflow.Now(ctx) },
@@ -56,17 +61,16 @@ func (f *flowWorkflow) run(ctx workflow.Context, in FlowInput) (*FlowResult, err
 		// timeouts bound the workflow.
 		Timeout: 365 * 24 * time.Hour,
 	})
-	status, msg := "ok", ""
+	status, msg := w.outcome(runErr)
+	if !in.DryRun {
+		if err := w.exec(activityJournal, journalInput{Op: "finish", RunID: runID, Status: status, Error: msg}, nil); err != nil && runErr == nil {
+			runErr = err
+		}
+	}
 	if runErr != nil {
-		status, msg = "error", runErr.Error()
+		return nil, w.flowError(runErr)
 	}
-	if err := w.exec(activityJournal, journalInput{Op: "finish", RunID: runID, Status: status, Error: msg}, nil); err != nil && runErr == nil {
-		runErr = err
-	}
-	if runErr != nil {
-		return nil, temporal.NewNonRetryableApplicationError(runErr.Error(), "flow", nil)
-	}
-	return &FlowResult{RunID: runID, Outputs: res.Outputs, Steps: res.Steps}, nil
+	return flowResult(runID, res), nil
 }
 
 // wfRun is one workflow execution's executor (engine.OpExecutor).
@@ -76,6 +80,8 @@ type wfRun struct {
 	runID   string
 	site    string // of the target: picks the vendor queue (opsOptions)
 	schemas map[string]*schema.Schema
+	// parked is the write that failed past its retry limit, if any.
+	parked *parkedWrite
 }
 
 var _ engine.OpExecutor = (*wfRun)(nil)
@@ -92,7 +98,7 @@ func (w *wfRun) options(id string) workflow.Context {
 }
 
 func (w *wfRun) exec(name string, in, out any) error {
-	return workflow.ExecuteActivity(w.options(""), name, in).Get(w.ctx, out)
+	return workflow.ExecuteActivity(shortOptions(w.options("")), name, in).Get(w.ctx, out)
 }
 
 // Schema is the vendor's Describe, once per workflow execution.
@@ -101,8 +107,8 @@ func (w *wfRun) Schema(_ context.Context, vendor string) (*schema.Schema, error)
 		return s, nil
 	}
 	var s schema.Schema
-	if err := workflow.ExecuteActivity(w.opsOptions("", vendor), activityDescribe, vendor).Get(w.ctx, &s); err != nil {
-		return nil, err
+	if err := workflow.ExecuteActivity(shortOptions(w.opsOptions("", vendor)), activityDescribe, vendor).Get(w.ctx, &s); err != nil {
+		return nil, w.noWorker(err, vendor)
 	}
 	w.schemas[vendor] = &s
 	return &s, nil
@@ -117,6 +123,8 @@ type wfPlugin struct {
 	w      *wfRun
 	vendor string
 	conn   connSpec
+	// plan is the run's dry-run plan (UsePlan); nil when applying.
+	plan *plan.Plan
 }
 
 func (p *wfPlugin) Schema() *schema.Schema { return p.w.schemas[p.vendor] }
@@ -143,27 +151,28 @@ func stepSeq(stepID string) (int, error) {
 }
 
 func (p *wfPlugin) Call(_ context.Context, req *pluginmgr.CallRequest) (*pluginmgr.CallResult, error) {
-	if req.DryRun || req.Reconcile {
-		return nil, errors.New("distributed mode runs applied flows only (no --dry-run yet); reconciliation happens inside the op activity")
+	if req.Reconcile {
+		return nil, errors.New("reconciliation happens inside the op activity")
 	}
 	seq, err := stepSeq(req.StepID)
 	if err != nil {
 		return nil, err
 	}
 	in := opInput{RunID: p.w.runID, Seq: seq, Op: req.Op, Conn: p.conn, ConnectionID: req.ConnectionID,
-		Connection: req.Connection, Args: req.Args, StepID: p.w.runID + "." + req.StepID}
+		Connection: req.Connection, Args: req.Args, StepID: p.w.runID + "." + req.StepID, DryRun: req.DryRun}
 	id := p.w.opActivityID(req.StepID, req.Op, p.conn, req.Connection, req.Args)
 	var out opOutput
-	if err := workflow.ExecuteActivity(p.w.opsOptions(id, p.vendor), activityOp, in).Get(p.w.ctx, &out); err != nil {
-		return nil, err
+	if err := workflow.ExecuteActivity(opOptions(p.w.opsOptions(id, p.vendor)), activityOp, in).Get(p.w.ctx, &out); err != nil {
+		return nil, p.failed(req, p.w.noWorker(err, p.vendor))
 	}
-	return &pluginmgr.CallResult{Result: out.Result, NotApplied: out.NotApplied, Err: out.Err}, nil
+	return p.result(req, &out), nil
 }
 
 func (p *wfPlugin) CloseConnection(_ context.Context, req *pluginmgr.CallRequest) error {
 	in := opInput{RunID: p.w.runID, Conn: p.conn, ConnectionID: req.ConnectionID, Connection: req.Connection,
 		StepID: p.w.runID + "." + req.StepID}
-	return workflow.ExecuteActivity(p.w.opsOptions("", p.vendor), activityClose, in).Get(p.w.ctx, nil)
+	err := workflow.ExecuteActivity(shortOptions(p.w.opsOptions("", p.vendor)), activityClose, in).Get(p.w.ctx, nil)
+	return p.w.noWorker(err, p.vendor)
 }
 
 // wfStore is the token store as activities on the shared state.

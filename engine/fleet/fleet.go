@@ -83,6 +83,9 @@ const (
 	Skipped     = "skipped"     // not started: too many failures, or interrupted first
 	Completed   = "completed"   // finished in the run being resumed; not run again
 	Interrupted = "interrupted" // stopped by Ctrl-C or SIGTERM; resumable
+	// Parked: a distributed run's write failed past its retry limit; the
+	// target needs a person (engine/distributed). Counted as a failure.
+	Parked = "parked"
 )
 
 // TargetResult is how one target ended.
@@ -109,11 +112,11 @@ type Result struct {
 	Interrupted bool
 }
 
-// Failed lists the targets that failed.
+// Failed lists the targets that failed (parked ones included).
 func (r *Result) Failed() []TargetResult {
 	var out []TargetResult
 	for _, t := range r.Targets {
-		if t.Status == Failed {
+		if t.Status == Failed || t.Status == Parked {
 			out = append(out, t)
 		}
 	}

@@ -304,3 +304,61 @@ func indentJSON(s string) string {
 	}
 	return string(out)
 }
+
+// Requests returns the requests recorded for a step, with secrets masked by
+// r but placeholders left as they are: for a distributed worker to hand a
+// step's requests back to the plan that made the placeholders (AddRequests).
+func (p *Plan) Requests(stepID string, r *redact.Redactor) []Request {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.byID[stepID]
+	if s == nil {
+		return nil
+	}
+	out := make([]Request, 0, len(s.Requests))
+	for _, q := range s.Requests {
+		c := q
+		c.URL, c.Body = r.String(q.URL), r.String(q.Body)
+		c.Headers = make([][2]string, len(q.Headers))
+		for i, h := range q.Headers {
+			c.Headers[i] = [2]string{h[0], r.String(h[1])}
+		}
+		if len(q.Notes) > 0 {
+			c.Notes = map[string]string{}
+			for k, v := range q.Notes {
+				c.Notes[k] = r.String(v)
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// AddRequests records requests made elsewhere (Requests) under a step; a
+// held one marks the step as a change.
+func (p *Plan) AddRequests(stepID string, reqs []Request) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.byID[stepID]
+	if s == nil {
+		return
+	}
+	for _, q := range reqs {
+		s.Requests = append(s.Requests, q)
+		if q.Held {
+			s.Action = "change"
+		}
+	}
+}
+
+// FromSteps rebuilds a plan from rendered steps (Steps), as a distributed
+// dry-run returns them, so it prints as a local one does.
+func FromSteps(steps []Step) *Plan {
+	p := New()
+	for i := range steps {
+		s := steps[i]
+		p.steps = append(p.steps, &s)
+		p.byID[s.ID] = &s
+	}
+	return p
+}

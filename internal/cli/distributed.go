@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/tokenflow/tokenflow/engine"
 	"github.com/tokenflow/tokenflow/engine/distributed"
+	"github.com/tokenflow/tokenflow/engine/plan"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 )
@@ -23,7 +24,7 @@ type TemporalOptions struct {
 }
 
 func (o *TemporalOptions) flags(cmd *cobra.Command, required bool) {
-	help := "submit the flow to the Temporal frontend at `HOST:PORT` and wait for it (workers run it; see tokenflow worker)"
+	help := "submit the flow (with --targets: one workflow per target) to the Temporal frontend at `HOST:PORT` and follow it (workers run it; see tokenflow worker)"
 	if required {
 		help = "the Temporal frontend at `HOST:PORT` to take flows from"
 	}
@@ -51,24 +52,28 @@ func (o *TemporalOptions) dial(f *Factory) (client.Client, error) {
 // like a local run.
 func runDistributed(ctx context.Context, opts *RunOptions, vars map[string]string) error {
 	f := opts.Factory
-	switch {
-	case opts.Targets != "":
-		return fmt.Errorf("--temporal with --targets is not there yet: submit one target at a time (--var url=...)")
-	case opts.DryRun:
-		return fmt.Errorf("--temporal with --dry-run is not there yet: dry-run the flow locally (without --temporal)")
-	case opts.Record != "" || opts.Replay != "" || opts.Resume != "":
+	if opts.Record != "" || opts.Replay != "" || opts.Resume != "" {
 		return fmt.Errorf("--record, --replay and --resume are local: Temporal resumes a distributed run by itself")
+	}
+	if opts.Targets != "" {
+		return runDistributedFleet(ctx, opts, vars)
 	}
 	in, err := distributed.Bundle(opts.Flow, opts.LibDir, vars, "")
 	if err != nil {
 		return err
 	}
+	in.DryRun = opts.DryRun
 	c, err := opts.Temporal.dial(f)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	run, err := distributed.Submit(ctx, c, in, distributed.SubmitOptions{TaskQueue: opts.Temporal.TaskQueue})
+	var run client.WorkflowRun
+	if opts.DryRun {
+		run, _, err = distributed.SubmitOnce(ctx, c, in, distributed.SubmitOptions{TaskQueue: opts.Temporal.TaskQueue})
+	} else {
+		run, err = distributed.Submit(ctx, c, in, distributed.SubmitOptions{TaskQueue: opts.Temporal.TaskQueue})
+	}
 	if err != nil {
 		return err
 	}
@@ -79,6 +84,14 @@ func runDistributed(ctx context.Context, opts *RunOptions, vars map[string]strin
 	var er *engine.Result
 	if res != nil {
 		er = &engine.Result{RunID: res.RunID, Outputs: res.Outputs, Steps: res.Steps, Redactor: f.Redactor}
+		if opts.DryRun {
+			er.Plan = plan.FromSteps(res.Plan)
+		}
+	}
+	if runErr != nil {
+		if msg, parked := distributed.Failure(runErr); parked {
+			runErr = fmt.Errorf("workflow %s is parked: %s", run.GetID(), msg)
+		}
 	}
 	return printRun(opts, er, runErr)
 }

@@ -207,13 +207,13 @@ func (p *fleetPrinter) finished(tr fleet.TargetResult) {
 	if tr.Status != fleet.Skipped && tr.Status != fleet.Completed {
 		p.running--
 	}
-	if tr.Status == fleet.Failed {
+	if tr.Status == fleet.Failed || tr.Status == fleet.Parked {
 		p.failed++
 	}
 	switch {
 	case p.bar != nil:
 		p.bar.Increment()
-		if tr.Status == fleet.Failed || p.opts.Verbose {
+		if tr.Status == fleet.Failed || tr.Status == fleet.Parked || p.opts.Verbose {
 			// Failures stay on screen above the bar.
 			fmt.Fprintf(p.progress, "%s\n", red.String(p.text(line)))
 			p.writeLog(p.progress, line)
@@ -237,7 +237,7 @@ func (p *fleetPrinter) finished(tr fleet.TargetResult) {
 // writeLog shows what a target's flow printed: for a failed target always
 // (it may say why), for the others with --verbose.
 func (p *fleetPrinter) writeLog(w io.Writer, l targetLine) {
-	if l.Log == "" || (l.Status != fleet.Failed && !p.opts.Verbose) {
+	if l.Log == "" || (l.Status != fleet.Failed && l.Status != fleet.Parked && !p.opts.Verbose) {
 		return
 	}
 	for _, s := range strings.Split(strings.TrimRight(l.Log, "\n"), "\n") {
@@ -270,7 +270,7 @@ func (p *fleetPrinter) line(tr fleet.TargetResult) targetLine {
 func (p *fleetPrinter) text(l targetLine) string {
 	var detail string
 	switch l.Status {
-	case fleet.Failed:
+	case fleet.Failed, fleet.Parked:
 		detail = firstLine(l.Error)
 	case fleet.Pending:
 		detail = fmt.Sprintf("%d change(s) pending", l.Pending)
@@ -282,6 +282,9 @@ func (p *fleetPrinter) text(l targetLine) string {
 		}
 	case fleet.Completed:
 		detail = "finished in the run being resumed"
+		if p.opts.Temporal.HostPort != "" {
+			detail = "finished in an earlier submission; not run again"
+		}
 	case fleet.Skipped:
 		detail = "not started"
 	case fleet.Interrupted:
@@ -327,7 +330,7 @@ func (p *fleetPrinter) summary(res *fleet.Result) error {
 		fmt.Fprintln(p.out, red.String(string(b)))
 	} else {
 		var parts []string
-		for _, st := range []string{fleet.OK, fleet.Pending, fleet.Completed, fleet.Failed, fleet.Interrupted, fleet.Skipped} {
+		for _, st := range []string{fleet.OK, fleet.Pending, fleet.Completed, fleet.Failed, fleet.Parked, fleet.Interrupted, fleet.Skipped} {
 			if n := res.Counts[st]; n > 0 {
 				parts = append(parts, fmt.Sprintf("%d %s", n, st))
 			}

@@ -107,6 +107,9 @@ to change and 2 when changes are pending.`,
 				if opts.FailFast {
 					opts.MaxFailures = 1
 				}
+				if err := checkTemporalFleetFlags(cmd, opts); err != nil {
+					return err
+				}
 			}
 			if runF != nil {
 				return runF(opts)

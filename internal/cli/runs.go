@@ -8,8 +8,24 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"github.com/tokenflow/tokenflow/engine/distributed"
 	"github.com/tokenflow/tokenflow/engine/state"
 )
+
+// parkedHint says what to do about parked runs in a listing.
+func parkedHint(f *Factory, runs []state.Run) {
+	var ids []string
+	for _, r := range runs {
+		if r.Status == distributed.StatusParked {
+			ids = append(ids, r.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return
+	}
+	fmt.Fprintf(f.IO.Out, "\n%d run(s) parked: a rotation or revocation failed past its retry limit and needs a person.\n"+
+		"See what it sent with: tokenflow runs show %s\nthen fix the target and submit the flow for it again (tokenflow run FLOW --temporal ...).\n", len(ids), ids[0])
+}
 
 // NewCmdRuns builds `tokenflow runs [list|show RUN]`: the ledger of applied
 // runs and their steps (arguments and results with secrets masked).
@@ -61,7 +77,11 @@ func NewCmdRuns(f *Factory) *cobra.Command {
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Status, fmtTime(r.StartedAt), runTargets(r), flow)
 		}
-		return tw.Flush()
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		parkedHint(f, runs)
+		return nil
 	}
 	cmd := &cobra.Command{Use: "runs", Short: "List journaled runs", Args: cobra.NoArgs, RunE: list}
 	cmd.PersistentFlags().BoolVar(&asJSON, "json", false, "print as JSON")
@@ -114,7 +134,11 @@ func NewCmdRuns(f *Factory) *cobra.Command {
 					fmt.Fprintf(w, "     error:  %s\n", s.Error)
 				}
 			}
-			if run.Status != "ok" && run.Parent != "" {
+			if run.Status == distributed.StatusParked {
+				fmt.Fprintf(w, "\nThis run is parked: a write failed past its retry limit and nothing retries it by itself.\n"+
+					"Check the target (the failed step above says what was sent), fix the cause, then submit the flow for this\n"+
+					"target again with --temporal: the steps already done are found and not repeated.\n")
+			} else if run.Status != "ok" && run.Parent != "" {
 				fmt.Fprintf(w, "\nThis run belongs to fleet run %s; continue the fleet with: %s\n", run.Parent, fleetResumeHint(cmd, st, run.Parent))
 			} else if run.Status != "ok" {
 				fmt.Fprintf(w, "\nContinue it with: tokenflow run --resume %s\n", run.ID)
