@@ -93,7 +93,7 @@ func TestRunSimulatorRefusals(t *testing.T) {
 		want string
 	}{
 		{nil, []string{"--simulate"}, 2, "has no simulator (its main does not pass sdk.WithSimulator"},
-		{reg, []string{"--simulate", "--set", "mood=calm"}, 1, `no setting "mood" (have: none)`},
+		{reg, []string{"--simulate", "--set", "mood=calm"}, 1, `no setting "mood" (have: write_latency)`},
 		{reg, []string{"--simulate", "--set", "mood"}, 1, "want KEY=VALUE"},
 		{reg, []string{"--simulate", "--bogus"}, 2, "flag provided but not defined"},
 	} {

@@ -2,8 +2,10 @@ package simkit
 
 import (
 	"fmt"
+	"net/http"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Registration is what tokenflow needs to serve a vendor's simulator: how to build one, its
@@ -65,9 +67,24 @@ func (r Registration) Validate() error {
 	return nil
 }
 
-// ApplyKnob applies key=value to sim through Tune, refusing keys not in Knobs with the list
-// of those that are.
+// commonKnobs are understood by every simulator, through its Faults.
+var commonKnobs = map[string]string{
+	"write_latency": `delay every POST, PUT, PATCH and DELETE by a duration ("2s"), so a write is in flight long enough to kill a process during it`,
+}
+
+// ApplyKnob applies key=value to sim through Tune (or, for a common knob, its Faults),
+// refusing keys it does not know with the list of those it does.
 func (r Registration) ApplyKnob(sim Simulator, key, value string) error {
+	if key == "write_latency" {
+		d, err := time.ParseDuration(value)
+		if err != nil || d < 0 || d > time.Hour {
+			return fmt.Errorf("%s.%s=%s: want a duration such as 2s or 500ms, at most 1h", r.Vendor, key, value)
+		}
+		for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			sim.Faults().Add(Fault{Method: m, Latency: d})
+		}
+		return nil
+	}
 	if _, ok := r.Knobs[key]; !ok || r.Tune == nil {
 		return fmt.Errorf("the %s simulator has no setting %q (have: %s)", r.Vendor, key, r.KnobList())
 	}
@@ -77,13 +94,13 @@ func (r Registration) ApplyKnob(sim Simulator, key, value string) error {
 	return nil
 }
 
-// KnobList lists the knob names, sorted and comma-separated ("none" when there are none).
+// KnobList lists the knob names (the common ones included), sorted and comma-separated.
 func (r Registration) KnobList() string {
-	if len(r.Knobs) == 0 {
-		return "none"
-	}
-	keys := make([]string, 0, len(r.Knobs))
+	keys := make([]string, 0, len(r.Knobs)+len(commonKnobs))
 	for k := range r.Knobs {
+		keys = append(keys, k)
+	}
+	for k := range commonKnobs {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
