@@ -8,7 +8,7 @@ LDFLAGS := -X github.com/tokenflow/tokenflow/internal/cli.Version=$(VERSION)
 # Every folder under plugins/ with a main.go is a plugin binary.
 PLUGINS := $(patsubst plugins/%/main.go,%,$(wildcard plugins/*/main.go))
 
-.PHONY: build demo test test-deps race vet fmt-check bench fuzz proto proto-python clean
+.PHONY: build demo demo-dist test test-deps race vet fmt-check bench fuzz proto proto-python clean
 
 build:
 	@mkdir -p $(BIN)
@@ -23,6 +23,14 @@ build:
 # Builds everything and runs the shipped flows against in-process simulators.
 demo: build
 	$(BIN)/tokenflow demo
+
+# Distributed mode on one machine: an embedded Temporal server and a
+# throwaway PostgreSQL (Debian's postgresql package, installed if missing),
+# two workers, a simulated fleet, one worker killed mid-write.
+demo-dist: build
+	@scripts/ensure-postgres.sh
+	$(GO) build -o $(BIN)/tokenflow-devcluster ./cmd/tokenflow-devcluster
+	scripts/demo-dist.sh
 
 vet:
 	$(GO) vet ./...

@@ -340,7 +340,7 @@ func (p *fleetPrinter) summary(res *fleet.Result) error {
 			id = " " + res.ID
 		}
 		if res.Elapsed >= 100*time.Millisecond {
-			rate = fmt.Sprintf(" (%.0f/s)", float64(len(res.Targets))/res.Elapsed.Seconds())
+			rate = " (" + perSecond(float64(len(res.Targets))/res.Elapsed.Seconds()) + ")"
 		}
 		fmt.Fprintf(p.out, "\nFleet run%s: %d target(s) in %s%s: %s.\n", id, len(res.Targets), res.Elapsed.Round(time.Millisecond), rate, strings.Join(parts, ", "))
 		if len(failed) > 0 {
@@ -429,4 +429,15 @@ func runFleetTargets(ctx context.Context, opts *RunOptions, flow string, targets
 		return err
 	}
 	return p.summary(res)
+}
+
+// perSecond prints a rate with the digits that matter: 220/s, 9.9/s, 0.44/s.
+func perSecond(r float64) string {
+	switch {
+	case r >= 100:
+		return fmt.Sprintf("%.0f/s", r)
+	case r >= 1:
+		return fmt.Sprintf("%.1f/s", r)
+	}
+	return fmt.Sprintf("%.2g/s", r)
 }
