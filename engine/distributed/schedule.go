@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokenflow/tokenflow/engine"
 	"github.com/tokenflow/tokenflow/engine/store"
 	"github.com/tokenflow/tokenflow/engine/value"
 	"go.temporal.io/api/enums/v1"
@@ -33,6 +34,10 @@ type ScheduledTarget struct {
 	Site string `json:"site,omitempty"`
 	// Vars are merged over the flow's vars for this target.
 	Vars map[string]string `json:"vars,omitempty"`
+	// Credentials and TLS are the inventory target's, as FlowInput carries
+	// them: references resolved on the worker, and its certificate check.
+	Credentials map[string]string `json:"credentials,omitempty"`
+	TLS         *engine.TargetTLS `json:"tls,omitempty"`
 }
 
 // ScheduleInput is what every action of a schedule runs: the flow as
@@ -67,6 +72,7 @@ func (in ScheduleInput) flows() []FlowInput {
 		}
 		maps.Copy(f.Vars, t.Vars)
 		f.Target, f.Site = t.Name, t.Site
+		f.Credentials, f.TLS = t.Credentials, t.TLS
 		out = append(out, f)
 	}
 	return out

@@ -249,7 +249,9 @@ func boolBytes(bs []bool) []byte {
 
 // TestCLIScheduleTargets: a schedule over a targets file starts one child
 // flow per target; the target labelled site dc1 is run by the worker
-// started with --sites dc1, the other by the plain worker.
+// started with --sites dc1, the other by the plain worker. The dc1 target
+// has a password of its own, named by its inventory credentials: the
+// schedule carries the reference, the worker resolves it.
 func TestCLIScheduleTargets(t *testing.T) {
 	ts := temporaltest.NewServer(temporaltest.WithT(t))
 	dbURL := pg.NewDatabase(t)
@@ -260,16 +262,22 @@ func TestCLIScheduleTargets(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("VCF_PASSWORD", canaryPassword)
+	const bPassword = "Canary-VCF-b-pw-19d2e!"
+	t.Setenv("VCF_B_PASSWORD", bPassword)
 	inv := "vars: {realm: flt-idb02, client_id: ci-bot, token_name: ci-bot-main}\ntargets:\n"
 	sims := map[string]*sim.Sim{}
 	for _, name := range []string{"vcf-a", "vcf-b"} {
-		s := sim.New(sim.Config{Clock: simkit.NewClock(time.Now().UTC()), Users: map[string]string{"admin": canaryPassword}})
+		pw := canaryPassword
+		if name == "vcf-b" {
+			pw = bPassword
+		}
+		s := sim.New(sim.Config{Clock: simkit.NewClock(time.Now().UTC()), Users: map[string]string{"admin": pw}})
 		srv, caFile := flowtest.ServeTLS(t, s.Handler())
 		s.SetAdvertisedHost(strings.TrimPrefix(srv.URL, "https://"))
 		sims[name] = s
 		inv += "  " + name + ": {vendor: vcf, url: \"" + srv.URL + "\", tls: {ca_file: \"" + caFile + "\"}"
 		if name == "vcf-b" {
-			inv += ", labels: {site: dc1}"
+			inv += ", labels: {site: dc1}, credentials: {VCF_PASSWORD: \"env:VCF_B_PASSWORD\"}"
 		}
 		inv += "}\n"
 	}

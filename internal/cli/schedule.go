@@ -120,7 +120,12 @@ func newCmdScheduleCreate(f *Factory, t *TemporalOptions) *cobra.Command {
 					return err
 				}
 				for _, tg := range targets {
-					in.Targets = append(in.Targets, distributed.ScheduledTarget{Name: tg.Name, Site: tg.Labels["site"], Vars: tg.Vars})
+					// The same input a --targets run submits, less the
+					// command's vars, which the bundle holds.
+					ti := targetInput(distributed.FlowInput{}, nil, tg, false)
+					in.Targets = append(in.Targets, distributed.ScheduledTarget{
+						Name: tg.Name, Site: tg.Labels["site"], Vars: tg.Vars, Credentials: ti.Credentials, TLS: ti.TLS,
+					})
 				}
 			}
 			c, err := t.dial(f)
