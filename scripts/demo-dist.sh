@@ -92,7 +92,7 @@ current=$(grep -c '^vcf-' "$work/tokens.out" || true)
 distinct=$(awk '/^vcf-/ {print $1}' "$work/tokens.out" | sort -u | wc -l)
 [ "$current" -eq "$N" ] && [ "$distinct" -eq "$N" ] || fail "$current current tokens over $distinct targets, want one for each of $N"
 
-step "Submitting again changes nothing: each target's workflow completed"
+step "Submitting again runs the flow again, and it converges: no write"
 "$TF" --state "$STATE_URL" run "$FLOW" --targets "$work/fleet.yaml" "${T[@]}" --json >"$work/again.out" 2>"$work/again.err" ||
 	fail "second submission:$(printf '\n'; cat "$work/again.err")"
 tail -1 "$work/again.out"

@@ -13,19 +13,16 @@ import (
 )
 
 // SubmitOnce starts the flow for its target unless that target's workflow
-// (WorkflowIDFor) is running or completed, so submitting a fleet again
-// never runs a target twice:
+// (WorkflowIDFor) is running, so one target never runs the flow twice at
+// once:
 //
 //   - a running workflow of the target is followed, not duplicated
-//     (WorkflowIDConflictPolicy USE_EXISTING);
-//   - a completed one is not started again while Temporal keeps it (the
-//     namespace's retention): prior is true and run is that workflow, whose
-//     result Wait returns (WorkflowIDReusePolicy ALLOW_DUPLICATE_FAILED_ONLY);
-//   - a failed, parked, terminated or timed-out one is started afresh: its
-//     writes are in the shared journal, a new run converges.
-//
-// A dry-run (in.DryRun) may be repeated at will (ALLOW_DUPLICATE): it
-// changes nothing.
+//     (WorkflowIDConflictPolicy USE_EXISTING): prior is true and run is
+//     that workflow, whose result Wait returns;
+//   - one that ended (completed, failed, parked, terminated) is started
+//     afresh (WorkflowIDReusePolicy ALLOW_DUPLICATE), as a local run would
+//     be: its writes are in the shared journal and the flows converge, so a
+//     second onboarding changes nothing and a second rotation rotates.
 func SubmitOnce(ctx context.Context, c client.Client, in FlowInput, o SubmitOptions) (run client.WorkflowRun, prior bool, err error) {
 	if o.TaskQueue == "" {
 		o.TaskQueue = DefaultTaskQueue
@@ -36,11 +33,8 @@ func SubmitOnce(ctx context.Context, c client.Client, in FlowInput, o SubmitOpti
 	opts := client.StartWorkflowOptions{
 		ID: o.WorkflowID, TaskQueue: o.TaskQueue,
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
-	}
-	if in.DryRun {
-		opts.WorkflowIDReusePolicy = enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
 	}
 	run, err = c.ExecuteWorkflow(ctx, opts, WorkflowName, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted

@@ -108,7 +108,9 @@ func targetInput(base distributed.FlowInput, vars map[string]string, t *inventor
 func followTarget(ctx context.Context, opts *RunOptions, c client.Client, in distributed.FlowInput, p *fleetPrinter) fleet.TargetResult {
 	start := time.Now()
 	tr := fleet.TargetResult{Target: in.Target}
-	run, prior, err := distributed.SubmitOnce(ctx, c, in, distributed.SubmitOptions{TaskQueue: opts.Temporal.TaskQueue})
+	// A target whose workflow is already running (another submission's) is
+	// followed: its result is this target's.
+	run, _, err := distributed.SubmitOnce(ctx, c, in, distributed.SubmitOptions{TaskQueue: opts.Temporal.TaskQueue})
 	if err != nil {
 		tr.Status, tr.Err = fleet.Failed, err
 		return tr
@@ -133,8 +135,6 @@ func followTarget(ctx context.Context, opts *RunOptions, c client.Client, in dis
 		if parked {
 			tr.Status = fleet.Parked
 		}
-	case prior:
-		tr.Status = fleet.Completed
 	case tr.Result.Pending() > 0:
 		tr.Status = fleet.Pending
 	default:

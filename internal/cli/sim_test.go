@@ -131,7 +131,7 @@ func TestSimFlagErrors(t *testing.T) {
 		{[]string{"--targets", "-2", "vcf"}, "1 or more"},
 		{[]string{"--inventory", "x.yaml", "vcf"}, "--inventory needs --targets"},
 		{[]string{"--targets", "1", "turbonomic", "--set", "turbonomic.entities=3"}, "cannot drop"},
-		{[]string{"--targets", "1", "turbonomic", "--set", "turbonomic.colour=red"}, `no setting "colour" (have: entities)`},
+		{[]string{"--targets", "1", "turbonomic", "--set", "turbonomic.colour=red"}, `no setting "colour" (have: entities, write_latency)`},
 		{[]string{"--targets", "1", "turbonomic", "--set", "bigip.x=1"}, "no bigip simulator is being served"},
 		{[]string{"--targets", "1", "turbonomic", "--set", "entities"}, "want VENDOR.KEY=VALUE"},
 		{[]string{"--targets", "1", "acme"}, "no shipped simulator for [acme]"},

@@ -29,7 +29,7 @@ func TestDemoDist(t *testing.T) {
 		t.Fatalf("demo-dist: %v\n%s", err, out)
 	}
 	for _, want := range []string{
-		"SIGKILLed worker A", "Fleet run: 6 target(s)", "6 ok.", `"completed":6`,
+		"SIGKILLed worker A", "Fleet run: 6 target(s)", "6 ok.", `"counts":{"ok":6}`,
 		"demo-dist: 6 targets onboarded by two workers, one killed mid-write; every target has one token.",
 	} {
 		if !strings.Contains(string(out), want) {
