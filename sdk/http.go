@@ -61,6 +61,29 @@ type hostConn struct {
 	cancel   context.CancelFunc
 	nextID   uint64
 	waiting  map[uint64]chan *pb.HTTPResponse
+	warming  uint32 // the broker id warm last dialled for
+}
+
+// warm opens the host stream in the background the first time a call names
+// brokerID. go-plugin drops the engine's connection info if this side has
+// not claimed it within 5 s, so a first call that sends no request, with a
+// pause after it, must not leave the dial to a later call that would find
+// nothing to dial.
+func (h *hostConn) warm(brokerID uint32) {
+	if brokerID == 0 || h.dial == nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.warming == brokerID || (h.stream != nil && h.brokerID == brokerID) {
+		return
+	}
+	h.warming = brokerID
+	go func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.open(brokerID) // an error is the next exchange's to report
+	}()
 }
 
 // errHostClosed fails the exchanges in flight when the stream breaks.

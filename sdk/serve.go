@@ -183,6 +183,7 @@ func (s *server) newCall(op, connID string, connJSON, argsJSON []byte, mode pb.M
 	if err != nil {
 		return nil, InvalidArgument("args", "%v", err)
 	}
+	s.host.warm(brokerID)
 	return &Call{
 		Op:      op,
 		Conn:    conn,

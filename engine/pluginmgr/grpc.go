@@ -40,7 +40,15 @@ type grpcPlugin struct {
 	exited      func() bool
 	kill        func()
 	vendor      string
+	// host is served on the plugin's broker at the first call (hostBroker),
+	// not at launch: go-plugin drops a broker's connection info that the
+	// other side has not claimed within 5 s, so a plugin started ahead of
+	// its first call (Prestart, a run waiting for its target's lock, a flow
+	// that connects and then computes) would find no host to dial.
+	host        pb.HostServer
+	hostTimeout time.Duration
 	hostOnce    sync.Once
+	hostErr     error
 	// callTimeout bounds each Call and CloseConnection.
 	callTimeout time.Duration
 	// callStreamOK: Describe advertised CAPABILITY_CALL_STREAM.
@@ -88,8 +96,9 @@ func (p *grpcPlugin) closeCalls() {
 // It waits until the broker has announced the listener: a plugin killed
 // before that would make go-plugin log a spurious "broker closed" error.
 func (p *grpcPlugin) serveHost(host pb.HostServer, timeout time.Duration) error {
-	var err error
 	p.hostOnce.Do(func() {
+		var err error
+		defer func() { p.hostErr = err }()
 		p.hostID = p.broker.NextId()
 		ready := make(chan struct{})
 		go p.broker.AcceptAndServe(p.hostID, func(opts []grpc.ServerOption) *grpc.Server {
@@ -104,7 +113,19 @@ func (p *grpcPlugin) serveHost(host pb.HostServer, timeout time.Duration) error 
 			err = fmt.Errorf("host transport not ready after %s", timeout)
 		}
 	})
-	return err
+	return p.hostErr
+}
+
+// hostBroker serves the host transport if it is not yet and returns its
+// broker id for a call (0: this manager serves no host).
+func (p *grpcPlugin) hostBroker() (uint32, error) {
+	if p.host == nil {
+		return 0, nil
+	}
+	if err := p.serveHost(p.host, p.hostTimeout); err != nil {
+		return 0, err
+	}
+	return p.hostID, nil
 }
 
 func (p *grpcPlugin) describe(ctx context.Context) error {
@@ -142,14 +163,17 @@ func callMode(req *CallRequest) pb.Mode {
 }
 
 func (p *grpcPlugin) Call(ctx context.Context, req *CallRequest) (*CallResult, error) {
+	hostID, err := p.hostBroker()
+	if err != nil {
+		return nil, err
+	}
 	cctx, cancel := p.deadline(ctx)
 	defer cancel()
 	preq := &pb.CallRequest{
 		Op: req.Op, ConnectionId: req.ConnectionID, ConnectionJson: req.Connection, ArgsJson: req.Args,
-		Mode: callMode(req), StepId: req.StepID, HostBrokerId: p.hostID,
+		Mode: callMode(req), StepId: req.StepID, HostBrokerId: hostID,
 	}
 	var resp *pb.CallResponse
-	var err error
 	if s := p.callStream(); s != nil {
 		resp, err = s.call(cctx, preq)
 	} else {
@@ -166,11 +190,15 @@ func (p *grpcPlugin) Call(ctx context.Context, req *CallRequest) (*CallResult, e
 }
 
 func (p *grpcPlugin) CloseConnection(ctx context.Context, req *CallRequest) error {
+	hostID, err := p.hostBroker()
+	if err != nil {
+		return err
+	}
 	cctx, cancel := p.deadline(ctx)
 	defer cancel()
-	_, err := p.client.CloseConnection(cctx, &pb.CloseConnectionRequest{
+	_, err = p.client.CloseConnection(cctx, &pb.CloseConnectionRequest{
 		ConnectionId: req.ConnectionID, ConnectionJson: req.Connection, Mode: mode(req.DryRun),
-		StepId: req.StepID, HostBrokerId: p.hostID,
+		StepId: req.StepID, HostBrokerId: hostID,
 	})
 	if err != nil {
 		return p.transportError(ctx, cctx, "close_connection", err)

@@ -238,11 +238,7 @@ func (m *Manager) launch(ctx context.Context, vendor string) (*instance, error) 
 	p.exited = client.Exited
 	p.kill = inst.kill
 	p.callTimeout = m.cfg.CallTimeout
-	if m.cfg.Host != nil {
-		if err := p.serveHost(m.cfg.Host, m.cfg.StartTimeout); err != nil {
-			return fail(err)
-		}
-	}
+	p.host, p.hostTimeout = m.cfg.Host, m.cfg.StartTimeout // served at the first call
 	dctx, cancel := context.WithTimeout(ctx, m.cfg.StartTimeout)
 	defer cancel()
 	if err := p.describe(dctx); err != nil {

@@ -65,3 +65,28 @@ func TestCloseStopsAPrestartInFlight(t *testing.T) {
 		t.Fatalf("left running: %s", pids)
 	}
 }
+
+// A plugin started well before its first call (a prestart, a run waiting
+// for its target's lock) still reaches the host: go-plugin drops broker
+// connection info nobody claims within 5 s, so the host is served at the
+// first call, not at launch.
+func TestPluginIdleAfterItsStartStillReachesTheHost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits 6 s")
+	}
+	host := &countingHost{}
+	m := newManager(t, Config{Host: host})
+	m.Prestart("mgrkit")
+	if _, err := m.Get(context.Background(), "mgrkit"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(6 * time.Second) // past go-plugin's 5 s
+	p, err := m.Get(context.Background(), "mgrkit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := p.Call(context.Background(), &CallRequest{Op: "fetch", Connection: []byte(`{"url":"http://127.0.0.1:1"}`), Args: []byte(`{"url":"http://127.0.0.1:1/x"}`)})
+	if err != nil || res.Err != nil || !strings.Contains(string(res.Result), `"status":204`) {
+		t.Fatalf("fetch through the host transport after 6 s idle: %v %+v", err, res)
+	}
+}
