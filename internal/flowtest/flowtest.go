@@ -90,6 +90,9 @@ func build(vendor, out string) error {
 func goBuild(pkg, out string) error {
 	cmd := exec.Command("go", "build", "-o", out, pkg)
 	cmd.Dir = RepoRoot()
+	// As make build does: static binaries start without the dynamic
+	// loader, about 1 ms less per plugin launch.
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("%v\n%s", err, b)
 	}
