@@ -47,9 +47,10 @@ func TestCancelledRunIsJournaledAsInterrupted(t *testing.T) {
 	os.WriteFile(p, []byte(`k = connect("testkit", url = "`+it.URL+`")
 k.echo(text = "a")
 k.hang()`), 0o644)
+	plugins := kit(t) // built before the clock starts: a cold build takes longer than the run's 500ms
 	cctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 	defer cancel()
-	res, err := engine.Run(cctx, p, engine.Options{PluginDirs: []string{kit(t)}, State: db, AllowHTTP: true})
+	res, err := engine.Run(cctx, p, engine.Options{PluginDirs: []string{plugins}, State: db, AllowHTTP: true})
 	if !errors.Is(err, engine.ErrInterrupted) {
 		t.Fatalf("err = %v, want ErrInterrupted", err)
 	}
