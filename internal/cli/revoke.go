@@ -83,8 +83,23 @@ func revokeRun(cmd *cobra.Command, opts *RevokeOptions) error {
 	if st == nil {
 		return errors.New("revoke needs the state database (drop --no-state)")
 	}
-	if _, err := st.GetRun(ctx, opts.Run); err != nil {
+	runRec, err := st.GetRun(ctx, opts.Run)
+	if err != nil {
 		return err
+	}
+	if runRec.Kind == "fleet" {
+		return fmt.Errorf("run %s is a fleet run: its tokens belong to its targets' runs; revoke those (tokenflow runs show %s lists them)", runRec.ID, runRec.ID)
+	}
+	// A fleet target's run journaled how to reach the target (its name is
+	// the tokens' target, not a URL): revoke there, with its TLS and its
+	// credentials, as the run did.
+	var jt *journaledTargetInfo
+	if runRec.TargetInfo != "" {
+		t, err := journaledTarget(f, runRec.Target, runRec.ID, runRec.TargetInfo)
+		if err != nil {
+			return err
+		}
+		jt = &t
 	}
 	tokens, err := st.TokensOfRun(ctx, opts.Run)
 	if err != nil {
@@ -133,12 +148,30 @@ func revokeRun(cmd *cobra.Command, opts *RevokeOptions) error {
 			return nil, err
 		}
 		v := map[string]string{"name": r.name, "url": r.target}
-		for k, val := range vars {
-			v[k] = val
-		}
 		eopts := engine.Options{
 			Vars: v, DryRun: dry, State: st, PluginDirs: f.PluginSearchDirs(), SearchPATH: true, PluginLock: lock,
 			Getenv: f.Getenv, Log: f.IO.ErrOut, Logger: f.Logger(), Redactor: f.Redactor,
+		}
+		if jt != nil {
+			creds, err := jt.credentials()
+			if err != nil {
+				return nil, fmt.Errorf("credentials of target %s: %w", r.target, err)
+			}
+			for _, c := range creds {
+				f.Redactor.Add(c)
+			}
+			v["url"], eopts.Target = jt.url, r.target
+			tls := jt.tls
+			eopts.TargetTLS = &tls
+			eopts.Getenv = func(name string) (string, bool) {
+				if c, ok := creds[name]; ok {
+					return c, true
+				}
+				return f.Getenv(name)
+			}
+		}
+		for k, val := range vars {
+			v[k] = val
 		}
 		return engine.Run(ctx, r.flow, eopts)
 	}

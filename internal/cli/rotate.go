@@ -269,18 +269,37 @@ func rotationTarget(f *Factory, d dueToken, flow string, inv map[string]*invento
 		ft.URL = vars["url"]
 		return ft, nil
 	}
-	var info targetInfo
-	if err := json.Unmarshal([]byte(d.run.TargetInfo), &info); err != nil {
-		return ft, fmt.Errorf("the journal's target record is unreadable: %w", err)
+	jt, err := journaledTarget(f, d.token.Target, d.run.ID, d.run.TargetInfo)
+	if err != nil {
+		return ft, err
 	}
-	ft.Vendor, ft.URL = info.Vendor, info.URL
-	ft.TLS = engine.TargetTLS{CAFile: info.CAFile, Pin: info.Pin, Insecure: info.Insecure}
-	refs := map[string]inventory.Ref{}
-	for name, r := range info.Credentials {
-		kind, arg, _ := strings.Cut(r, ":")
-		refs[name] = inventory.Ref{Kind: kind, Arg: arg, Pos: "journal of run " + d.run.ID}
-	}
-	it := &inventory.Target{Name: d.token.Target, Credentials: refs}
-	ft.Credentials = func() (map[string]string, error) { return it.Resolve(f.Getenv) }
+	ft.Vendor, ft.URL, ft.TLS, ft.Credentials = jt.vendor, jt.url, jt.tls, jt.credentials
 	return ft, nil
+}
+
+// journaledTarget is a fleet target as the run that acted on it journaled
+// it (targetInfo): how to reach it again, with its credentials as the
+// references they were, resolved only when called.
+type journaledTargetInfo struct {
+	vendor, url string
+	tls         engine.TargetTLS
+	credentials func() (map[string]string, error)
+}
+
+func journaledTarget(f *Factory, name, runID, infoJSON string) (journaledTargetInfo, error) {
+	var info targetInfo
+	if err := json.Unmarshal([]byte(infoJSON), &info); err != nil {
+		return journaledTargetInfo{}, fmt.Errorf("the journal's target record of run %s is unreadable: %w", runID, err)
+	}
+	refs := map[string]inventory.Ref{}
+	for cname, r := range info.Credentials {
+		kind, arg, _ := strings.Cut(r, ":")
+		refs[cname] = inventory.Ref{Kind: kind, Arg: arg, Pos: "journal of run " + runID}
+	}
+	it := &inventory.Target{Name: name, Credentials: refs}
+	return journaledTargetInfo{
+		vendor: info.Vendor, url: info.URL,
+		tls:         engine.TargetTLS{URL: info.URL, CAFile: info.CAFile, Pin: info.Pin, Insecure: info.Insecure},
+		credentials: func() (map[string]string, error) { return it.Resolve(f.Getenv) },
+	}, nil
 }
