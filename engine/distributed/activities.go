@@ -329,7 +329,7 @@ func (a *activities) journal(ctx context.Context, in journalInput) error {
 			return nil // an earlier attempt began it
 		}
 		return a.state.BeginRun(ctx, state.Run{ID: in.RunID, FlowPath: in.Flow, Sources: map[string]string{in.Flow: in.Hash},
-			Plugins: map[string]string{}, Vars: in.Vars, StartedAt: in.Started, Target: in.Target})
+			Plugins: map[string]string{}, Vars: in.Vars, StartedAt: in.Started, Target: in.Target, TargetInfo: in.Info})
 	case "finish":
 		return a.state.FinishRun(ctx, in.RunID, in.Status, in.Error)
 	}

@@ -38,6 +38,8 @@ type ScheduledTarget struct {
 	// them: references resolved on the worker, and its certificate check.
 	Credentials map[string]string `json:"credentials,omitempty"`
 	TLS         *engine.TargetTLS `json:"tls,omitempty"`
+	// Info is FlowInput.TargetInfo.
+	Info string `json:"info,omitempty"`
 }
 
 // ScheduleInput is what every action of a schedule runs: the flow as
@@ -72,7 +74,7 @@ func (in ScheduleInput) flows() []FlowInput {
 		}
 		maps.Copy(f.Vars, t.Vars)
 		f.Target, f.Site = t.Name, t.Site
-		f.Credentials, f.TLS = t.Credentials, t.TLS
+		f.Credentials, f.TLS, f.TargetInfo = t.Credentials, t.TLS, t.Info
 		out = append(out, f)
 	}
 	return out

@@ -60,6 +60,10 @@ type FlowInput struct {
 	// DryRun runs the flow as a plan: reads are sent, writes held on the
 	// worker; nothing is journaled and the result carries the plan.
 	DryRun bool `json:"dry_run,omitempty"`
+	// TargetInfo is journaled with the run (state.Run.TargetInfo): how to
+	// reach an inventory target again, without secrets, for rotate --due
+	// and revoke.
+	TargetInfo string `json:"target_info,omitempty"`
 }
 
 // FlowResult is a finished workflow's result, as a local run reports it.
@@ -139,6 +143,7 @@ type journalInput struct {
 	Hash    string            `json:"hash,omitempty"`
 	Vars    map[string]string `json:"vars,omitempty"`
 	Target  string            `json:"target,omitempty"`
+	Info    string            `json:"target_info,omitempty"`
 	Started time.Time         `json:"started,omitempty"`
 	Status  string            `json:"status,omitempty"`
 	Error   string            `json:"error,omitempty"`

@@ -41,7 +41,7 @@ func (f *flowWorkflow) run(ctx workflow.Context, in FlowInput) (*FlowResult, err
 	target := in.target()
 	if !in.DryRun {
 		if err := w.exec(activityJournal, journalInput{Op: "begin", RunID: runID, Flow: in.Flow, Hash: in.Hash, Vars: in.Vars,
-			Target: target, Started: workflow.Now(ctx)}, nil); err != nil {
+			Target: target, Info: in.TargetInfo, Started: workflow.Now(ctx)}, nil); err != nil {
 			return nil, err
 		}
 	}

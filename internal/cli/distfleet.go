@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -19,7 +20,7 @@ import (
 
 // runDistributedFleet is `tokenflow run FLOW --targets FILE --temporal`:
 // one workflow per target (distributed.SubmitOnce: a target whose workflow
-// is running is followed, one that completed is not run again), followed
+// is running is followed, one that ended runs again), followed
 // with the local fleet run's display, lines and --json, and its exit codes.
 // Credentials travel as references; the workers resolve them.
 func runDistributedFleet(ctx context.Context, opts *RunOptions, vars map[string]string) error {
@@ -28,6 +29,7 @@ func runDistributedFleet(ctx context.Context, opts *RunOptions, vars map[string]
 	if err != nil {
 		return err
 	}
+	invPath, _ := filepath.Abs(opts.Targets)
 	if err := checkFlowVendor(opts.Flow, targets); err != nil {
 		return err
 	}
@@ -45,7 +47,7 @@ func runDistributedFleet(ctx context.Context, opts *RunOptions, vars map[string]
 	res := &fleet.Result{Targets: make([]fleet.TargetResult, len(targets)), Counts: map[string]int{}}
 	var wg sync.WaitGroup
 	for i, t := range targets {
-		in := targetInput(base, vars, t, opts.DryRun)
+		in := targetInput(base, vars, invPath, t, opts.DryRun)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -88,8 +90,9 @@ func checkTemporalFleetFlags(cmd *cobra.Command, opts *RunOptions) error {
 
 // targetInput is one target's workflow input: the bundle, the command's
 // vars under the target's, its TLS, and its credentials as references.
-func targetInput(base distributed.FlowInput, vars map[string]string, t *inventory.Target, dryRun bool) distributed.FlowInput {
+func targetInput(base distributed.FlowInput, vars map[string]string, invPath string, t *inventory.Target, dryRun bool) distributed.FlowInput {
 	in := base
+	in.TargetInfo = targetInfoJSON(invPath, t) // for rotate --due and revoke
 	in.Target, in.DryRun = t.Name, dryRun
 	in.Vars = maps.Clone(vars)
 	if in.Vars == nil {

@@ -50,19 +50,24 @@ type targetInfo struct {
 	Labels      map[string]string `json:"labels,omitempty"`
 }
 
-// toFleetTarget adapts an inventory target to the engine's fleet runner.
-func toFleetTarget(f *Factory, invPath string, t *inventory.Target) fleet.Target {
+// targetInfoJSON is t's targetInfo as the journal keeps it.
+func targetInfoJSON(invPath string, t *inventory.Target) string {
 	refs := map[string]string{}
 	for name, r := range t.Credentials {
 		refs[name] = r.String()
 	}
 	info, _ := json.Marshal(targetInfo{Inventory: invPath, Vendor: t.Vendor, URL: t.URL, CAFile: t.CAFile, Pin: t.Pin,
 		Insecure: t.Insecure, Credentials: refs, Labels: t.Labels})
+	return string(info)
+}
+
+// toFleetTarget adapts an inventory target to the engine's fleet runner.
+func toFleetTarget(f *Factory, invPath string, t *inventory.Target) fleet.Target {
 	return fleet.Target{
 		Name: t.Name, Vendor: t.Vendor, URL: t.URL, Vars: t.Vars,
 		TLS:         engine.TargetTLS{CAFile: t.CAFile, Pin: t.Pin, Insecure: t.Insecure},
 		Credentials: func() (map[string]string, error) { return t.Resolve(f.Getenv) },
-		Info:        string(info),
+		Info:        targetInfoJSON(invPath, t),
 	}
 }
 

@@ -119,12 +119,14 @@ func newCmdScheduleCreate(f *Factory, t *TemporalOptions) *cobra.Command {
 				if err != nil {
 					return err
 				}
+				invPath, _ := filepath.Abs(sf.targets)
 				for _, tg := range targets {
 					// The same input a --targets run submits, less the
 					// command's vars, which the bundle holds.
-					ti := targetInput(distributed.FlowInput{}, nil, tg, false)
+					ti := targetInput(distributed.FlowInput{}, nil, invPath, tg, false)
 					in.Targets = append(in.Targets, distributed.ScheduledTarget{
 						Name: tg.Name, Site: tg.Labels["site"], Vars: tg.Vars, Credentials: ti.Credentials, TLS: ti.TLS,
+						Info: ti.TargetInfo,
 					})
 				}
 			}
