@@ -26,7 +26,8 @@ func (r *run) lockTarget() (func(), error) {
 	if wait == 0 {
 		wait = defaultTargetLockWait
 	}
-	holder := fmt.Sprintf("pid %d, run %s, since %s", os.Getpid(), r.id, time.Now().UTC().Format(time.RFC3339))
+	host, _ := os.Hostname()
+	holder := fmt.Sprintf("pid %d on %s, run %s, since %s", os.Getpid(), host, r.id, time.Now().UTC().Format(time.RFC3339))
 	note := time.AfterFunc(time.Second, func() {
 		fmt.Fprintf(r.log, "Waiting (up to %s) for another tokenflow run changing %s to finish...\n", wait, r.opts.Target)
 	})

@@ -72,6 +72,11 @@ var migrations = []string{
 	DROP INDEX tokens_name_state;
 	CREATE INDEX tokens_target_name_state ON tokens (target, name, state);
 	CREATE UNIQUE INDEX tokens_one_current ON tokens (target, name) WHERE state = 'current';`,
+	// 3: PostgreSQL's target leases (pgstate), which serialise the runs of
+	// several machines on one target. Here one machine's runs are
+	// serialised by a file lock (targetlock.go): nothing to store. The
+	// number keeps the two schemas' versions in step.
+	`SELECT 1`,
 }
 
 func (db *DB) migrate(ctx context.Context) error {

@@ -76,6 +76,15 @@ var migrations = []string{
 	CREATE INDEX tokens_target_name_state ON tokens (target, name, state);
 	CREATE UNIQUE INDEX tokens_one_current ON tokens (target, name) WHERE state = 'current';
 	CREATE INDEX tokens_run ON tokens (run_id);`,
+	// 3: target leases (targetlock.go): the runs of several machines
+	// changing one target take turns. A lease names its holder (no secret)
+	// and expires unless renewed, so a machine that died frees its target.
+	`CREATE TABLE target_leases (
+		target TEXT PRIMARY KEY,
+		holder TEXT NOT NULL,
+		token TEXT NOT NULL,
+		expires_at TIMESTAMPTZ NOT NULL
+	);`,
 }
 
 // migrate applies the missing migrations in one transaction, under an
