@@ -25,6 +25,7 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 143' INT TERM # exit runs cleanup
 step() { printf '\n==> %s\n' "$*"; }
 fail() { echo "demo-dist: $*" >&2; exit 1; }
 

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -24,6 +25,10 @@ func TestDemoDist(t *testing.T) {
 	cmd := exec.CommandContext(ctx, "scripts/demo-dist.sh")
 	cmd.Dir = flowtest.RepoRoot()
 	cmd.Env = append(os.Environ(), "BIN="+dir, "DEMO_DIST_TARGETS=6")
+	// On timeout the script is asked to stop, so its trap stops the dev
+	// cluster, the workers and the simulators it started.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 30 * time.Second
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("demo-dist: %v\n%s", err, out)
