@@ -35,7 +35,9 @@ import (
 // EnvCacheDir overrides the cache directory.
 const EnvCacheDir = "TOKENFLOW_CACHE_DIR"
 
-const cacheVersion = 2
+// 3: Schema holds the whole Describe answer (capabilities included), so
+// a launch of an unchanged binary needs no Describe call.
+const cacheVersion = 3
 
 // pruneAbove is the number of entry files past which a save also removes
 // the entries of binaries that are gone, so the directory does not grow
@@ -53,7 +55,8 @@ type fileID struct {
 type cacheEntry struct {
 	ID     fileID `json:"id"`
 	SHA256 string `json:"sha256,omitempty"`
-	// Schema is the plugin's Describe answer (a pb.Schema, marshalled).
+	// Schema is the plugin's Describe answer (a pb.DescribeResponse,
+	// marshalled: the schema and the plugin's capabilities).
 	Schema []byte `json:"schema,omitempty"`
 }
 
@@ -226,8 +229,8 @@ func (m *Manager) Describe(ctx context.Context, vendor string) (*schema.Schema, 
 	if err != nil {
 		return nil, "", err
 	}
-	if ps, _, ok := m.cachedSchema(path); ok {
-		if s, err := schemaFromProto(ps); err == nil && s.Name == vendor {
+	if d, ok := m.cachedDescribe(path); ok {
+		if s, err := schemaFromProto(d.Schema); err == nil && s.Name == vendor {
 			return s, path, nil
 		}
 	}
@@ -238,33 +241,36 @@ func (m *Manager) Describe(ctx context.Context, vendor string) (*schema.Schema, 
 	return p.Schema(), m.Path(vendor), nil
 }
 
-// cachedSchema returns the Describe answer cached for the binary at path.
-func (m *Manager) cachedSchema(path string) (*pb.Schema, fileID, bool) {
+// cachedDescribe returns the Describe answer cached for the binary at path
+// under its current identity.
+func (m *Manager) cachedDescribe(path string) (*pb.DescribeResponse, bool) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return nil, fileID{}, false
+		return nil, false
 	}
 	id, err := identity(abs)
 	if err != nil {
-		return nil, fileID{}, false
+		return nil, false
 	}
 	e, ok := m.cache.entry(abs, id)
 	if !ok || e.Schema == nil {
-		return nil, id, false
+		return nil, false
 	}
-	var s pb.Schema
-	if proto.Unmarshal(e.Schema, &s) != nil {
-		return nil, id, false
+	var d pb.DescribeResponse
+	if proto.Unmarshal(e.Schema, &d) != nil || d.Schema == nil {
+		return nil, false
 	}
-	return &s, id, true
+	return &d, true
 }
 
-func (m *Manager) cacheSchema(path string, id fileID, s *pb.Schema) {
+// cacheDescribe remembers a Describe answer under the identity the binary
+// had before it was launched (so never a newer binary's).
+func (m *Manager) cacheDescribe(path string, id fileID, d *pb.DescribeResponse) {
 	abs, err := filepath.Abs(path)
 	if err != nil || id == (fileID{}) {
 		return
 	}
-	b, err := proto.Marshal(s)
+	b, err := proto.Marshal(d)
 	if err != nil {
 		return
 	}

@@ -46,12 +46,12 @@ func forgeCachedVersion(t *testing.T, cacheDir, version string) {
 		if err := json.Unmarshal(data, &f); err != nil {
 			t.Fatal(err)
 		}
-		var s pb.Schema
-		if err := proto.Unmarshal(f.Entry.Schema, &s); err != nil {
+		var d pb.DescribeResponse
+		if err := proto.Unmarshal(f.Entry.Schema, &d); err != nil {
 			t.Fatal(err)
 		}
-		s.Version = version
-		f.Entry.Schema, _ = proto.Marshal(&s)
+		d.Schema.Version = version
+		f.Entry.Schema, _ = proto.Marshal(&d)
 		data, _ = json.Marshal(f)
 		if err := os.WriteFile(file, data, 0o600); err != nil {
 			t.Fatal(err)
@@ -83,6 +83,22 @@ func TestDescribeIsCachedUntilTheBinaryChanges(t *testing.T) {
 	if v, launched := describe(); v != "from-the-cache" || launched {
 		t.Fatalf("warm cache: version %q, launched %v; want the cached answer and no launch", v, launched)
 	}
+	// A launch of the unchanged binary takes the cached answer too (no
+	// Describe call on the start's critical path), capabilities included:
+	// its calls go on the call stream.
+	m := New(Config{Dirs: []string{dir}})
+	p, err := m.Get(context.Background(), "mgrkit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := p.Schema().Version; v != "from-the-cache" {
+		t.Errorf("launched plugin's schema version %q, want the cached answer", v)
+	}
+	if inst := m.current("mgrkit"); inst == nil || !inst.plugin.callStreamOK {
+		t.Error("the cached answer's capabilities were not applied: no call stream")
+	}
+	echo(t, p)
+	m.Close()
 	// Touching the binary and setting its times back still changes its
 	// change time: it is described afresh.
 	fi, _ := os.Stat(bin)

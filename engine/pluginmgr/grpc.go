@@ -35,8 +35,8 @@ type grpcPlugin struct {
 	broker *goplugin.GRPCBroker
 	hostID uint32
 	schema *schema.Schema
-	// schemaProto is Describe's answer as sent, for the cache.
-	schemaProto *pb.Schema
+	// described is Describe's answer as sent, for the cache.
+	described *pb.DescribeResponse
 	exited      func() bool
 	kill        func()
 	vendor      string
@@ -133,6 +133,11 @@ func (p *grpcPlugin) describe(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("describe: %w", err)
 	}
+	return p.useDescribe(resp)
+}
+
+// useDescribe takes a Describe answer, the plugin's or the cache's.
+func (p *grpcPlugin) useDescribe(resp *pb.DescribeResponse) error {
 	s, err := schemaFromProto(resp.Schema)
 	if err != nil {
 		return err
@@ -141,7 +146,7 @@ func (p *grpcPlugin) describe(ctx context.Context) error {
 		return fmt.Errorf("binary for %q describes itself as %q", p.vendor, s.Name)
 	}
 	p.schema = s
-	p.schemaProto = resp.Schema
+	p.described = resp
 	p.callStreamOK = advertisesCallStream(resp)
 	return nil
 }

@@ -239,19 +239,23 @@ func (m *Manager) launch(ctx context.Context, vendor string) (*instance, error) 
 	p.kill = inst.kill
 	p.callTimeout = m.cfg.CallTimeout
 	p.host, p.hostTimeout = m.cfg.Host, m.cfg.StartTimeout // served at the first call
-	dctx, cancel := context.WithTimeout(ctx, m.cfg.StartTimeout)
-	defer cancel()
-	if err := p.describe(dctx); err != nil {
-		return fail(err)
+	// An unchanged binary answers Describe as it did: the cached answer
+	// spares a round trip (and the plugin building its schema) on every
+	// start's critical path.
+	if d, ok := m.cachedDescribe(path); !ok || idErr != nil || p.useDescribe(d) != nil {
+		dctx, cancel := context.WithTimeout(ctx, m.cfg.StartTimeout)
+		err := p.describe(dctx)
+		cancel()
+		if err != nil {
+			return fail(err)
+		}
+		if idErr == nil {
+			m.cacheDescribe(path, id, p.described)
+		}
 	}
 	if p.callStreamOK {
 		if p.calls, err = openCallStream(p.client); err != nil {
 			return fail(err)
-		}
-	}
-	if idErr == nil {
-		if _, _, cached := m.cachedSchema(path); !cached {
-			m.cacheSchema(path, id, p.schemaProto)
 		}
 	}
 	inst.plugin = p
