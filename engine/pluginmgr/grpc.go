@@ -37,9 +37,9 @@ type grpcPlugin struct {
 	schema *schema.Schema
 	// described is Describe's answer as sent, for the cache.
 	described *pb.DescribeResponse
-	exited      func() bool
-	kill        func()
-	vendor      string
+	exited    func() bool
+	kill      func()
+	vendor    string
 	// host is served on the plugin's broker at the first call (hostBroker),
 	// not at launch: go-plugin drops a broker's connection info that the
 	// other side has not claimed within 5 s, so a plugin started ahead of
