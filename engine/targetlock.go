@@ -33,7 +33,10 @@ func (r *run) lockTarget() (func(), error) {
 	})
 	release, err := locker.LockTarget(r.ctx, r.opts.Target, holder, wait)
 	note.Stop()
-	if err != nil {
+	switch {
+	case err != nil && r.ctx.Err() != nil:
+		return nil, fmt.Errorf("stopped while waiting for another tokenflow run changing %s to finish: %w; nothing was sent", r.opts.Target, err)
+	case err != nil:
 		return nil, fmt.Errorf("target %s: %w: nothing was sent. Let that run finish (or stop it), then run this again", r.opts.Target, err)
 	}
 	return release, nil
