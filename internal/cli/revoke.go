@@ -21,6 +21,8 @@ type RevokeOptions struct {
 	VarArgs  []string
 	FlowsDir string
 	Yes      bool
+	// AllowHTTP lets the revoke flows reach http:// targets (simulators).
+	AllowHTTP bool
 }
 
 // NewCmdRevoke builds `tokenflow revoke --run RUN`.
@@ -52,6 +54,7 @@ flow for its vendor under --flows) makes it exit 1.`,
 	cmd.Flags().StringArrayVar(&opts.VarArgs, "var", nil, "flow variable for the vendors' revoke flows (repeatable)")
 	cmd.Flags().StringVar(&opts.FlowsDir, "flows", "flows", "directory holding the shipped flows")
 	cmd.Flags().BoolVar(&opts.Yes, "yes", false, "apply without asking after the plan")
+	cmd.Flags().BoolVar(&opts.AllowHTTP, "allow-http", false, "allow http:// targets, which carry credentials in clear (simulators only; the log warns)")
 	cmd.RegisterFlagCompletionFunc("run", completeRunIDs(f, false))
 	return cmd
 }
@@ -150,7 +153,7 @@ func revokeRun(cmd *cobra.Command, opts *RevokeOptions) error {
 		v := map[string]string{"name": r.name, "url": r.target}
 		eopts := engine.Options{
 			Vars: v, DryRun: dry, State: st, PluginDirs: f.PluginSearchDirs(), SearchPATH: true, PluginLock: lock,
-			Getenv: f.Getenv, Log: f.IO.ErrOut, Logger: f.Logger(), Redactor: f.Redactor,
+			Getenv: f.Getenv, Log: f.IO.ErrOut, Logger: f.Logger(), Redactor: f.Redactor, AllowHTTP: opts.AllowHTTP,
 		}
 		if jt != nil {
 			creds, err := jt.credentials()

@@ -86,3 +86,46 @@ func TestRevokeRunAcrossVendors(t *testing.T) {
 		t.Fatal("the HyperFlex access token is still valid after the revocation")
 	}
 }
+
+// A run against a plain-http simulator (tokenflow sim --plain-http) is
+// revoked with --allow-http, as it was run; without it the refusal names
+// the flag and nothing is revoked.
+func TestRevokeAllowHTTP(t *testing.T) {
+	dir := t.TempDir()
+	set, err := simulators.Start([]string{"bigip"}, false, filepath.Join(dir, "sim"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set.Close()
+	t.Setenv("TOKENFLOW_STATE_DIR", filepath.Join(dir, "state"))
+	t.Setenv("BIGIP_PASSWORD", bigipsim.DefaultPassword)
+	plugins := flowtest.Plugins(t, "bigip")
+	flows := filepath.Join(flowtest.RepoRoot(), "flows")
+	bigip := set.Get("bigip")
+	run := func(want int, args ...string) (string, string) {
+		t.Helper()
+		streams, out, errOut := cli.TestStreams()
+		if code := cli.Run(context.Background(), append([]string{"--plugin-dir", plugins}, args...), streams); code != want {
+			t.Fatalf("%v: exit %d, want %d\n%s\n%s", args, code, want, out, errOut)
+		}
+		return out.String(), errOut.String()
+	}
+	run(0, "run", filepath.Join(flows, "bigip", "session.star"), "--allow-http", "--var", "url="+bigip.Server.URL, "--var", "username="+bigipsim.DefaultUser)
+	out, _ := run(0, "runs", "--json", "--limit", "1")
+	var runs []struct{ ID string }
+	json.Unmarshal([]byte(out), &runs)
+	b := bigip.Sim.(*bigipsim.Sim)
+	before := len(b.Tokens(bigipsim.DefaultUser))
+
+	_, errOut := run(1, "revoke", "--run", runs[0].ID, "--flows", flows, "--yes", "--var", "username="+bigipsim.DefaultUser)
+	if !strings.Contains(errOut, "--allow-http") {
+		t.Errorf("revoke of an http:// target without --allow-http:\n%s", errOut)
+	}
+	if after := len(b.Tokens(bigipsim.DefaultUser)); after != before {
+		t.Fatalf("a refused revocation changed the tokens: %d -> %d", before, after)
+	}
+	out, _ = run(0, "revoke", "--run", runs[0].ID, "--flows", flows, "--yes", "--allow-http", "--var", "username="+bigipsim.DefaultUser)
+	if !strings.Contains(out, "revoked bigip/") || len(b.Tokens(bigipsim.DefaultUser)) != before-1 {
+		t.Fatalf("revoke --allow-http:\n%s", out)
+	}
+}
