@@ -38,6 +38,10 @@ type Target struct {
 	// (name -> secret), called when the target's run starts. A flow's
 	// secret("env:NAME") is answered from these before the environment.
 	Credentials func() (map[string]string, error)
+	// Proxy, when set, resolves the HTTP proxy the target is reached
+	// through (its password read when the target's run starts); nil: the
+	// environment's proxies.
+	Proxy func() (*engine.RunProxy, error)
 	// Info describes the target without secrets (JSON), journaled with its
 	// run so `rotate --due` can reach it again.
 	Info string
@@ -344,6 +348,13 @@ func runTarget(ctx context.Context, flow string, t Target, base engine.Options, 
 		if base.Redactor != nil {
 			base.Redactor.Add(v)
 		}
+	}
+	if t.Proxy != nil {
+		px, err := t.Proxy()
+		if err != nil {
+			return done(nil, fmt.Errorf("proxy: %w", err))
+		}
+		opts.Proxy = px // its password joins the redactor in connect()
 	}
 	getenv := base.Getenv
 	opts.Getenv = func(name string) (string, bool) {

@@ -43,11 +43,19 @@ type Target struct {
 	CAFile      string            // absolute, "" if none
 	Pin         string            // "sha256:<64 hex>" normalised lower-case, "" if none
 	Insecure    bool              // skip TLS verification (labs only)
+	Proxy       *Proxy            // how to reach the target, nil: the environment's proxies
 	Credentials map[string]Ref    // name -> reference
 	Labels      map[string]string // group labels merged under target labels
 	Vars        map[string]string // merged per the precedence rules, plus url/ca_file/target and file: credential paths
 	Groups      []string          // outer to inner
 	Pos         string            // "FILE:LINE" where the target is defined
+}
+
+// Proxy is the HTTP proxy a target is reached through.
+type Proxy struct {
+	URL      string // http(s)://host:port, or "direct" for none
+	User     string // "" if the proxy wants no authentication
+	Password *Ref   // the proxy password's reference, nil without User
 }
 
 // Ref is where a credential's value is read from; it never holds the value.
@@ -63,8 +71,9 @@ func (r Ref) String() string { return r.Kind + ":" + r.Arg }
 var (
 	topKeys    = []string{"vars", "groups", "targets"}
 	groupKeys  = []string{"vars", "groups", "targets", "labels"}
-	targetKeys = []string{"vendor", "url", "tls", "credentials", "labels", "vars"}
+	targetKeys = []string{"vendor", "url", "tls", "proxy", "credentials", "labels", "vars"}
 	tlsKeys    = []string{"ca_file", "pin", "insecure"}
+	proxyKeys  = []string{"url", "user", "password"}
 
 	nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 	// yaml.v3 reports syntax errors as "yaml: line N: msg".

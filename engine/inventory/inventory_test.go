@@ -162,3 +162,58 @@ func TestLoadResolvesPathsAgainstTheFile(t *testing.T) {
 		t.Errorf("Load of a missing file: %v, want ErrNotExist", err)
 	}
 }
+
+func TestProxy(t *testing.T) {
+	inv := parse(t, `targets:
+  a: {vendor: xyz, url: https://a.example, proxy: http://proxy.dc1.example:3128}
+  b:
+    vendor: xyz
+    url: https://b.example
+    proxy: {url: http://proxy.dc2.example:3128, user: svc-proxy, password: env:PROXY_PASSWORD}
+  c: {vendor: xyz, url: https://c.example, proxy: direct}
+  d: {vendor: xyz, url: https://d.example}
+`)
+	got := map[string]*Proxy{}
+	for _, tg := range inv.Targets {
+		got[tg.Name] = tg.Proxy
+	}
+	if p := got["a"]; p == nil || p.URL != "http://proxy.dc1.example:3128" || p.User != "" || p.Password != nil {
+		t.Errorf("a: %+v", p)
+	}
+	if p := got["b"]; p == nil || p.User != "svc-proxy" || p.Password == nil || p.Password.String() != "env:PROXY_PASSWORD" {
+		t.Errorf("b: %+v", p)
+	}
+	if p := got["c"]; p == nil || p.URL != "direct" {
+		t.Errorf("c: %+v", p)
+	}
+	if got["d"] != nil {
+		t.Errorf("d has a proxy: %+v", got["d"])
+	}
+	b := inv.Targets[1]
+	if pw, err := b.ProxyPassword(func(k string) (string, bool) { return "Px-pw", k == "PROXY_PASSWORD" }); err != nil || pw != "Px-pw" {
+		t.Errorf("ProxyPassword: %q %v", pw, err)
+	}
+	if _, err := b.ProxyPassword(func(string) (string, bool) { return "", false }); err == nil || !strings.Contains(err.Error(), "fleet.yaml:6: target b: proxy password (env:PROXY_PASSWORD): environment variable PROXY_PASSWORD is not set") {
+		t.Errorf("unset proxy password: %v", err)
+	}
+}
+
+func TestProxyErrors(t *testing.T) {
+	for _, tc := range []struct{ name, proxy, want string }{
+		{"not a URL", "proxy.example:3128", `fleet.yaml:2: target "a": proxy: not a proxy URL (want http://HOST:PORT (or direct), alone or as url: beside user: and password:)`},
+		{"password in the URL", "http://u:Canary-px-1@proxy.example:3128", `fleet.yaml:2: target "a": proxy: the URL must not carry a user or password (not shown); give user: and password: as env:VAR or file:PATH`},
+		{"literal password", "{url: http://p.example:3128, user: u, password: Canary-px-2}", `fleet.yaml:2: target "a": proxy: password: a literal value (not shown) is not allowed in an inventory; keep the secret out of the file and reference it as env:VAR (an environment variable) or file:PATH (a file readable only by you)`},
+		{"user without password", "{url: http://p.example:3128, user: u}", `fleet.yaml:2: target "a": proxy: user and password go together (the password as env:VAR or file:PATH)`},
+		{"unknown key", "{url: http://p.example:3128, usr: u}", `fleet.yaml:2: unknown key "usr" in target "a": proxy (allowed: url, user, password) (did you mean user?)`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("fleet.yaml", []byte("targets:\n  a: {vendor: xyz, url: https://a.example, proxy: "+tc.proxy+"}\n"), Options{KnownVendors: []string{"xyz"}})
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("error:\n%v\nwant:\n%s", err, tc.want)
+			}
+			if err != nil && strings.Contains(err.Error(), "Canary-px") {
+				t.Errorf("the error shows the password: %v", err)
+			}
+		})
+	}
+}

@@ -135,9 +135,11 @@ func (p *parser) checkKeys(ps []pair, where string, allowed []string, extra map[
 	byKey := map[string]pair{}
 	for _, e := range ps {
 		if !slices.Contains(allowed, e.key) {
-			msg := fmt.Sprintf("unknown key %q in %s (allowed: %s)%s", e.key, where, strings.Join(allowed, ", "), spell.Hint(e.key, allowed))
+			msg := fmt.Sprintf("unknown key %q in %s (allowed: %s)", e.key, where, strings.Join(allowed, ", "))
 			if x, ok := extra[e.key]; ok {
-				msg += "; " + x
+				msg += "; " + x // says what the key means here: a spelling guess would mislead
+			} else {
+				msg += spell.Hint(e.key, allowed)
 			}
 			p.errorf(e.kNode, "%s", msg)
 			continue

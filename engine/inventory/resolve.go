@@ -37,6 +37,20 @@ func (t *Target) Resolve(getenv func(string) (string, bool)) (map[string]string,
 	return values, nil
 }
 
+// ProxyPassword reads the proxy password of the target ("" when its proxy
+// wants none), as Resolve reads credentials.
+func (t *Target) ProxyPassword(getenv func(string) (string, bool)) (string, error) {
+	if t.Proxy == nil || t.Proxy.Password == nil {
+		return "", nil
+	}
+	r := *t.Proxy.Password
+	v, err := r.read(getenv)
+	if err != nil {
+		return "", &Error{Pos: r.Pos, Msg: fmt.Sprintf("target %s: proxy password (%s): %v", t.Name, r, err)}
+	}
+	return v, nil
+}
+
 func (r Ref) read(getenv func(string) (string, bool)) (string, error) {
 	switch r.Kind {
 	case "env":

@@ -54,6 +54,9 @@ func (p *parser) target(e pair, sc scope) *Target {
 	if v, ok := keys["tls"]; ok {
 		p.tls(t, v.vNode, where+": tls")
 	}
+	if v, ok := keys["proxy"]; ok {
+		p.proxy(t, v.vNode, where+": proxy")
+	}
 	if v, ok := keys["credentials"]; ok {
 		p.credentials(t, v.vNode, where+": credentials")
 	}
@@ -172,6 +175,63 @@ func (p *parser) tls(t *Target, n *yaml.Node, where string) {
 			p.errorf(v.vNode, "%s: insecure must be true or false", where)
 		}
 	}
+}
+
+// proxy parses `proxy: URL` or `proxy: {url: URL, user: NAME, password:
+// env:VAR}`; "direct" turns the environment's proxies off for the target.
+func (p *parser) proxy(t *Target, n *yaml.Node, where string) {
+	const want = "want http://HOST:PORT (or direct), alone or as url: beside user: and password:"
+	px := &Proxy{}
+	urlNode := n
+	if d := deref(n); d.Kind == yaml.MappingNode {
+		ps, ok := p.mapping(n, where, false)
+		if !ok {
+			return
+		}
+		keys := p.checkKeys(ps, where, proxyKeys, nil)
+		v, ok := keys["url"]
+		if !ok {
+			p.errorf(n, "%s: missing url (%s)", where, want)
+			return
+		}
+		urlNode = v.vNode
+		if u, ok := keys["user"]; ok {
+			px.User, _ = p.scalar(u.vNode, where+": user")
+		}
+		pw, hasPassword := keys["password"]
+		if hasPassword {
+			r, ok := p.ref(pw, where)
+			if !ok {
+				return // said: a bad reference
+			}
+			px.Password = &r
+		}
+		if (px.User == "") != (px.Password == nil) {
+			p.errorf(n, "%s: user and password go together (the password as env:VAR or file:PATH)", where)
+		}
+	}
+	s, ok := p.scalar(urlNode, where+": url")
+	if !ok {
+		return
+	}
+	if s != "direct" {
+		u, err := url.Parse(s)
+		switch {
+		case s == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "":
+			// Not quoted: a malformed proxy URL may carry a password.
+			p.errorf(urlNode, "%s: not a proxy URL (%s)", where, want)
+			return
+		case u.User != nil:
+			p.errorf(urlNode, "%s: the URL must not carry a user or password (not shown); give user: and password: as env:VAR or file:PATH", where)
+			return
+		}
+	}
+	if s == "direct" && px.User != "" {
+		p.errorf(urlNode, "%s: direct takes no user or password", where)
+		return
+	}
+	px.URL = s
+	t.Proxy = px
 }
 
 func (p *parser) credentials(t *Target, n *yaml.Node, where string) {

@@ -30,6 +30,9 @@ func runDistributedFleet(ctx context.Context, opts *RunOptions, vars map[string]
 		return err
 	}
 	invPath, _ := filepath.Abs(opts.Targets)
+	if err := noInventoryProxy(targets); err != nil {
+		return err
+	}
 	if err := checkFlowVendor(opts.Flow, targets); err != nil {
 		return err
 	}
@@ -144,4 +147,17 @@ func followTarget(ctx context.Context, opts *RunOptions, c client.Client, in dis
 		tr.Status = fleet.OK
 	}
 	return tr
+}
+
+// noInventoryProxy refuses targets with an inventory proxy in distributed
+// mode: the workers reach vendors through their own environment's proxies
+// (HTTPS_PROXY), and a target sent without its proxy would be reached some
+// other way than the inventory says.
+func noInventoryProxy(targets []*inventory.Target) error {
+	for _, t := range targets {
+		if t.Proxy != nil {
+			return fmt.Errorf("target %s (%s) names a proxy: with --temporal the workers reach vendors through their own HTTPS_PROXY; set it on the workers and drop proxy: from the inventory, or run without --temporal", t.Name, t.Pos)
+		}
+	}
+	return nil
 }

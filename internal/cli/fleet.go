@@ -48,6 +48,29 @@ type targetInfo struct {
 	Insecure    bool              `json:"insecure,omitempty"`
 	Credentials map[string]string `json:"credentials,omitempty"` // name -> reference
 	Labels      map[string]string `json:"labels,omitempty"`
+	Proxy       *proxyInfo        `json:"proxy,omitempty"`
+}
+
+// proxyInfo is a target's proxy as journaled: the password as a reference.
+type proxyInfo struct {
+	URL      string `json:"url"`
+	User     string `json:"user,omitempty"`
+	Password string `json:"password,omitempty"` // reference
+}
+
+// targetProxy resolves an inventory target's proxy for its run (nil: the
+// environment's proxies).
+func targetProxy(f *Factory, t *inventory.Target) func() (*engine.RunProxy, error) {
+	if t.Proxy == nil {
+		return nil
+	}
+	return func() (*engine.RunProxy, error) {
+		pw, err := t.ProxyPassword(f.Getenv)
+		if err != nil {
+			return nil, err
+		}
+		return &engine.RunProxy{URL: t.Proxy.URL, User: t.Proxy.User, Password: pw}, nil
+	}
 }
 
 // targetInfoJSON is t's targetInfo as the journal keeps it.
@@ -56,8 +79,15 @@ func targetInfoJSON(invPath string, t *inventory.Target) string {
 	for name, r := range t.Credentials {
 		refs[name] = r.String()
 	}
-	info, _ := json.Marshal(targetInfo{Inventory: invPath, Vendor: t.Vendor, URL: t.URL, CAFile: t.CAFile, Pin: t.Pin,
-		Insecure: t.Insecure, Credentials: refs, Labels: t.Labels})
+	ti := targetInfo{Inventory: invPath, Vendor: t.Vendor, URL: t.URL, CAFile: t.CAFile, Pin: t.Pin,
+		Insecure: t.Insecure, Credentials: refs, Labels: t.Labels}
+	if px := t.Proxy; px != nil {
+		ti.Proxy = &proxyInfo{URL: px.URL, User: px.User}
+		if px.Password != nil {
+			ti.Proxy.Password = px.Password.String()
+		}
+	}
+	info, _ := json.Marshal(ti)
 	return string(info)
 }
 
@@ -67,6 +97,7 @@ func toFleetTarget(f *Factory, invPath string, t *inventory.Target) fleet.Target
 		Name: t.Name, Vendor: t.Vendor, URL: t.URL, Vars: t.Vars,
 		TLS:         engine.TargetTLS{CAFile: t.CAFile, Pin: t.Pin, Insecure: t.Insecure},
 		Credentials: func() (map[string]string, error) { return t.Resolve(f.Getenv) },
+		Proxy:       targetProxy(f, t),
 		Info:        targetInfoJSON(invPath, t),
 	}
 }

@@ -166,6 +166,11 @@ func revokeRun(cmd *cobra.Command, opts *RevokeOptions) error {
 			v["url"], eopts.Target = jt.url, r.target
 			tls := jt.tls
 			eopts.TargetTLS = &tls
+			if jt.proxy != nil {
+				if eopts.Proxy, err = jt.proxy(); err != nil {
+					return nil, fmt.Errorf("proxy of target %s: %w", r.target, err)
+				}
+			}
 			eopts.Getenv = func(name string) (string, bool) {
 				if c, ok := creds[name]; ok {
 					return c, true

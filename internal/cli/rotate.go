@@ -273,7 +273,7 @@ func rotationTarget(f *Factory, d dueToken, flow string, inv map[string]*invento
 	if err != nil {
 		return ft, err
 	}
-	ft.Vendor, ft.URL, ft.TLS, ft.Credentials = jt.vendor, jt.url, jt.tls, jt.credentials
+	ft.Vendor, ft.URL, ft.TLS, ft.Credentials, ft.Proxy = jt.vendor, jt.url, jt.tls, jt.credentials, jt.proxy
 	return ft, nil
 }
 
@@ -284,6 +284,7 @@ type journaledTargetInfo struct {
 	vendor, url string
 	tls         engine.TargetTLS
 	credentials func() (map[string]string, error)
+	proxy       func() (*engine.RunProxy, error) // nil: the environment's
 }
 
 func journaledTarget(f *Factory, name, runID, infoJSON string) (journaledTargetInfo, error) {
@@ -297,7 +298,14 @@ func journaledTarget(f *Factory, name, runID, infoJSON string) (journaledTargetI
 		refs[cname] = inventory.Ref{Kind: kind, Arg: arg, Pos: "journal of run " + runID}
 	}
 	it := &inventory.Target{Name: name, Credentials: refs}
+	if px := info.Proxy; px != nil {
+		it.Proxy = &inventory.Proxy{URL: px.URL, User: px.User}
+		if kind, arg, ok := strings.Cut(px.Password, ":"); ok {
+			it.Proxy.Password = &inventory.Ref{Kind: kind, Arg: arg, Pos: "journal of run " + runID}
+		}
+	}
 	return journaledTargetInfo{
+		proxy:  targetProxy(f, it),
 		vendor: info.Vendor, url: info.URL,
 		tls:         engine.TargetTLS{URL: info.URL, CAFile: info.CAFile, Pin: info.Pin, Insecure: info.Insecure},
 		credentials: func() (map[string]string, error) { return it.Resolve(f.Getenv) },

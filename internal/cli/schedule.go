@@ -120,6 +120,9 @@ func newCmdScheduleCreate(f *Factory, t *TemporalOptions) *cobra.Command {
 					return err
 				}
 				invPath, _ := filepath.Abs(sf.targets)
+				if err := noInventoryProxy(targets); err != nil {
+					return err
+				}
 				for _, tg := range targets {
 					// The same input a --targets run submits, less the
 					// command's vars, which the bundle holds.
