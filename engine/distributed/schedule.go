@@ -12,7 +12,6 @@ import (
 
 	"github.com/tokenflow/tokenflow/engine"
 	"github.com/tokenflow/tokenflow/engine/store"
-	"github.com/tokenflow/tokenflow/engine/value"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/activity"
@@ -156,28 +155,18 @@ func DueTargets(ctx context.Context, st store.Store, targets []string, window ti
 	if err != nil {
 		return nil, fmt.Errorf("token store: %w", err)
 	}
-	deadline := now.Add(window)
 	has, due := map[string]bool{}, map[string]bool{}
 	for _, t := range tokens {
 		if t.State != "" && t.State != store.Current {
 			continue
 		}
 		has[t.Target] = true
-		if !t.ExpiresAt.IsZero() && t.ExpiresAt.Before(deadline) {
-			due[t.Target] = true
+		why, err := store.Due(t, now, window)
+		if err != nil {
+			return nil, err
 		}
-		if every := t.Labels["rotate_every"]; every != "" {
-			d, err := value.ParseDuration(every)
-			if err != nil {
-				return nil, fmt.Errorf("token %s of %s: label rotate_every=%q: %w", t.Name, t.Target, every, err)
-			}
-			last := t.RotatedAt
-			if last.IsZero() {
-				last = t.CreatedAt
-			}
-			if !last.Add(d).After(deadline) {
-				due[t.Target] = true
-			}
+		if why != "" {
+			due[t.Target] = true
 		}
 	}
 	out := make([]bool, len(targets))

@@ -102,29 +102,15 @@ func dueTokens(ctx context.Context, st state.Backend, window time.Duration, vend
 	if err != nil {
 		return nil, err
 	}
-	deadline := now.Add(window)
 	var due []dueToken
 	var ids []string
 	for _, t := range tokens {
 		if vendor != "" && t.Vendor != vendor {
 			continue
 		}
-		why := ""
-		if !t.ExpiresAt.IsZero() && t.ExpiresAt.Before(deadline) {
-			why = "expires " + t.ExpiresAt.UTC().Format(time.RFC3339)
-		}
-		if every := t.Labels["rotate_every"]; why == "" && every != "" {
-			d, err := value.ParseDuration(every)
-			if err != nil {
-				return nil, fmt.Errorf("token %s of %s: label rotate_every=%q: %w", t.Name, t.Target, every, err)
-			}
-			last := t.RotatedAt
-			if last.IsZero() {
-				last = t.CreatedAt
-			}
-			if !last.Add(d).After(deadline) {
-				why = fmt.Sprintf("last rotated %s, rotate_every %s", last.UTC().Format(time.RFC3339), every)
-			}
+		why, err := store.Due(t, now, window)
+		if err != nil {
+			return nil, err
 		}
 		if why == "" {
 			continue
