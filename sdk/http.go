@@ -187,12 +187,27 @@ func (h *hostConn) roundTrip(ctx context.Context, brokerID uint32, req *pb.HTTPR
 	}
 }
 
+// exchanger carries one call's host exchanges: on the call socket
+// (socketHost) or on the broker's RoundTrip stream (brokerHost).
+type exchanger interface {
+	roundTrip(ctx context.Context, req *pb.HTTPRequest) (*pb.HTTPResponse, error)
+}
+
+// brokerHost is the host stream of the broker a gRPC call named.
+type brokerHost struct {
+	conn     *hostConn
+	brokerID uint32
+}
+
+func (b brokerHost) roundTrip(ctx context.Context, req *pb.HTTPRequest) (*pb.HTTPResponse, error) {
+	return b.conn.roundTrip(ctx, b.brokerID, req)
+}
+
 // callTransport is the http.RoundTripper of one Call: it tags every request
 // with the call's step so the host applies that step's policy.
 type callTransport struct {
-	host     *hostConn
-	brokerID uint32
-	stepID   string
+	host   exchanger
+	stepID string
 }
 
 func (t *callTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -222,7 +237,7 @@ func (t *callTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Host != "" && req.Host != req.URL.Host {
 		preq.Headers = append(preq.Headers, &pb.Header{Name: "Host", Values: []string{req.Host}})
 	}
-	presp, err := t.host.roundTrip(req.Context(), t.brokerID, preq)
+	presp, err := t.host.roundTrip(req.Context(), preq)
 	if err != nil {
 		return nil, err
 	}

@@ -84,6 +84,12 @@ func Serve(p *Plugin, opts ...ServeOption) {
 		}
 		sc.TLSProvider = func() (*tls.Config, error) { return tlsCfg, nil }
 	}
+	socket, err := openCallSocket()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "tokenflow-plugin-%s: %v\n", p.Name, err)
+		os.Exit(1)
+	}
+	sc.Plugins[pb.PluginName].(*grpcPlugin).socket = socket
 	goplugin.Serve(sc)
 }
 
@@ -117,6 +123,8 @@ type grpcPlugin struct {
 	goplugin.NetRPCUnsupportedPlugin
 	impl   *Plugin
 	logger hclog.Logger
+	// socket is the call socket the engine passed (nil: none).
+	socket *pb.FrameConn
 }
 
 var _ goplugin.GRPCPlugin = (*grpcPlugin)(nil)
@@ -131,12 +139,16 @@ func (g *grpcPlugin) GRPCServer(broker *goplugin.GRPCBroker, s *grpc.Server) err
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
-	pb.RegisterPluginServer(s, &server{
+	srv := &server{
 		plugin:   g.impl,
 		logger:   logger,
 		host:     &hostConn{dial: broker.Dial},
 		sessions: map[string]*Session{},
-	})
+	}
+	pb.RegisterPluginServer(s, srv)
+	if g.socket != nil {
+		go srv.serveSocket(g.socket)
+	}
 	return nil
 }
 
@@ -174,7 +186,7 @@ func (s *server) session(connID string) *Session {
 	return sess
 }
 
-func (s *server) newCall(op, connID string, connJSON, argsJSON []byte, mode pb.Mode, stepID string, brokerID uint32) (*Call, error) {
+func (s *server) newCall(op, connID string, connJSON, argsJSON []byte, mode pb.Mode, stepID string, host exchanger) (*Call, error) {
 	conn, err := decodeValues(connJSON)
 	if err != nil {
 		return nil, InvalidArgument("connection", "%v", err)
@@ -183,86 +195,105 @@ func (s *server) newCall(op, connID string, connJSON, argsJSON []byte, mode pb.M
 	if err != nil {
 		return nil, InvalidArgument("args", "%v", err)
 	}
-	s.host.warm(brokerID)
 	return &Call{
 		Op:      op,
 		Conn:    conn,
 		Args:    args,
 		DryRun:  mode == pb.Mode_MODE_DRY_RUN,
-		HTTP:    &http.Client{Transport: &callTransport{host: s.host, brokerID: brokerID, stepID: stepID}},
+		HTTP:    &http.Client{Transport: &callTransport{host: host, stepID: stepID}},
 		Logger:  s.logger.With("op", op, "step", stepID),
 		session: s.session(connID),
 	}, nil
 }
 
-func (s *server) Call(ctx context.Context, req *pb.CallRequest) (resp *pb.CallResponse, err error) {
+// broker returns the host stream a gRPC call names, opening it in the
+// background (see hostConn.warm).
+func (s *server) broker(brokerID uint32) exchanger {
+	s.host.warm(brokerID)
+	return brokerHost{conn: s.host, brokerID: brokerID}
+}
+
+// Call runs one op for a unary Call or the Calls stream; its exchanges go
+// through the broker the request names.
+func (s *server) Call(ctx context.Context, req *pb.CallRequest) (*pb.CallResponse, error) {
+	return s.call(ctx, req, s.broker(req.HostBrokerId)), nil
+}
+
+// call runs one op; every failure is reported in the response.
+func (s *server) call(ctx context.Context, req *pb.CallRequest, host exchanger) (resp *pb.CallResponse) {
 	op := s.plugin.op(req.Op)
 	if op == nil {
-		return &pb.CallResponse{Error: errorToProto(InvalidArgument("", "unknown op %q", req.Op))}, nil
+		return &pb.CallResponse{Error: errorToProto(InvalidArgument("", "unknown op %q", req.Op))}
 	}
-	call, err := s.newCall(req.Op, req.ConnectionId, req.ConnectionJson, req.ArgsJson, req.Mode, req.StepId, req.HostBrokerId)
+	call, err := s.newCall(req.Op, req.ConnectionId, req.ConnectionJson, req.ArgsJson, req.Mode, req.StepId, host)
 	if err != nil {
-		return &pb.CallResponse{Error: errorToProto(err)}, nil
+		return &pb.CallResponse{Error: errorToProto(err)}
 	}
 	if err := checkArgs(op.Params, call.Args); err != nil {
-		return &pb.CallResponse{Error: errorToProto(err)}, nil
+		return &pb.CallResponse{Error: errorToProto(err)}
 	}
 	// A handler's panic is its own bug; report it on this call rather than
 	// killing the process and every session it holds.
 	defer func() {
 		if r := recover(); r != nil {
 			s.logger.Error("handler panicked", "op", req.Op, "panic", fmt.Sprint(r))
-			resp, err = &pb.CallResponse{Error: errorToProto(Errorf(CodeInternal, "plugin panicked in %s: %v", req.Op, r))}, nil
+			resp = &pb.CallResponse{Error: errorToProto(Errorf(CodeInternal, "plugin panicked in %s: %v", req.Op, r))}
 		}
 	}()
 	if req.Mode == pb.Mode_MODE_RECONCILE {
 		if op.Reconcile == nil {
-			return &pb.CallResponse{Error: errorToProto(Errorf(CodeInternal, "op %s cannot reconcile an unknown outcome", req.Op))}, nil
+			return &pb.CallResponse{Error: errorToProto(Errorf(CodeInternal, "op %s cannot reconcile an unknown outcome", req.Op))}
 		}
 		result, applied, err := op.Reconcile(ctx, call)
 		if err != nil {
-			return &pb.CallResponse{Error: errorToProto(err)}, nil
+			return &pb.CallResponse{Error: errorToProto(err)}
 		}
 		if !applied {
-			return &pb.CallResponse{NotApplied: true}, nil
+			return &pb.CallResponse{NotApplied: true}
 		}
 		b, err := marshalResult(result)
 		if err != nil {
-			return &pb.CallResponse{Error: errorToProto(Errorf(CodeInternal, "encode result of %s: %v", req.Op, err))}, nil
+			return &pb.CallResponse{Error: errorToProto(Errorf(CodeInternal, "encode result of %s: %v", req.Op, err))}
 		}
-		return &pb.CallResponse{ResultJson: b}, nil
+		return &pb.CallResponse{ResultJson: b}
 	}
 	result, err := op.Handler(ctx, call)
 	if err != nil {
 		if IsHeld(err) {
-			return &pb.CallResponse{Held: true}, nil
+			return &pb.CallResponse{Held: true}
 		}
-		return &pb.CallResponse{Error: errorToProto(err)}, nil
+		return &pb.CallResponse{Error: errorToProto(err)}
 	}
 	b, err := marshalResult(result)
 	if err != nil {
-		return &pb.CallResponse{Error: errorToProto(Errorf(CodeInternal, "encode result of %s: %v", req.Op, err))}, nil
+		return &pb.CallResponse{Error: errorToProto(Errorf(CodeInternal, "encode result of %s: %v", req.Op, err))}
 	}
-	return &pb.CallResponse{ResultJson: b}, nil
+	return &pb.CallResponse{ResultJson: b}
 }
 
 func (s *server) CloseConnection(ctx context.Context, req *pb.CloseConnectionRequest) (*pb.CloseConnectionResponse, error) {
+	return &pb.CloseConnectionResponse{}, s.closeConnection(ctx, req, s.broker(req.HostBrokerId))
+}
+
+// closeConnection ends the connection's session, if the plugin holds one.
+// A failed logout is logged, not returned: the session is gone either way.
+func (s *server) closeConnection(ctx context.Context, req *pb.CloseConnectionRequest, host exchanger) error {
 	s.mu.Lock()
 	sess := s.sessions[req.ConnectionId]
 	delete(s.sessions, req.ConnectionId)
 	s.mu.Unlock()
 	if sess == nil || s.plugin.CloseSession == nil {
-		return &pb.CloseConnectionResponse{}, nil
+		return nil
 	}
-	call, err := s.newCall("close_session", req.ConnectionId, req.ConnectionJson, nil, req.Mode, req.StepId, req.HostBrokerId)
+	call, err := s.newCall("close_session", req.ConnectionId, req.ConnectionJson, nil, req.Mode, req.StepId, host)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	call.session = sess
 	if err := s.plugin.CloseSession(ctx, call); err != nil {
 		s.logger.Warn("closing session failed", "error", err)
 	}
-	return &pb.CloseConnectionResponse{}, nil
+	return nil
 }
 
 func schemaToProto(p *Plugin) (*pb.Schema, error) {

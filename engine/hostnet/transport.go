@@ -143,10 +143,7 @@ func (t *Transport) RoundTrip(stream pb.Host_RoundTripServer) error {
 			}
 			return err
 		}
-		t.mu.Lock()
-		concurrent := len(t.steps) > 1
-		t.mu.Unlock()
-		if !concurrent {
+		if t.Serial() {
 			if err := answer(req); err != nil {
 				return err
 			}
@@ -158,6 +155,14 @@ func (t *Transport) RoundTrip(stream pb.Host_RoundTripServer) error {
 			answer(req)
 		}()
 	}
+}
+
+// Serial reports whether a single step is in flight, so exchanges may be
+// answered in order on the goroutine that received them (see RoundTrip).
+func (t *Transport) Serial() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.steps) <= 1
 }
 
 func errResponse(code pb.ErrorCode, format string, args ...any) *pb.HTTPResponse {

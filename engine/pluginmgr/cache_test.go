@@ -85,7 +85,7 @@ func TestDescribeIsCachedUntilTheBinaryChanges(t *testing.T) {
 	}
 	// A launch of the unchanged binary takes the cached answer too (no
 	// Describe call on the start's critical path), capabilities included:
-	// its calls go on the call stream.
+	// its calls go on the call socket.
 	m := New(Config{Dirs: []string{dir}})
 	p, err := m.Get(context.Background(), "mgrkit")
 	if err != nil {
@@ -94,8 +94,8 @@ func TestDescribeIsCachedUntilTheBinaryChanges(t *testing.T) {
 	if v := p.Schema().Version; v != "from-the-cache" {
 		t.Errorf("launched plugin's schema version %q, want the cached answer", v)
 	}
-	if inst := m.current("mgrkit"); inst == nil || !inst.plugin.callStreamOK {
-		t.Error("the cached answer's capabilities were not applied: no call stream")
+	if inst := m.current("mgrkit"); inst == nil || !inst.plugin.callSocketOK || inst.plugin.socket == nil {
+		t.Error("the cached answer's capabilities were not applied: no call socket")
 	}
 	echo(t, p)
 	m.Close()

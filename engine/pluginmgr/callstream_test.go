@@ -12,39 +12,83 @@ import (
 
 var kitConn = []byte(`{"url":"http://127.0.0.1:1"}`)
 
-func TestGoPluginCallsGoOverTheCallStream(t *testing.T) {
+// useTransport makes a running plugin's calls go on the call socket (as
+// launched), the Calls stream (a plugin without the socket) or the unary
+// Call (a plugin with neither). The plugin's process is the same.
+func useTransport(t testing.TB, inst *instance, mode string) {
+	t.Helper()
+	gp := inst.plugin
+	switch mode {
+	case "socket":
+		if gp.socket == nil {
+			t.Fatal("no call socket")
+		}
+		return
+	case "stream", "unary":
+		if gp.socket != nil {
+			gp.socket.close()
+			gp.socket = nil
+		}
+		if mode == "unary" {
+			inst.closeCalls()
+			gp.calls = nil
+			return
+		}
+		s, err := openCallStream(gp.client)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gp.calls = s
+	default:
+		t.Fatalf("unknown transport %q", mode)
+	}
+}
+
+// transports are the ways the engine carries calls, newest first.
+var transports = []string{"socket", "stream", "unary"}
+
+func TestGoPluginCallsGoOverTheCallSocket(t *testing.T) {
 	m := newManager(t, Config{})
 	p, err := m.Get(context.Background(), "mgrkit")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.current("mgrkit").plugin.calls == nil {
-		t.Fatal("the Go SDK advertises the call stream, but the engine did not open it")
+	if gp := m.current("mgrkit").plugin; gp.socket == nil || gp.calls != nil {
+		t.Fatal("the Go SDK advertises the call socket, but the engine did not use it")
 	}
 	echo(t, p)
 }
 
-func TestUnaryCallStillServedForPluginsWithoutTheStream(t *testing.T) {
-	m := newManager(t, Config{})
-	p, err := m.Get(context.Background(), "mgrkit")
-	if err != nil {
-		t.Fatal(err)
+func TestOlderTransportsStillServed(t *testing.T) {
+	for _, mode := range transports[1:] {
+		t.Run(mode, func(t *testing.T) {
+			m := newManager(t, Config{})
+			p, err := m.Get(context.Background(), "mgrkit")
+			if err != nil {
+				t.Fatal(err)
+			}
+			useTransport(t, m.current("mgrkit"), mode)
+			echo(t, p)
+		})
 	}
-	// As for a plugin that does not advertise the capability.
-	inst := m.current("mgrkit")
-	inst.closeCalls()
-	inst.plugin.calls = nil
-	echo(t, p)
 }
 
-// Calls in flight at once share the stream: a call that hangs until it is
-// cancelled holds up none of the others, and the stream outlives it.
-func TestCallStreamRunsCallsAtOnceAndCancelsOne(t *testing.T) {
+// Calls in flight at once share the socket or stream: a call that hangs
+// until it is cancelled holds up none of the others, and the transport
+// outlives it.
+func TestCallsRunAtOnceAndOneIsCancelled(t *testing.T) {
+	for _, mode := range transports[:2] {
+		t.Run(mode, func(t *testing.T) { testCallsAtOnce(t, mode) })
+	}
+}
+
+func testCallsAtOnce(t *testing.T, mode string) {
 	m := newManager(t, Config{})
 	p, err := m.Get(context.Background(), "mgrkit")
 	if err != nil {
 		t.Fatal(err)
 	}
+	useTransport(t, m.current("mgrkit"), mode)
 	ctx, cancel := context.WithCancel(context.Background())
 	hung := make(chan error, 1)
 	go func() {
@@ -86,8 +130,15 @@ func TestCallStreamRunsCallsAtOnceAndCancelsOne(t *testing.T) {
 		t.Fatal("cancelled call still waiting")
 	}
 	echo(t, p)
-	if s := m.current("mgrkit").plugin.calls; s == nil || s.err != nil || len(s.waiting) != 0 {
-		t.Fatalf("stream after the cancel: %+v", s)
+	gp := m.current("mgrkit").plugin
+	var w *waitlist
+	if mode == "stream" {
+		w = gp.calls.waitlist
+	} else {
+		w = gp.socket.waitlist
+	}
+	if w.err != nil || len(w.waiting) != 0 {
+		t.Fatalf("%s after the cancel: %v, %d waiting", mode, w.err, len(w.waiting))
 	}
 }
 
@@ -100,6 +151,7 @@ func TestBrokenCallStreamIsReopened(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	useTransport(t, m.current("mgrkit"), "stream")
 	pid := m.pid(t, "mgrkit")
 	gp := m.current("mgrkit").plugin
 	old := gp.calls
@@ -113,12 +165,19 @@ func TestBrokenCallStreamIsReopened(t *testing.T) {
 	}
 }
 
-func TestCallStreamReportsACrashAndRestarts(t *testing.T) {
+func TestCrashIsReportedAndRestarts(t *testing.T) {
+	for _, mode := range transports {
+		t.Run(mode, func(t *testing.T) { testCrash(t, mode) })
+	}
+}
+
+func testCrash(t *testing.T, mode string) {
 	m := newManager(t, Config{})
 	p, err := m.Get(context.Background(), "mgrkit")
 	if err != nil {
 		t.Fatal(err)
 	}
+	useTransport(t, m.current("mgrkit"), mode)
 	first := m.pid(t, "mgrkit")
 	_, err = p.Call(context.Background(), &CallRequest{Op: "crash", Connection: kitConn, Args: []byte(`{}`)})
 	if !errors.Is(err, ErrCrashed) {
@@ -131,10 +190,10 @@ func TestCallStreamReportsACrashAndRestarts(t *testing.T) {
 	}
 }
 
-// BenchmarkCall: one op with no HTTP exchange, over the call stream and
-// over the unary Call.
+// BenchmarkCall: one op with no HTTP exchange, over the call socket, the
+// call stream and the unary Call.
 func BenchmarkCall(b *testing.B) {
-	for _, mode := range []string{"stream", "unary"} {
+	for _, mode := range transports {
 		b.Run(mode, func(b *testing.B) {
 			m := New(Config{Dirs: []string{kitDir}})
 			defer m.Close()
@@ -142,11 +201,7 @@ func BenchmarkCall(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if mode == "unary" {
-				inst := m.current("mgrkit")
-				inst.closeCalls()
-				inst.plugin.calls = nil
-			}
+			useTransport(b, m.current("mgrkit"), mode)
 			req := &CallRequest{Op: "echo", Connection: kitConn, Args: []byte(`{"text":"hi"}`)}
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {

@@ -3,10 +3,14 @@ package pluginmgr
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"net"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -17,11 +21,18 @@ import (
 )
 
 // countingHost answers every exchange with 204 and counts the streams
-// opened on it.
+// opened on it and the exchanges it got from call sockets.
 type countingHost struct {
 	pb.UnimplementedHostServer
-	streams atomic.Int32
+	streams, socketExchanges atomic.Int32
 }
+
+func (h *countingHost) Do(_ context.Context, req *pb.HTTPRequest) *pb.HTTPResponse {
+	h.socketExchanges.Add(1)
+	return &pb.HTTPResponse{Status: 204}
+}
+
+func (h *countingHost) Serial() bool { return true }
 
 func (h *countingHost) RoundTrip(s grpc.BidiStreamingServer[pb.HTTPRequest, pb.HTTPResponse]) error {
 	h.streams.Add(1)
@@ -78,6 +89,9 @@ func TestChannelRefusesProcessesWithoutTheRunsCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The broker and its host transport serve plugins without the call
+	// socket.
+	useTransport(t, m.current("mgrkit"), "stream")
 	res, err := p.Call(context.Background(), &CallRequest{Op: "fetch", Connection: []byte(`{"url":"http://127.0.0.1:1"}`), Args: []byte(`{"url":"http://127.0.0.1:1/x"}`)})
 	if err != nil || res.Err != nil || !strings.Contains(string(res.Result), `"status":204`) {
 		t.Fatalf("fetch through the host transport: %v %+v", err, res)
@@ -113,5 +127,57 @@ func TestChannelRefusesProcessesWithoutTheRunsCredentials(t *testing.T) {
 	}
 	if n := host.streams.Load(); n != 1 {
 		t.Fatalf("%d host streams, want only the plugin's", n)
+	}
+}
+
+// With the call socket, a plugin's calls and exchanges travel on a socket
+// pair only the engine and the plugin hold: the broker serves nothing (no
+// socket another process could dial), and every socket the plugin holds is
+// close-on-exec, so nothing it starts inherits the call socket.
+func TestCallSocketIsAPrivateDoor(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp) // where the engine's broker socket would land
+	host := &countingHost{}
+	m := newManager(t, Config{Host: host})
+	p, err := m.Get(context.Background(), "mgrkit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := p.Call(context.Background(), &CallRequest{Op: "fetch", Connection: []byte(`{"url":"http://127.0.0.1:1"}`), Args: []byte(`{"url":"http://127.0.0.1:1/x"}`)})
+	if err != nil || res.Err != nil || !strings.Contains(string(res.Result), `"status":204`) {
+		t.Fatalf("fetch through the host transport: %v %+v", err, res)
+	}
+	if n, s := host.socketExchanges.Load(), host.streams.Load(); n != 1 || s != 0 {
+		t.Fatalf("%d exchanges on the call socket and %d host streams, want 1 and 0", n, s)
+	}
+	if socks, _ := filepath.Glob(filepath.Join(tmp, "plugin*")); len(socks) != 0 {
+		t.Fatalf("the engine listens for the plugin at %v; with the call socket it should not", socks)
+	}
+	pid := m.pid(t, "mgrkit")
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		t.Skipf("no /proc here: %v", err)
+	}
+	for _, fd := range fds {
+		n, _ := strconv.Atoi(fd.Name())
+		if n <= 2 {
+			continue
+		}
+		info, err := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/%d", pid, n))
+		if err != nil {
+			continue // closed since the listing
+		}
+		var flags int64
+		for _, line := range strings.Split(string(info), "\n") {
+			if v, ok := strings.CutPrefix(line, "flags:"); ok {
+				flags, _ = strconv.ParseInt(strings.TrimSpace(v), 8, 64)
+			}
+		}
+		// Only sockets: a descriptor the engine's own parent leaked to it
+		// (a shell's, say) reaches every child and is not ours to judge.
+		link, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%d", pid, n))
+		if flags&syscall.O_CLOEXEC == 0 && strings.HasPrefix(link, "socket:") {
+			t.Errorf("the plugin's descriptor %d (%s) is not close-on-exec: a process it starts would inherit it", n, link)
+		}
 	}
 }

@@ -45,15 +45,20 @@ type grpcPlugin struct {
 	// other side has not claimed within 5 s, so a plugin started ahead of
 	// its first call (Prestart, a run waiting for its target's lock, a flow
 	// that connects and then computes) would find no host to dial.
-	host        pb.HostServer
+	host        Host
 	hostTimeout time.Duration
 	hostOnce    sync.Once
 	hostErr     error
 	// callTimeout bounds each Call and CloseConnection.
 	callTimeout time.Duration
-	// callStreamOK: Describe advertised CAPABILITY_CALL_STREAM.
-	callStreamOK bool
-	callsMu      sync.Mutex
+	// callStreamOK and callSocketOK: Describe advertised
+	// CAPABILITY_CALL_STREAM, CAPABILITY_CALL_SOCKET.
+	callStreamOK, callSocketOK bool
+	// socket carries every call, and their host exchanges, when the plugin
+	// serves the call socket (set once at launch); then calls is nil and
+	// the broker serves nothing.
+	socket  *callSocket
+	callsMu sync.Mutex
 	// calls carries Call when the plugin serves Plugin.Calls; nil means
 	// the unary Call (plugins that do not advertise it). Guarded by
 	// callsMu: a stream that broke while the process lives (an answer
@@ -80,8 +85,12 @@ func (p *grpcPlugin) callStream() *callStream {
 	return s
 }
 
-// closeCalls ends the call stream, failing the calls still waiting on it.
+// closeCalls ends the call socket or stream, failing the calls still
+// waiting on it.
 func (p *grpcPlugin) closeCalls() {
+	if p.socket != nil {
+		p.socket.close()
+	}
 	p.callsMu.Lock()
 	defer p.callsMu.Unlock()
 	if p.calls != nil {
@@ -95,7 +104,7 @@ func (p *grpcPlugin) closeCalls() {
 //
 // It waits until the broker has announced the listener: a plugin killed
 // before that would make go-plugin log a spurious "broker closed" error.
-func (p *grpcPlugin) serveHost(host pb.HostServer, timeout time.Duration) error {
+func (p *grpcPlugin) serveHost(host Host, timeout time.Duration) error {
 	p.hostOnce.Do(func() {
 		var err error
 		defer func() { p.hostErr = err }()
@@ -147,7 +156,8 @@ func (p *grpcPlugin) useDescribe(resp *pb.DescribeResponse) error {
 	}
 	p.schema = s
 	p.described = resp
-	p.callStreamOK = advertisesCallStream(resp)
+	p.callStreamOK = advertises(resp, pb.Capability_CAPABILITY_CALL_STREAM)
+	p.callSocketOK = advertises(resp, pb.Capability_CAPABILITY_CALL_SOCKET)
 	return nil
 }
 
@@ -168,18 +178,19 @@ func callMode(req *CallRequest) pb.Mode {
 }
 
 func (p *grpcPlugin) Call(ctx context.Context, req *CallRequest) (*CallResult, error) {
-	hostID, err := p.hostBroker()
-	if err != nil {
-		return nil, err
-	}
 	cctx, cancel := p.deadline(ctx)
 	defer cancel()
 	preq := &pb.CallRequest{
 		Op: req.Op, ConnectionId: req.ConnectionID, ConnectionJson: req.Connection, ArgsJson: req.Args,
-		Mode: callMode(req), StepId: req.StepID, HostBrokerId: hostID,
+		Mode: callMode(req), StepId: req.StepID,
 	}
 	var resp *pb.CallResponse
-	if s := p.callStream(); s != nil {
+	var err error
+	if p.socket != nil {
+		resp, err = p.socket.call(cctx, preq)
+	} else if preq.HostBrokerId, err = p.hostBroker(); err != nil {
+		return nil, err
+	} else if s := p.callStream(); s != nil {
 		resp, err = s.call(cctx, preq)
 	} else {
 		resp, err = p.client.Call(cctx, preq)
@@ -195,16 +206,19 @@ func (p *grpcPlugin) Call(ctx context.Context, req *CallRequest) (*CallResult, e
 }
 
 func (p *grpcPlugin) CloseConnection(ctx context.Context, req *CallRequest) error {
-	hostID, err := p.hostBroker()
-	if err != nil {
-		return err
-	}
 	cctx, cancel := p.deadline(ctx)
 	defer cancel()
-	_, err = p.client.CloseConnection(cctx, &pb.CloseConnectionRequest{
-		ConnectionId: req.ConnectionID, ConnectionJson: req.Connection, Mode: mode(req.DryRun),
-		StepId: req.StepID, HostBrokerId: hostID,
-	})
+	preq := &pb.CloseConnectionRequest{
+		ConnectionId: req.ConnectionID, ConnectionJson: req.Connection, Mode: mode(req.DryRun), StepId: req.StepID,
+	}
+	var err error
+	if p.socket != nil {
+		err = p.socket.closeConnection(cctx, preq)
+	} else if preq.HostBrokerId, err = p.hostBroker(); err != nil {
+		return err
+	} else {
+		_, err = p.client.CloseConnection(cctx, preq)
+	}
 	if err != nil {
 		return p.transportError(ctx, cctx, "close_connection", err)
 	}
@@ -227,7 +241,7 @@ func (p *grpcPlugin) transportError(ctx, cctx context.Context, op string, err er
 	}
 	// gRPC can report the deadline (sent to the plugin as grpc-timeout) a
 	// moment before cctx's own timer fires.
-	if errors.Is(cctx.Err(), context.DeadlineExceeded) || status.Code(err) == codes.DeadlineExceeded {
+	if errors.Is(cctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) || status.Code(err) == codes.DeadlineExceeded {
 		if p.kill != nil {
 			p.kill()
 		}

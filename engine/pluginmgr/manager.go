@@ -32,9 +32,10 @@ type Config struct {
 	// their backoff; a plugin that misses it is killed, and started afresh
 	// for the next call.
 	CallTimeout time.Duration
-	// Host is served on every plugin's broker: the only network door a
-	// plugin has. Required before the first Get.
-	Host pb.HostServer
+	// Host is the only network door a plugin has: served on its call
+	// socket, or on its broker for plugins without one. Required before
+	// the first call.
+	Host Host
 	// Logger receives the plugin's own log lines (already parsed by
 	// go-plugin). Pass a logger that writes through the run's redactor.
 	// Default: discard.
@@ -172,11 +173,18 @@ func (m *Manager) launch(ctx context.Context, vendor string) (*instance, error) 
 		killProc()
 		return nil, fmt.Errorf("start plugin %s: %w", vendor, err)
 	}
-	// The plugin's credentials wait on its descriptor 3; the parent's copy
-	// is closed once the child has it (or failed to start).
-	cmd.ExtraFiles = []*os.File{channel}
-	cmd.Env = env
 	defer channel.Close()
+	socket, socketFile, err := newSocketPair()
+	if err != nil {
+		killProc()
+		return nil, fmt.Errorf("start plugin %s: %w", vendor, err)
+	}
+	defer socketFile.Close()
+	// The plugin's credentials wait on its descriptor 3 and its call socket
+	// is descriptor 4; the parent's copies are closed once the child has
+	// them (or failed to start).
+	cmd.ExtraFiles = []*os.File{channel, socketFile}
+	cmd.Env = append(env, fmt.Sprintf("%s=%d", pb.EnvCallSocketFD, pb.CallSocketFD))
 	client := goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig:  goplugin.HandshakeConfig{ProtocolVersion: pb.ProtocolVersion, MagicCookieKey: pb.MagicCookieKey, MagicCookieValue: pb.MagicCookieValue},
 		Plugins:          goplugin.PluginSet{pb.PluginName: clientPlugin{}},
@@ -201,6 +209,7 @@ func (m *Manager) launch(ctx context.Context, vendor string) (*instance, error) 
 	})
 	inst := &instance{client: client, cmd: cmd, killProc: killProc, path: path, channel: engineTLS}
 	fail := func(err error) (*instance, error) {
+		socket.Close()
 		inst.kill()
 		return nil, fmt.Errorf("start plugin %s (%s): %w; its process was killed", vendor, path, err)
 	}
@@ -253,10 +262,16 @@ func (m *Manager) launch(ctx context.Context, vendor string) (*instance, error) 
 			m.cacheDescribe(path, id, p.described)
 		}
 	}
-	if p.callStreamOK {
+	switch {
+	case p.callSocketOK:
+		p.socket = newCallSocket(socket, m.cfg.Host, inst.kill)
+	case p.callStreamOK:
+		socket.Close()
 		if p.calls, err = openCallStream(p.client); err != nil {
 			return fail(err)
 		}
+	default:
+		socket.Close()
 	}
 	inst.plugin = p
 	return inst, nil

@@ -35,7 +35,7 @@ func main() {
 		stall()
 		return
 	}
-	sdk.Serve(plugin(name))
+	sdk.Serve(plugin(name), sdk.WithRuntimeTuning())
 }
 
 // stall announces a listener that accepts connections and never says a

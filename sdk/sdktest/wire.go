@@ -2,6 +2,7 @@ package sdktest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -24,6 +25,15 @@ type host struct {
 func (s *host) RoundTrip(stream pb.Host_RoundTripServer) error {
 	return s.h.transport.RoundTrip(&watched{Host_RoundTripServer: stream, h: s.h, reqs: map[uint64]*pb.HTTPRequest{}})
 }
+
+// Do answers one exchange from the call socket and records it.
+func (s *host) Do(ctx context.Context, req *pb.HTTPRequest) *pb.HTTPResponse {
+	resp := s.h.transport.Do(ctx, req)
+	s.h.record(req, resp)
+	return resp
+}
+
+func (s *host) Serial() bool { return s.h.transport.Serial() }
 
 // watched pairs each request with its answer as the transport sends it.
 type watched struct {
@@ -49,20 +59,25 @@ func (w *watched) Send(resp *pb.HTTPResponse) error {
 	delete(w.reqs, resp.Id)
 	w.mu.Unlock()
 	if req != nil {
-		header := http.Header{}
-		for _, hd := range req.Headers {
-			header[http.CanonicalHeaderKey(hd.Name)] = hd.Values
-		}
-		ex := Exchange{Method: req.Method, URL: req.Url, Header: header, Body: req.Body, Session: req.Session,
-			Status: int(resp.Status), Held: resp.Held}
-		if resp.Error != nil {
-			ex.Error = resp.Error.Message
-		}
-		w.h.mu.Lock()
-		w.h.exchanges = append(w.h.exchanges, ex)
-		w.h.mu.Unlock()
+		w.h.record(req, resp)
 	}
 	return w.Host_RoundTripServer.Send(resp)
+}
+
+// record keeps an exchange for the harness's checks.
+func (h *Harness) record(req *pb.HTTPRequest, resp *pb.HTTPResponse) {
+	header := http.Header{}
+	for _, hd := range req.Headers {
+		header[http.CanonicalHeaderKey(hd.Name)] = hd.Values
+	}
+	ex := Exchange{Method: req.Method, URL: req.Url, Header: header, Body: req.Body, Session: req.Session,
+		Status: int(resp.Status), Held: resp.Held}
+	if resp.Error != nil {
+		ex.Error = resp.Error.Message
+	}
+	h.mu.Lock()
+	h.exchanges = append(h.exchanges, ex)
+	h.mu.Unlock()
 }
 
 // schemaFromProto is the engine's view of what the plugin declared.

@@ -282,6 +282,12 @@ const (
 	Capability_CAPABILITY_UNSPECIFIED Capability = 0
 	// The plugin serves Plugin.Calls.
 	Capability_CAPABILITY_CALL_STREAM Capability = 1
+	// The plugin serves calls, and sends its host exchanges, as frames on
+	// the call socket: one end of a socket pair the engine passes as an
+	// inherited descriptor (pluginv1.CallSocketFD, named in
+	// TOKENFLOW_PLUGIN_CALL_FD). See callsocket.go in this package for the
+	// framing. The engine then uses neither Calls nor the Host service.
+	Capability_CAPABILITY_CALL_SOCKET Capability = 2
 )
 
 // Enum value maps for Capability.
@@ -289,10 +295,12 @@ var (
 	Capability_name = map[int32]string{
 		0: "CAPABILITY_UNSPECIFIED",
 		1: "CAPABILITY_CALL_STREAM",
+		2: "CAPABILITY_CALL_SOCKET",
 	}
 	Capability_value = map[string]int32{
 		"CAPABILITY_UNSPECIFIED": 0,
 		"CAPABILITY_CALL_STREAM": 1,
+		"CAPABILITY_CALL_SOCKET": 2,
 	}
 )
 
@@ -1436,11 +1444,12 @@ const file_tokenflow_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x13ERROR_CODE_CONFLICT\x10\x05\x12\x1b\n" +
 	"\x17ERROR_CODE_RATE_LIMITED\x10\x06\x12\x1a\n" +
 	"\x16ERROR_CODE_UNAVAILABLE\x10\a\x12\x17\n" +
-	"\x13ERROR_CODE_INTERNAL\x10\b*D\n" +
+	"\x13ERROR_CODE_INTERNAL\x10\b*`\n" +
 	"\n" +
 	"Capability\x12\x1a\n" +
 	"\x16CAPABILITY_UNSPECIFIED\x10\x00\x12\x1a\n" +
-	"\x16CAPABILITY_CALL_STREAM\x10\x012\xee\x02\n" +
+	"\x16CAPABILITY_CALL_STREAM\x10\x01\x12\x1a\n" +
+	"\x16CAPABILITY_CALL_SOCKET\x10\x022\xee\x02\n" +
 	"\x06Plugin\x12W\n" +
 	"\bDescribe\x12$.tokenflow.plugin.v1.DescribeRequest\x1a%.tokenflow.plugin.v1.DescribeResponse\x12K\n" +
 	"\x04Call\x12 .tokenflow.plugin.v1.CallRequest\x1a!.tokenflow.plugin.v1.CallResponse\x12P\n" +

@@ -1,0 +1,164 @@
+package sdk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+
+	pb "github.com/tokenflow/tokenflow/sdk/proto/tokenflow/plugin/v1"
+	"google.golang.org/protobuf/proto"
+)
+
+// openCallSocket adopts the call socket the engine passed, if it passed
+// one (an older engine does not). The inherited descriptor is closed once
+// duplicated: the duplicate is close-on-exec, so a process the plugin
+// starts does not inherit the engine's calls.
+func openCallSocket() (*pb.FrameConn, error) {
+	v := os.Getenv(pb.EnvCallSocketFD)
+	if v == "" {
+		return nil, nil
+	}
+	fd, err := strconv.Atoi(v)
+	if err != nil || fd < 3 {
+		return nil, fmt.Errorf("%s=%q is not a descriptor the engine passes; start plugins through tokenflow", pb.EnvCallSocketFD, v)
+	}
+	f := os.NewFile(uintptr(fd), "call socket")
+	defer f.Close()
+	conn, err := net.FileConn(f)
+	if err != nil {
+		return nil, fmt.Errorf("call socket on descriptor %d: %w", fd, err)
+	}
+	return pb.NewFrameConn(conn), nil
+}
+
+// serveSocket serves the calls that arrive on the call socket until the
+// engine closes it: each on a worker, its host exchanges sent back on the
+// same socket. One goroutine reads every frame and never waits on a call,
+// so an answer to one call's exchange is never held up by another call.
+func (s *server) serveSocket(fc *pb.FrameConn) {
+	ctx, cancel := context.WithCancel(context.Background())
+	host := &socketHost{fc: fc, waiting: map[uint64]chan *pb.HTTPResponse{}}
+	pool := newCallPool(ctx)
+	defer func() {
+		cancel()
+		host.fail()
+		pool.stop()
+		fc.Close()
+	}()
+	for {
+		kind, id, payload, err := fc.Read()
+		if err != nil {
+			return // the engine closed its end (or is gone)
+		}
+		switch kind {
+		case pb.FrameCall:
+			req := &pb.CallRequest{}
+			if err := proto.Unmarshal(payload, req); err != nil {
+				s.logger.Error("malformed call frame; closing the call socket", "error", err)
+				return
+			}
+			pool.start(id, req.TimeoutMs, func(ctx context.Context) {
+				resp := s.call(ctx, req, host)
+				if err := fc.Write(pb.FrameAnswer, id, resp); err != nil {
+					s.logger.Debug("call answer lost: the call socket closed", "op", req.Op, "error", err)
+				}
+			})
+		case pb.FrameCancel:
+			pool.cancel(id)
+		case pb.FrameClose:
+			req := &pb.CloseConnectionRequest{}
+			if err := proto.Unmarshal(payload, req); err != nil {
+				s.logger.Error("malformed close frame; closing the call socket", "error", err)
+				return
+			}
+			pool.start(id, 0, func(ctx context.Context) {
+				s.closeConnection(ctx, req, host)
+				if err := fc.Write(pb.FrameAnswer, id, &pb.CallResponse{}); err != nil {
+					s.logger.Debug("close answer lost: the call socket closed", "error", err)
+				}
+			})
+		case pb.FrameReply:
+			resp := &pb.HTTPResponse{}
+			if err := proto.Unmarshal(payload, resp); err != nil {
+				s.logger.Error("malformed reply frame; closing the call socket", "error", err)
+				return
+			}
+			host.deliver(id, resp)
+		default:
+			s.logger.Error("unknown frame on the call socket; closing it", "kind", kind)
+			return
+		}
+	}
+}
+
+// socketHost sends a call's host exchanges on the call socket; the
+// socket's reader delivers the replies.
+type socketHost struct {
+	fc      *pb.FrameConn
+	mu      sync.Mutex
+	nextID  uint64
+	waiting map[uint64]chan *pb.HTTPResponse // nil once the socket closed
+}
+
+func (h *socketHost) roundTrip(ctx context.Context, req *pb.HTTPRequest) (*pb.HTTPResponse, error) {
+	ch := make(chan *pb.HTTPResponse, 1)
+	h.mu.Lock()
+	if h.waiting == nil {
+		h.mu.Unlock()
+		return nil, errHostClosed
+	}
+	h.nextID++
+	id := h.nextID
+	h.waiting[id] = ch
+	h.mu.Unlock()
+	if err := h.fc.Write(pb.FrameExchange, id, req); err != nil {
+		h.forget(id)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if errors.Is(err, pb.ErrFrameTooLarge) {
+			return nil, fmt.Errorf("send to host transport: request %w", err)
+		}
+		return nil, fmt.Errorf("send to host transport: %w", err)
+	}
+	select {
+	case resp, ok := <-ch:
+		if !ok {
+			return nil, errHostClosed
+		}
+		return resp, nil
+	case <-ctx.Done():
+		// A cancelled exchange is forgotten; its late reply is dropped.
+		h.forget(id)
+		return nil, ctx.Err()
+	}
+}
+
+func (h *socketHost) forget(id uint64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.waiting, id)
+}
+
+func (h *socketHost) deliver(id uint64, resp *pb.HTTPResponse) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if ch := h.waiting[id]; ch != nil {
+		delete(h.waiting, id)
+		ch <- resp // buffered: never blocks
+	}
+}
+
+// fail ends every exchange in flight: the socket closed.
+func (h *socketHost) fail() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, ch := range h.waiting {
+		close(ch)
+	}
+	h.waiting = nil
+}
