@@ -89,7 +89,14 @@ func Serve(p *Plugin, opts ...ServeOption) {
 		fmt.Fprintf(os.Stderr, "tokenflow-plugin-%s: %v\n", p.Name, err)
 		os.Exit(1)
 	}
-	sc.Plugins[pb.PluginName].(*grpcPlugin).socket = socket
+	if socket != nil {
+		// Served at once, not after go-plugin's handshake: an engine that
+		// knows this binary (its cached Describe) sends the first call as
+		// soon as the process exists, and the handshake finishes beside it.
+		srv := newServer(p, cfg.logger)
+		sc.Plugins[pb.PluginName].(*grpcPlugin).srv = srv
+		go srv.serveSocket(socket)
+	}
 	goplugin.Serve(sc)
 }
 
@@ -123,8 +130,9 @@ type grpcPlugin struct {
 	goplugin.NetRPCUnsupportedPlugin
 	impl   *Plugin
 	logger hclog.Logger
-	// socket is the call socket the engine passed (nil: none).
-	socket *pb.FrameConn
+	// srv is the server already serving the call socket (nil: none); the
+	// gRPC services share it, and its sessions.
+	srv *server
 }
 
 var _ goplugin.GRPCPlugin = (*grpcPlugin)(nil)
@@ -139,16 +147,12 @@ func (g *grpcPlugin) GRPCServer(broker *goplugin.GRPCBroker, s *grpc.Server) err
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
-	srv := &server{
-		plugin:   g.impl,
-		logger:   logger,
-		host:     &hostConn{dial: broker.Dial},
-		sessions: map[string]*Session{},
+	srv := g.srv
+	if srv == nil {
+		srv = newServer(g.impl, logger)
 	}
+	srv.host = &hostConn{dial: broker.Dial}
 	pb.RegisterPluginServer(s, srv)
-	if g.socket != nil {
-		go srv.serveSocket(g.socket)
-	}
 	return nil
 }
 
@@ -161,10 +165,17 @@ type server struct {
 	pb.UnimplementedPluginServer
 	plugin *Plugin
 	logger hclog.Logger
-	host   *hostConn
+	// host carries exchanges of gRPC calls through the broker; set when
+	// go-plugin registers the services (calls on the call socket do not
+	// use it).
+	host *hostConn
 
 	mu       sync.Mutex
 	sessions map[string]*Session
+}
+
+func newServer(p *Plugin, logger hclog.Logger) *server {
+	return &server{plugin: p, logger: logger, sessions: map[string]*Session{}}
 }
 
 func (s *server) Describe(ctx context.Context, _ *pb.DescribeRequest) (*pb.DescribeResponse, error) {

@@ -25,6 +25,20 @@ func useTransport(t testing.TB, inst *instance, mode string) {
 		}
 		return
 	case "stream", "unary":
+		// The gRPC client exists once the handshake, which a plugin with
+		// the call socket finishes in the background, is done.
+		for i := 0; ; i++ {
+			gp.callsMu.Lock()
+			ready := gp.client != nil
+			gp.callsMu.Unlock()
+			if ready {
+				break
+			}
+			if i == 500 {
+				t.Fatal("no handshake after 5s")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
 		if gp.socket != nil {
 			gp.socket.close()
 			gp.socket = nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	goplugin "github.com/hashicorp/go-plugin"
@@ -57,13 +58,45 @@ type grpcPlugin struct {
 	// socket carries every call, and their host exchanges, when the plugin
 	// serves the call socket (set once at launch); then calls is nil and
 	// the broker serves nothing.
-	socket  *callSocket
-	callsMu sync.Mutex
+	socket *callSocket
+	// startErr is why the handshake of a plugin used before it ended
+	// failed (see finishStart).
+	startErr atomic.Pointer[error]
+	callsMu  sync.Mutex
 	// calls carries Call when the plugin serves Plugin.Calls; nil means
 	// the unary Call (plugins that do not advertise it). Guarded by
 	// callsMu: a stream that broke while the process lives (an answer
 	// over gRPC's message size, say) is replaced for the next call.
 	calls *callStream
+}
+
+// handshakeResult is the end of go-plugin's start: the dispensed plugin
+// or why there is none.
+type handshakeResult struct {
+	plugin *grpcPlugin
+	err    error
+}
+
+// finishStart waits, in the background, for the handshake of a plugin
+// already used through its call socket. A plugin that fails it, or misses
+// timeout, is killed, and its calls fail with the reason (startErr).
+func (p *grpcPlugin) finishStart(handshake <-chan handshakeResult, timeout time.Duration, stop context.Context) {
+	var err error
+	select {
+	case h := <-handshake:
+		if err = h.err; err == nil {
+			p.callsMu.Lock()
+			p.client, p.broker = h.plugin.client, h.plugin.broker
+			p.callsMu.Unlock()
+			return
+		}
+	case <-time.After(timeout):
+		err = fmt.Errorf("no completed handshake within %s", timeout)
+	case <-stop.Done():
+		err = errors.New("the plugin manager closed during the start")
+	}
+	p.startErr.Store(&err)
+	p.kill()
 }
 
 // callStream returns the stream to send a call on, opening a new one when
@@ -251,6 +284,9 @@ func (p *grpcPlugin) transportError(ctx, cctx context.Context, op string, err er
 	// The gRPC error can arrive a moment before go-plugin notices the
 	// process is gone; wait briefly so a crash is reported as one.
 	for i := 0; p.exited != nil && i < 50; i++ {
+		if serr := p.startErr.Load(); serr != nil {
+			return fmt.Errorf("start plugin %s: %w; its process was killed", p.vendor, *serr)
+		}
 		if p.exited() {
 			return fmt.Errorf("%w: tokenflow-plugin-%s exited during the call", ErrCrashed, p.vendor)
 		}

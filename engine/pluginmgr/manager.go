@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -71,6 +72,8 @@ type instance struct {
 	path     string
 	// channel is the engine's side of the plugin's mutual TLS.
 	channel *tls.Config
+	// started is set once go-plugin's start ended (see exited).
+	started atomic.Bool
 }
 
 // DefaultCallTimeout is Config.CallTimeout's default.
@@ -117,7 +120,7 @@ func (m *Manager) live(ctx context.Context, vendor string) (*instance, error) {
 		return nil, fmt.Errorf("plugin manager closed")
 	}
 	if inst := m.running[vendor]; inst != nil {
-		if !inst.client.Exited() {
+		if !inst.exited() {
 			return inst, nil
 		}
 		inst.kill()
@@ -135,7 +138,7 @@ func (m *Manager) live(ctx context.Context, vendor string) (*instance, error) {
 func (m *Manager) current(vendor string) *instance {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if inst := m.running[vendor]; inst != nil && !inst.client.Exited() {
+	if inst := m.running[vendor]; inst != nil && !inst.exited() {
 		return inst
 	}
 	return nil
@@ -173,16 +176,15 @@ func (m *Manager) launch(ctx context.Context, vendor string) (*instance, error) 
 		killProc()
 		return nil, fmt.Errorf("start plugin %s: %w", vendor, err)
 	}
-	defer channel.Close()
 	socket, socketFile, err := newSocketPair()
 	if err != nil {
+		channel.Close()
 		killProc()
 		return nil, fmt.Errorf("start plugin %s: %w", vendor, err)
 	}
-	defer socketFile.Close()
 	// The plugin's credentials wait on its descriptor 3 and its call socket
-	// is descriptor 4; the parent's copies are closed once the child has
-	// them (or failed to start).
+	// is descriptor 4; the parent's copies are closed once go-plugin's
+	// start, which starts the process, returned (see below).
 	cmd.ExtraFiles = []*os.File{channel, socketFile}
 	cmd.Env = append(env, fmt.Sprintf("%s=%d", pb.EnvCallSocketFD, pb.CallSocketFD))
 	client := goplugin.NewClient(&goplugin.ClientConfig{
@@ -213,45 +215,69 @@ func (m *Manager) launch(ctx context.Context, vendor string) (*instance, error) 
 		inst.kill()
 		return nil, fmt.Errorf("start plugin %s (%s): %w; its process was killed", vendor, path, err)
 	}
-	// client.Client() has its own StartTimeout only until the handshake
-	// line; a plugin that prints it and then never speaks gRPC would hold
-	// it for gRPC's 20s connect timeout, so the whole start is bounded
-	// here. Killing the process unblocks the goroutine.
-	type started struct {
-		rpc goplugin.ClientProtocol
-		err error
-	}
-	ch := make(chan started, 1)
+	// go-plugin's handshake: client.Client() has its own StartTimeout only
+	// until the handshake line; a plugin that prints it and then never
+	// speaks gRPC would hold it for gRPC's 20s connect timeout, so the
+	// whole start is bounded by the waits below. Killing the process
+	// unblocks the goroutine.
+	handshake := make(chan handshakeResult, 1)
 	go func() {
 		rpc, err := client.Client()
-		ch <- started{rpc, err}
-	}()
-	var rpc goplugin.ClientProtocol
-	select {
-	case s := <-ch:
-		if s.err != nil {
-			return fail(s.err)
+		// The child has its descriptors (or never will).
+		channel.Close()
+		socketFile.Close()
+		if err != nil {
+			handshake <- handshakeResult{err: err}
+			return
 		}
-		rpc = s.rpc
+		raw, err := rpc.Dispense(pb.PluginName)
+		if err != nil {
+			handshake <- handshakeResult{err: err}
+			return
+		}
+		handshake <- handshakeResult{plugin: raw.(*grpcPlugin)}
+	}()
+	newPlugin := func() *grpcPlugin {
+		return &grpcPlugin{vendor: vendor, exited: inst.exited, kill: inst.kill, callTimeout: m.cfg.CallTimeout,
+			host: m.cfg.Host, hostTimeout: m.cfg.StartTimeout} // host: served at the first call
+	}
+	// An unchanged binary answers Describe as it did: the cached answer
+	// spares a round trip (and the plugin building its schema) on every
+	// start's critical path. One that serves the call socket is then used
+	// at once: its first call is sent while go-plugin's handshake (process
+	// start, handshake line, mutual TLS) is still under way, since the
+	// plugin serves the socket from its first moments; the handshake ends
+	// in the background and a plugin that fails it is killed, failing the
+	// calls on the socket with the reason.
+	d, cached := m.cachedDescribe(path)
+	cached = cached && idErr == nil
+	if cached && advertises(d, pb.Capability_CAPABILITY_CALL_SOCKET) {
+		p := newPlugin()
+		if err := p.useDescribe(d); err == nil {
+			p.socket = newCallSocket(socket, m.cfg.Host, inst.kill)
+			inst.plugin = p
+			go func() {
+				p.finishStart(handshake, m.cfg.StartTimeout, m.stopCtx)
+				inst.started.Store(true)
+			}()
+			return inst, nil
+		}
+	}
+	var rpc *grpcPlugin
+	select {
+	case h := <-handshake:
+		if h.err != nil {
+			return fail(h.err)
+		}
+		rpc = h.plugin
 	case <-time.After(m.cfg.StartTimeout):
 		return fail(fmt.Errorf("no completed handshake within %s", m.cfg.StartTimeout))
 	case <-ctx.Done():
 		return fail(ctx.Err())
 	}
-	raw, err := rpc.Dispense(pb.PluginName)
-	if err != nil {
-		return fail(err)
-	}
-	p := raw.(*grpcPlugin)
-	p.vendor = vendor
-	p.exited = client.Exited
-	p.kill = inst.kill
-	p.callTimeout = m.cfg.CallTimeout
-	p.host, p.hostTimeout = m.cfg.Host, m.cfg.StartTimeout // served at the first call
-	// An unchanged binary answers Describe as it did: the cached answer
-	// spares a round trip (and the plugin building its schema) on every
-	// start's critical path.
-	if d, ok := m.cachedDescribe(path); !ok || idErr != nil || p.useDescribe(d) != nil {
+	p := newPlugin()
+	p.client, p.broker = rpc.client, rpc.broker
+	if !cached || p.useDescribe(d) != nil {
 		dctx, cancel := context.WithTimeout(ctx, m.cfg.StartTimeout)
 		err := p.describe(dctx)
 		cancel()
@@ -274,7 +300,17 @@ func (m *Manager) launch(ctx context.Context, vendor string) (*instance, error) 
 		socket.Close()
 	}
 	inst.plugin = p
+	inst.started.Store(true)
 	return inst, nil
+}
+
+// exited reports whether the process has exited. While go-plugin's start
+// is still under way (a plugin used through its call socket before it
+// ended) the process counts as running: go-plugin's Exited waits for the
+// start to end, and a process that died meanwhile fails its calls on the
+// socket anyway.
+func (inst *instance) exited() bool {
+	return inst.started.Load() && inst.client.Exited()
 }
 
 // kill stops the process at once, then lets go-plugin clean up. Killing

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	pb "github.com/tokenflow/tokenflow/sdk/proto/tokenflow/plugin/v1"
 )
 
 // kitDir holds the testkit plugin built as tokenflow-plugin-mgrkit,
@@ -67,7 +69,16 @@ func (m *Manager) pid(t *testing.T, vendor string) int {
 	if inst == nil {
 		t.Fatalf("%s not running", vendor)
 	}
-	return inst.cmd.Process.Pid
+	// A plugin used through its call socket may still be in go-plugin's
+	// start (or not yet in it).
+	for i := 0; i < 500; i++ {
+		if rc := inst.client.ReattachConfig(); rc != nil {
+			return rc.Pid
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("%s: no process 5s after its launch", vendor)
+	return 0
 }
 
 // gone waits until the process is reaped (a zombie still answers kill 0).
@@ -144,5 +155,44 @@ func TestPluginThatNeverCompletesItsStartIsKilled(t *testing.T) {
 				t.Fatalf("left running: %s", pids)
 			}
 		})
+	}
+}
+
+// A plugin known from the cache to serve the call socket is used before
+// go-plugin's handshake ends; one that then never completes it is killed
+// at the start timeout, and the call waiting on it fails with that reason.
+func TestSocketPluginThatNeverCompletesItsStartFailsItsCall(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "tokenflow-plugin-mgrsilentsock") // the testkit sleeps when its name says silent
+	data, err := os.ReadFile(filepath.Join(kitDir, "tokenflow-plugin-mgrkit"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	m := New(Config{Dirs: []string{dir}, StartTimeout: 300 * time.Millisecond})
+	t.Cleanup(m.Close)
+	id, err := identity(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.cacheDescribe(bin, id, &pb.DescribeResponse{
+		Schema:       &pb.Schema{ProtocolVersion: pb.ProtocolVersion, Name: "mgrsilentsock", Ops: []*pb.Op{{Name: "echo", Effect: pb.Effect_EFFECT_READ}}},
+		Capabilities: []pb.Capability{pb.Capability_CAPABILITY_CALL_SOCKET},
+	})
+	start := time.Now()
+	p, err := m.Get(context.Background(), "mgrsilentsock")
+	if err != nil {
+		t.Fatalf("a cached socket plugin is used at once, its start unfinished: %v", err)
+	}
+	_, err = p.Call(context.Background(), &CallRequest{Op: "echo", Connection: kitConn, Args: []byte(`{}`)})
+	// go-plugin's own start timeout (the same 300ms) or this manager's
+	// bound, whichever fires first, is the reason.
+	if err == nil || !strings.Contains(err.Error(), "start plugin mgrsilentsock: ") || !strings.Contains(err.Error(), "its process was killed") {
+		t.Fatalf("err = %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("took %s", d)
 	}
 }
