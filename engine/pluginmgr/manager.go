@@ -74,6 +74,9 @@ type instance struct {
 	channel *tls.Config
 	// started is set once go-plugin's start ended (see exited).
 	started atomic.Bool
+	// quiet turns go-plugin's warnings about the process to debug once the
+	// manager stops it on purpose (see gatedLogger).
+	quiet *atomic.Bool
 }
 
 // DefaultCallTimeout is Config.CallTimeout's default.
@@ -91,7 +94,7 @@ func New(cfg Config) *Manager {
 		cfg.Logger = hclog.NewNullLogger()
 	}
 	gate := &logGate{}
-	cfg.Logger = gatedLogger{cfg.Logger, gate}
+	cfg.Logger = gatedLogger{Logger: cfg.Logger, gate: gate}
 	stopCtx, stop := context.WithCancel(context.Background())
 	return &Manager{cfg: cfg, cache: &pluginCache{}, running: map[string]*instance{}, logs: gate,
 		pre: map[string]*prestart{}, stopCtx: stopCtx, stop: stop}
@@ -187,6 +190,7 @@ func (m *Manager) launch(ctx context.Context, vendor string) (*instance, error) 
 	// start, which starts the process, returned (see below).
 	cmd.ExtraFiles = []*os.File{channel, socketFile}
 	cmd.Env = append(env, fmt.Sprintf("%s=%d", pb.EnvCallSocketFD, pb.CallSocketFD))
+	quiet := &atomic.Bool{} // set when the manager stops the process on purpose
 	client := goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig:  goplugin.HandshakeConfig{ProtocolVersion: pb.ProtocolVersion, MagicCookieKey: pb.MagicCookieKey, MagicCookieValue: pb.MagicCookieValue},
 		Plugins:          goplugin.PluginSet{pb.PluginName: clientPlugin{}},
@@ -205,11 +209,11 @@ func (m *Manager) launch(ctx context.Context, vendor string) (*instance, error) 
 			grpc.WithInitialWindowSize(1 << 20),
 			grpc.WithInitialConnWindowSize(1 << 20),
 		},
-		Logger: m.cfg.Logger.Named(vendor),
+		Logger: m.cfg.Logger.(gatedLogger).quieted(quiet).Named(vendor),
 		// Managed is false: Close kills what this manager started, no
 		// process-global cleanup list is involved.
 	})
-	inst := &instance{client: client, cmd: cmd, killProc: killProc, path: path, channel: engineTLS}
+	inst := &instance{client: client, cmd: cmd, killProc: killProc, path: path, channel: engineTLS, quiet: quiet}
 	fail := func(err error) (*instance, error) {
 		socket.Close()
 		inst.kill()
@@ -317,6 +321,7 @@ func (inst *instance) exited() bool {
 // first matters for a plugin that stopped answering: go-plugin's own Kill
 // first asks it over gRPC to exit, and waits.
 func (inst *instance) kill() {
+	inst.quiet.Store(true)
 	inst.closeCalls()
 	inst.killProc()
 	inst.client.Kill()
@@ -337,6 +342,7 @@ func (m *Manager) Close() {
 	defer m.mu.Unlock()
 	m.closed = true
 	for vendor, inst := range m.running {
+		inst.quiet.Store(true)
 		inst.closeCalls()
 		inst.client.Kill() // graceful first: the plugin may end sessions
 		inst.killProc()

@@ -6,8 +6,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/go-hclog"
 )
 
 // A prestarted plugin is the one the first Get returns: no second launch.
@@ -90,3 +93,31 @@ func TestPluginIdleAfterItsStartStillReachesTheHost(t *testing.T) {
 		t.Fatalf("fetch through the host transport after 6 s idle: %v %+v", err, res)
 	}
 }
+
+// A plugin the manager stops on purpose, mid-start or idle, leaves no
+// warning or error in the log: go-plugin's "failed to exit gracefully" and
+// "signal: killed" would read as a failure beside the run's own error.
+func TestStoppingPluginsOnPurposeIsQuiet(t *testing.T) {
+	for _, wait := range []time.Duration{0, 2 * time.Millisecond, 5 * time.Millisecond, 10 * time.Millisecond, time.Second} {
+		var buf strings.Builder
+		var mu sync.Mutex
+		logger := hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: writerFunc(func(p []byte) (int, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return buf.Write(p)
+		})})
+		m := New(Config{Dirs: []string{kitDir}, Logger: logger})
+		m.Prestart("mgrkit")
+		time.Sleep(wait)
+		m.Close()
+		mu.Lock()
+		if buf.Len() != 0 {
+			t.Errorf("after %s: logged %q", wait, buf.String())
+		}
+		mu.Unlock()
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
