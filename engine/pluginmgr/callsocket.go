@@ -136,10 +136,14 @@ func (s *callSocket) handle(kind pb.FrameKind, id uint64, payload []byte) bool {
 		switch {
 		case s.host == nil:
 			s.reply(id, &pb.HTTPResponse{Error: &pb.Error{Code: pb.ErrorCode_ERROR_CODE_PERMISSION_DENIED, Message: "this engine serves no host transport"}})
-		case s.host.Serial():
+		case s.host.Serial() && s.waiters() <= 1:
+			// The only call in flight, in the only step: nothing else can
+			// arrive on the socket before this exchange is answered.
 			s.reply(id, s.host.Do(s.exchanges, req))
 		default:
-			go s.reply(id, s.host.Do(s.exchanges, req))
+			// Its own goroutine: a slow vendor must not hold up the other
+			// calls' frames behind this reader.
+			go func() { s.reply(id, s.host.Do(s.exchanges, req)) }()
 		}
 	default:
 		s.broke(fmt.Errorf("unexpected frame kind %d on the call socket", kind))

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	pb "github.com/tokenflow/tokenflow/sdk/proto/tokenflow/plugin/v1"
 )
 
 var kitConn = []byte(`{"url":"http://127.0.0.1:1"}`)
@@ -224,5 +226,47 @@ func BenchmarkCall(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// slowHost answers exchanges to /slow after a pause, others at once, as a
+// fleet's host transport does with several steps in flight.
+type slowHost struct{ countingHost }
+
+func (h *slowHost) Do(ctx context.Context, req *pb.HTTPRequest) *pb.HTTPResponse {
+	if strings.HasSuffix(req.Url, "/slow") {
+		time.Sleep(2 * time.Second)
+	}
+	return &pb.HTTPResponse{Status: 204}
+}
+
+func (h *slowHost) Serial() bool { return false }
+
+// A slow vendor exchange of one call holds up no other call on the same
+// plugin: neither its answer nor its own exchanges.
+func TestSlowExchangeHoldsUpNoOtherCall(t *testing.T) {
+	m := newManager(t, Config{Host: &slowHost{}})
+	p, err := m.Get(context.Background(), "mgrkit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	echo(t, p)
+	slow := make(chan error, 1)
+	go func() {
+		_, err := p.Call(context.Background(), &CallRequest{Op: "fetch", Connection: kitConn, Args: []byte(`{"url":"http://127.0.0.1:1/slow"}`)})
+		slow <- err
+	}()
+	time.Sleep(100 * time.Millisecond) // the slow exchange is under way
+	start := time.Now()
+	res, err := p.Call(context.Background(), &CallRequest{Op: "fetch", Connection: kitConn, Args: []byte(`{"url":"http://127.0.0.1:1/fast"}`)})
+	if err != nil || res.Err != nil {
+		t.Fatalf("fast fetch: %v %+v", err, res)
+	}
+	echo(t, p)
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("a fast call took %s behind a slow exchange", d)
+	}
+	if err := <-slow; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -77,6 +77,13 @@ func (w *waitlist) fail(err error) {
 	}
 }
 
+// waiters is the number of calls waiting for an answer.
+func (w *waitlist) waiters() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.waiting)
+}
+
 // failed returns the error the list failed with (nil: it works).
 func (w *waitlist) failed() error {
 	w.mu.Lock()
