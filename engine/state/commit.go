@@ -32,7 +32,9 @@ type writeReq struct {
 	ctx     context.Context
 	fn      func(tx *sql.Tx) error
 	durable bool
-	done    chan error
+	// deferred: queued by deferWrite; nobody waits on done.
+	deferred bool
+	done     chan error
 }
 
 type committer struct {
@@ -49,6 +51,9 @@ type committer struct {
 	leading bool // a goroutine is committing; the queue is its next batch
 	closed  bool
 	once    sync.Once
+
+	// deferred are writes waiting for the next commit (deferWrite).
+	deferred []func(tx *sql.Tx) error
 
 	// stmts are the journal's statements, prepared once, so a write does
 	// not parse its SQL again (most of a small write's CPU). Prepared on
@@ -150,10 +155,49 @@ func (c *committer) do(ctx context.Context, durable bool, fn func(tx *sql.Tx) er
 	return <-req.done
 }
 
-// take removes the next batch from the queue. Called with mu held.
+// maxDeferred bounds the deferred writes: the one that reaches it commits
+// them all.
+const maxDeferred = 64
+
+// deferWrite queues fn for the next commit and returns at once (see the
+// top of this file). A deferred write that fails fails the transaction
+// that carries it, and every write in it: the journal is broken.
+func (c *committer) deferWrite(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return fmt.Errorf("state database %s is closed", c.path)
+	}
+	c.deferred = append(c.deferred, fn)
+	full := len(c.deferred) >= maxDeferred
+	c.mu.Unlock()
+	if full {
+		return c.flush(ctx)
+	}
+	return nil
+}
+
+// flush commits the deferred writes, if any.
+func (c *committer) flush(ctx context.Context) error {
+	c.mu.Lock()
+	pending := len(c.deferred) > 0 && !c.closed
+	c.mu.Unlock()
+	if !pending {
+		return nil
+	}
+	return c.do(ctx, false, func(*sql.Tx) error { return nil })
+}
+
+// take removes the next batch from the queue, the deferred writes first.
+// Called with mu held.
 func (c *committer) take() []*writeReq {
 	n := min(len(c.queue), maxBatch)
-	batch := append([]*writeReq(nil), c.queue[:n]...)
+	batch := make([]*writeReq, 0, len(c.deferred)+n)
+	for _, fn := range c.deferred {
+		batch = append(batch, &writeReq{fn: fn, deferred: true, done: make(chan error, 1)})
+	}
+	c.deferred = nil
+	batch = append(batch, c.queue[:n]...)
 	c.queue = append(c.queue[:0], c.queue[n:]...)
 	return batch
 }
@@ -215,6 +259,11 @@ func (c *committer) commit(batch []*writeReq) {
 			return
 		}
 		if err := r.fn(tx); err != nil {
+			if r.deferred {
+				tx.Rollback()
+				fail(fmt.Errorf("an earlier step's record could not be written: %w", err))
+				return
+			}
 			errs[i] = err
 			if _, err := tx.Exec(`ROLLBACK TO w`); err != nil {
 				tx.Rollback()
@@ -241,6 +290,7 @@ func (c *committer) commit(batch []*writeReq) {
 // and puts any lazy write on disk.
 func (c *committer) close() {
 	c.once.Do(func() {
+		c.flush(context.Background())
 		c.mu.Lock()
 		c.closed = true
 		for c.leading {

@@ -211,6 +211,29 @@ func (db *DB) execLazy(ctx context.Context, q string, args ...any) error {
 	return db.execSync(ctx, false, q, args...)
 }
 
+// execDeferred is exec for a read step's record: committed with the next
+// transaction, not before the caller goes on (see commit.go).
+func (db *DB) execDeferred(ctx context.Context, q string, args ...any) error {
+	if db.writes == nil {
+		return db.execSync(ctx, false, q, args...)
+	}
+	return db.writes.deferWrite(ctx, func(tx *sql.Tx) error {
+		if _, err := db.writes.stmt(context.Background(), tx, q).ExecContext(context.Background(), args...); err != nil {
+			return classify(db.path, err)
+		}
+		return nil
+	})
+}
+
+// flushDeferred commits the deferred writes before a read of what they
+// write.
+func (db *DB) flushDeferred(ctx context.Context) error {
+	if db.writes == nil {
+		return nil
+	}
+	return db.writes.flush(ctx)
+}
+
 func (db *DB) execSync(ctx context.Context, durable bool, q string, args ...any) error {
 	if db.writes == nil {
 		if _, err := db.sql.ExecContext(ctx, q, args...); err != nil {

@@ -177,7 +177,7 @@ func (db *DB) StepRecord(ctx context.Context, s Step) error {
 		resultSealed = v
 	}
 	now := ts(db.now())
-	return db.execLazy(ctx, `INSERT INTO steps (run_id, seq, call, call_site, effect, args, args_sealed, args_hash, result, result_sealed, status, attempts, started_at, finished_at, error)
+	return db.execDeferred(ctx, `INSERT INTO steps (run_id, seq, call, call_site, effect, args, args_sealed, args_hash, result, result_sealed, status, attempts, started_at, finished_at, error)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)
 		ON CONFLICT (run_id, seq) DO UPDATE SET result = excluded.result, result_sealed = excluded.result_sealed, status = excluded.status,
 			attempts = steps.attempts + 1, finished_at = excluded.finished_at, error = excluded.error`,
@@ -264,6 +264,9 @@ func (db *DB) runs(ctx context.Context, where string, args ...any) ([]Run, error
 // Steps returns a run's steps in order. With reveal, the sealed args and
 // results are opened (resume needs them; listing never does).
 func (db *DB) Steps(ctx context.Context, runID string, reveal bool) ([]Step, error) {
+	if err := db.flushDeferred(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := db.sql.QueryContext(ctx, `SELECT seq, call, call_site, effect, args, args_sealed, args_hash, result, result_sealed, status, attempts, started_at, finished_at, error
 		FROM steps WHERE run_id = ? ORDER BY seq`, runID)
 	if err != nil {
