@@ -62,10 +62,7 @@ func (s *server) serveSocket(fc *pb.FrameConn) {
 				return
 			}
 			pool.start(id, req.TimeoutMs, func(ctx context.Context) {
-				resp := s.call(ctx, req, host)
-				if err := fc.Write(pb.FrameAnswer, id, resp); err != nil {
-					s.logger.Debug("call answer lost: the call socket closed", "op", req.Op, "error", err)
-				}
+				s.answer(fc, id, req.Op, s.call(ctx, req, host))
 			})
 		case pb.FrameCancel:
 			pool.cancel(id)
@@ -77,9 +74,7 @@ func (s *server) serveSocket(fc *pb.FrameConn) {
 			}
 			pool.start(id, 0, func(ctx context.Context) {
 				s.closeConnection(ctx, req, host)
-				if err := fc.Write(pb.FrameAnswer, id, &pb.CallResponse{}); err != nil {
-					s.logger.Debug("close answer lost: the call socket closed", "error", err)
-				}
+				s.answer(fc, id, "close_session", &pb.CallResponse{})
 			})
 		case pb.FrameReply:
 			resp := &pb.HTTPResponse{}
@@ -92,6 +87,20 @@ func (s *server) serveSocket(fc *pb.FrameConn) {
 			s.logger.Error("unknown frame on the call socket; closing it", "kind", kind)
 			return
 		}
+	}
+}
+
+// answer sends a call's answer. One too large for a frame is answered with
+// an error instead: the engine would otherwise wait for it until the
+// call's deadline.
+func (s *server) answer(fc *pb.FrameConn, id uint64, op string, resp *pb.CallResponse) {
+	err := fc.Write(pb.FrameAnswer, id, resp)
+	if errors.Is(err, pb.ErrFrameTooLarge) {
+		err = fc.Write(pb.FrameAnswer, id, &pb.CallResponse{Error: errorToProto(
+			Errorf(CodeInternal, "the result of %s is over the %d MB a call may return", op, pb.MaxFrame>>20))})
+	}
+	if err != nil {
+		s.logger.Debug("call answer lost: the call socket closed", "op", op, "error", err)
 	}
 }
 
