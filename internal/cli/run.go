@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
@@ -215,6 +216,14 @@ func runRun(cmd *cobra.Command, opts *RunOptions) error {
 	lock, err := f.PluginLock(opts.Flow)
 	if err != nil {
 		return err
+	}
+	// One run's heap is a few megabytes and short-lived: collecting at 4x
+	// the live heap instead of 2x spares it the collections (with their
+	// mark workers competing for the two cores the plugin's start also
+	// wants) that cost ~1.5 ms of a 28 ms onboarding. Fleets keep the
+	// default, as does anyone who set GOGC.
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(400)
 	}
 	// The run's runtime is made first so the plugins its flow connects to
 	// start while the state opens and the flow loads: a plugin's start is
