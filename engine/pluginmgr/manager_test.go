@@ -162,25 +162,7 @@ func TestPluginThatNeverCompletesItsStartIsKilled(t *testing.T) {
 // go-plugin's handshake ends; one that then never completes it is killed
 // at the start timeout, and the call waiting on it fails with that reason.
 func TestSocketPluginThatNeverCompletesItsStartFailsItsCall(t *testing.T) {
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "tokenflow-plugin-mgrsilentsock") // the testkit sleeps when its name says silent
-	data, err := os.ReadFile(filepath.Join(kitDir, "tokenflow-plugin-mgrkit"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(bin, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	m := New(Config{Dirs: []string{dir}, StartTimeout: 300 * time.Millisecond})
-	t.Cleanup(m.Close)
-	id, err := identity(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.cacheDescribe(bin, id, &pb.DescribeResponse{
-		Schema:       &pb.Schema{ProtocolVersion: pb.ProtocolVersion, Name: "mgrsilentsock", Ops: []*pb.Op{{Name: "echo", Effect: pb.Effect_EFFECT_READ}}},
-		Capabilities: []pb.Capability{pb.Capability_CAPABILITY_CALL_SOCKET},
-	})
+	m := silentSocketPlugin(t, 300*time.Millisecond)
 	start := time.Now()
 	p, err := m.Get(context.Background(), "mgrsilentsock")
 	if err != nil {
@@ -195,4 +177,46 @@ func TestSocketPluginThatNeverCompletesItsStartFailsItsCall(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("took %s", d)
 	}
+}
+
+// Closing the manager while such a start is under way does not wait for
+// the start timeout.
+func TestCloseDuringABackgroundStartIsPrompt(t *testing.T) {
+	m := silentSocketPlugin(t, time.Minute)
+	if _, err := m.Get(context.Background(), "mgrsilentsock"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // the handshake is under way
+	start := time.Now()
+	m.Close()
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("Close took %s with a start in the background", d)
+	}
+}
+
+// silentSocketPlugin returns a manager whose plugin cache says
+// mgrsilentsock serves the call socket; the binary never completes a
+// start (the testkit sleeps when its name says silent).
+func silentSocketPlugin(t *testing.T, startTimeout time.Duration) *Manager {
+	t.Helper()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "tokenflow-plugin-mgrsilentsock") // the testkit sleeps when its name says silent
+	data, err := os.ReadFile(filepath.Join(kitDir, "tokenflow-plugin-mgrkit"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	m := New(Config{Dirs: []string{dir}, StartTimeout: startTimeout})
+	t.Cleanup(m.Close)
+	id, err := identity(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.cacheDescribe(bin, id, &pb.DescribeResponse{
+		Schema:       &pb.Schema{ProtocolVersion: pb.ProtocolVersion, Name: "mgrsilentsock", Ops: []*pb.Op{{Name: "echo", Effect: pb.Effect_EFFECT_READ}}},
+		Capabilities: []pb.Capability{pb.Capability_CAPABILITY_CALL_SOCKET},
+	})
+	return m
 }
