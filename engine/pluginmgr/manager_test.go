@@ -220,3 +220,32 @@ func silentSocketPlugin(t *testing.T, startTimeout time.Duration) *Manager {
 	})
 	return m
 }
+
+// A plugin the cache says serves the call socket but that dies at start
+// (a broken binary, a missing library) fails its first call with the
+// start's reason, not as a crash during the call.
+func TestSocketPluginDyingAtStartFailsItsCallWithTheReason(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "tokenflow-plugin-mgrdead")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\necho 'cannot start: no such thing' >&2\nexit 3\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	m := New(Config{Dirs: []string{dir}})
+	t.Cleanup(m.Close)
+	id, err := identity(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.cacheDescribe(bin, id, &pb.DescribeResponse{
+		Schema:       &pb.Schema{ProtocolVersion: pb.ProtocolVersion, Name: "mgrdead", Ops: []*pb.Op{{Name: "echo", Effect: pb.Effect_EFFECT_READ}}},
+		Capabilities: []pb.Capability{pb.Capability_CAPABILITY_CALL_SOCKET},
+	})
+	p, err := m.Get(context.Background(), "mgrdead")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Call(context.Background(), &CallRequest{Op: "echo", Connection: kitConn, Args: []byte(`{}`)})
+	if err == nil || !strings.Contains(err.Error(), "start plugin mgrdead: ") || errors.Is(err, ErrCrashed) {
+		t.Fatalf("err = %v", err)
+	}
+}
