@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"strconv"
-	"sync"
 
 	pb "github.com/tokenflow/tokenflow/sdk/proto/tokenflow/plugin/v1"
 	"google.golang.org/protobuf/proto"
@@ -41,7 +40,7 @@ func openCallSocket() (*pb.FrameConn, error) {
 // so an answer to one call's exchange is never held up by another call.
 func (s *server) serveSocket(fc *pb.FrameConn) {
 	ctx, cancel := context.WithCancel(context.Background())
-	host := &socketHost{fc: fc, waiting: map[uint64]chan *pb.HTTPResponse{}}
+	host := &socketHost{fc: fc, replies: newReplies()}
 	pool := newCallPool(ctx)
 	defer func() {
 		cancel()
@@ -107,23 +106,15 @@ func (s *server) answer(fc *pb.FrameConn, id uint64, op string, resp *pb.CallRes
 // socketHost sends a call's host exchanges on the call socket; the
 // socket's reader delivers the replies.
 type socketHost struct {
-	fc      *pb.FrameConn
-	mu      sync.Mutex
-	nextID  uint64
-	waiting map[uint64]chan *pb.HTTPResponse // nil once the socket closed
+	fc *pb.FrameConn
+	*replies
 }
 
 func (h *socketHost) roundTrip(ctx context.Context, req *pb.HTTPRequest) (*pb.HTTPResponse, error) {
-	ch := make(chan *pb.HTTPResponse, 1)
-	h.mu.Lock()
-	if h.waiting == nil {
-		h.mu.Unlock()
-		return nil, errHostClosed
+	id, ch, err := h.add()
+	if err != nil {
+		return nil, err
 	}
-	h.nextID++
-	id := h.nextID
-	h.waiting[id] = ch
-	h.mu.Unlock()
 	if err := h.fc.Write(pb.FrameExchange, id, req); err != nil {
 		h.forget(id)
 		if ctx.Err() != nil {
@@ -134,40 +125,5 @@ func (h *socketHost) roundTrip(ctx context.Context, req *pb.HTTPRequest) (*pb.HT
 		}
 		return nil, fmt.Errorf("send to host transport: %w", err)
 	}
-	select {
-	case resp, ok := <-ch:
-		if !ok {
-			return nil, errHostClosed
-		}
-		return resp, nil
-	case <-ctx.Done():
-		// A cancelled exchange is forgotten; its late reply is dropped.
-		h.forget(id)
-		return nil, ctx.Err()
-	}
-}
-
-func (h *socketHost) forget(id uint64) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	delete(h.waiting, id)
-}
-
-func (h *socketHost) deliver(id uint64, resp *pb.HTTPResponse) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if ch := h.waiting[id]; ch != nil {
-		delete(h.waiting, id)
-		ch <- resp // buffered: never blocks
-	}
-}
-
-// fail ends every exchange in flight: the socket closed.
-func (h *socketHost) fail() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, ch := range h.waiting {
-		close(ch)
-	}
-	h.waiting = nil
+	return h.await(ctx, id, ch)
 }

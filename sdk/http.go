@@ -59,9 +59,8 @@ type hostConn struct {
 	conn     *grpc.ClientConn
 	stream   pb.Host_RoundTripClient
 	cancel   context.CancelFunc
-	nextID   uint64
-	waiting  map[uint64]chan *pb.HTTPResponse
-	warming  uint32 // the broker id warm last dialled for
+	replies  *replies // the current stream's
+	warming  uint32   // the broker id warm last dialled for
 }
 
 // warm opens the host stream in the background the first time a call names
@@ -86,9 +85,6 @@ func (h *hostConn) warm(brokerID uint32) {
 	}()
 }
 
-// errHostClosed fails the exchanges in flight when the stream breaks.
-var errHostClosed = errors.New("host transport closed during the exchange")
-
 // open returns the stream, dialling the broker on first use. Called with mu
 // held.
 func (h *hostConn) open(brokerID uint32) (pb.Host_RoundTripClient, error) {
@@ -108,29 +104,24 @@ func (h *hostConn) open(brokerID uint32) (pb.Host_RoundTripClient, error) {
 		return nil, fmt.Errorf("open host transport: %w", err)
 	}
 	h.conn, h.stream, h.cancel, h.brokerID = conn, stream, cancel, brokerID
-	h.waiting = map[uint64]chan *pb.HTTPResponse{}
-	go h.read(stream, h.waiting)
+	h.replies = newReplies()
+	go h.read(stream, h.replies)
 	return stream, nil
 }
 
 // read routes the stream's answers to their exchanges until it breaks.
-func (h *hostConn) read(stream pb.Host_RoundTripClient, waiting map[uint64]chan *pb.HTTPResponse) {
+func (h *hostConn) read(stream pb.Host_RoundTripClient, rep *replies) {
 	for {
 		resp, err := stream.Recv()
-		h.mu.Lock()
 		if err != nil {
+			h.mu.Lock()
 			if h.stream == stream {
 				h.reset()
 			}
 			h.mu.Unlock()
 			return
 		}
-		if ch := waiting[resp.Id]; ch != nil {
-			delete(waiting, resp.Id)
-			ch <- resp // buffered: never blocks
-		}
-		// else: the answer to an abandoned exchange; dropped.
-		h.mu.Unlock()
+		rep.deliver(resp.Id, resp)
 	}
 }
 
@@ -143,11 +134,10 @@ func (h *hostConn) reset() {
 	if h.conn != nil {
 		h.conn.Close()
 	}
-	for id, ch := range h.waiting {
-		close(ch)
-		delete(h.waiting, id)
+	if h.replies != nil {
+		h.replies.fail()
 	}
-	h.conn, h.stream, h.cancel, h.waiting = nil, nil, nil, nil
+	h.conn, h.stream, h.cancel, h.replies = nil, nil, nil, nil
 }
 
 func (h *hostConn) roundTrip(ctx context.Context, brokerID uint32, req *pb.HTTPRequest) (*pb.HTTPResponse, error) {
@@ -157,11 +147,13 @@ func (h *hostConn) roundTrip(ctx context.Context, brokerID uint32, req *pb.HTTPR
 		h.mu.Unlock()
 		return nil, err
 	}
-	h.nextID++
-	req.Id = h.nextID
-	ch := make(chan *pb.HTTPResponse, 1)
-	waiting := h.waiting
-	waiting[req.Id] = ch
+	rep := h.replies
+	id, ch, err := rep.add()
+	if err != nil {
+		h.mu.Unlock()
+		return nil, err
+	}
+	req.Id = id
 	if err := stream.Send(req); err != nil {
 		h.reset()
 		h.mu.Unlock()
@@ -171,20 +163,7 @@ func (h *hostConn) roundTrip(ctx context.Context, brokerID uint32, req *pb.HTTPR
 		return nil, fmt.Errorf("send to host transport: %w", err)
 	}
 	h.mu.Unlock()
-	select {
-	case resp, ok := <-ch:
-		if !ok {
-			return nil, errHostClosed
-		}
-		return resp, nil
-	case <-ctx.Done():
-		// A cancelled exchange is forgotten; the stream stays open for the
-		// others and its late answer is dropped by the reader.
-		h.mu.Lock()
-		delete(waiting, req.Id)
-		h.mu.Unlock()
-		return nil, ctx.Err()
-	}
+	return rep.await(ctx, id, ch)
 }
 
 // exchanger carries one call's host exchanges: on the call socket
