@@ -19,16 +19,7 @@ import (
 // TestCLIWorkerAndRun: `tokenflow worker` and `tokenflow run --temporal`
 // as a user types them, against an embedded Temporal and PostgreSQL.
 func TestCLIWorkerAndRun(t *testing.T) {
-	ts := temporaltest.NewServer(temporaltest.WithT(t))
-	dbURL := pg.NewDatabase(t)
-	keyFile := filepath.Join(t.TempDir(), "key.txt")
-	t.Setenv("TOKENFLOW_STATE_KEY", keyFile)
-	// Made before the worker and the run start: both need it (the run
-	// encrypts its payloads with it) and neither may race to create it.
-	if _, err := state.LoadKeyring(keyFile, true); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("VCF_PASSWORD", canaryPassword)
+	ts, dbURL, _ := cliCluster(t)
 	s := sim.New(sim.Config{Clock: simkit.NewClock(time.Now().UTC()), Users: map[string]string{"admin": canaryPassword}})
 	srv, caFile := flowtest.ServeTLS(t, s.Handler())
 	s.SetAdvertisedHost(strings.TrimPrefix(srv.URL, "https://"))
@@ -85,4 +76,23 @@ func TestCLIWorkerAndRun(t *testing.T) {
 	if n := len(s.Tokens("9e4b2f7c-0d31-4a58-b6e2-3c7a9d1f5b02")); n != 1 {
 		t.Errorf("the vendor holds %d tokens, want 1", n)
 	}
+}
+
+// cliCluster starts an embedded Temporal and a PostgreSQL database for
+// tests that drive the CLI, and makes the state key they share (named in
+// TOKENFLOW_STATE_KEY) before any worker or run starts: each needs it (a
+// run encrypts its payloads with it) and none may race to create it.
+// VCF_PASSWORD is the canary.
+func cliCluster(t *testing.T) (*temporaltest.TestServer, string, *state.Keyring) {
+	t.Helper()
+	ts := temporaltest.NewServer(temporaltest.WithT(t))
+	dbURL := pg.NewDatabase(t)
+	keyFile := filepath.Join(t.TempDir(), "key.txt")
+	t.Setenv("TOKENFLOW_STATE_KEY", keyFile)
+	keys, err := state.LoadKeyring(keyFile, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("VCF_PASSWORD", canaryPassword)
+	return ts, dbURL, keys
 }

@@ -13,7 +13,6 @@ import (
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/server/temporaltest"
 
 	"github.com/tokenflow/tokenflow/engine/distributed"
 	"github.com/tokenflow/tokenflow/engine/state"
@@ -31,15 +30,7 @@ import (
 // removes it. A schedule with --due then skips the target, whose token is
 // not due.
 func TestCLISchedule(t *testing.T) {
-	ts := temporaltest.NewServer(temporaltest.WithT(t))
-	dbURL := pg.NewDatabase(t)
-	keyFile := filepath.Join(t.TempDir(), "key.txt")
-	t.Setenv("TOKENFLOW_STATE_KEY", keyFile)
-	keys, err := state.LoadKeyring(keyFile, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("VCF_PASSWORD", canaryPassword)
+	ts, dbURL, keys := cliCluster(t)
 	s := sim.New(sim.Config{Clock: simkit.NewClock(time.Now().UTC()), Users: map[string]string{"admin": canaryPassword}})
 	srv, caFile := flowtest.ServeTLS(t, s.Handler())
 	s.SetAdvertisedHost(strings.TrimPrefix(srv.URL, "https://"))
@@ -253,15 +244,7 @@ func boolBytes(bs []bool) []byte {
 // has a password of its own, named by its inventory credentials: the
 // schedule carries the reference, the worker resolves it.
 func TestCLIScheduleTargets(t *testing.T) {
-	ts := temporaltest.NewServer(temporaltest.WithT(t))
-	dbURL := pg.NewDatabase(t)
-	keyFile := filepath.Join(t.TempDir(), "key.txt")
-	t.Setenv("TOKENFLOW_STATE_KEY", keyFile)
-	keys, err := state.LoadKeyring(keyFile, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("VCF_PASSWORD", canaryPassword)
+	ts, dbURL, keys := cliCluster(t)
 	const bPassword = "Canary-VCF-b-pw-19d2e!"
 	t.Setenv("VCF_B_PASSWORD", bPassword)
 	inv := "vars: {realm: flt-idb02, client_id: ci-bot, token_name: ci-bot-main}\ntargets:\n"
