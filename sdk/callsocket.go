@@ -40,7 +40,7 @@ func openCallSocket() (*pb.FrameConn, error) {
 // so an answer to one call's exchange is never held up by another call.
 func (s *server) serveSocket(fc *pb.FrameConn) {
 	ctx, cancel := context.WithCancel(context.Background())
-	host := &socketHost{fc: fc, replies: newReplies()}
+	host := &socketHost{fc: fc, replies: &replies{}}
 	pool := newCallPool(ctx)
 	defer func() {
 		cancel()
@@ -81,7 +81,7 @@ func (s *server) serveSocket(fc *pb.FrameConn) {
 				s.logger.Error("malformed reply frame; closing the call socket", "error", err)
 				return
 			}
-			host.deliver(id, resp)
+			host.Deliver(id, resp)
 		default:
 			s.logger.Error("unknown frame on the call socket; closing it", "kind", kind)
 			return
@@ -111,12 +111,12 @@ type socketHost struct {
 }
 
 func (h *socketHost) roundTrip(ctx context.Context, req *pb.HTTPRequest) (*pb.HTTPResponse, error) {
-	id, ch, err := h.add()
+	id, ch, err := h.Add()
 	if err != nil {
 		return nil, err
 	}
 	if err := h.fc.Write(pb.FrameExchange, id, req); err != nil {
-		h.forget(id)
+		h.Forget(id)
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}

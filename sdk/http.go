@@ -104,7 +104,7 @@ func (h *hostConn) open(brokerID uint32) (pb.Host_RoundTripClient, error) {
 		return nil, fmt.Errorf("open host transport: %w", err)
 	}
 	h.conn, h.stream, h.cancel, h.brokerID = conn, stream, cancel, brokerID
-	h.replies = newReplies()
+	h.replies = &replies{}
 	go h.read(stream, h.replies)
 	return stream, nil
 }
@@ -121,7 +121,7 @@ func (h *hostConn) read(stream pb.Host_RoundTripClient, rep *replies) {
 			h.mu.Unlock()
 			return
 		}
-		rep.deliver(resp.Id, resp)
+		rep.Deliver(resp.Id, resp)
 	}
 }
 
@@ -148,7 +148,7 @@ func (h *hostConn) roundTrip(ctx context.Context, brokerID uint32, req *pb.HTTPR
 		return nil, err
 	}
 	rep := h.replies
-	id, ch, err := rep.add()
+	id, ch, err := rep.Add()
 	if err != nil {
 		h.mu.Unlock()
 		return nil, err

@@ -126,7 +126,7 @@ func (s *callSocket) handle(kind pb.FrameKind, id uint64, payload []byte) bool {
 			s.broke(fmt.Errorf("malformed answer on the call socket: %w", err))
 			return false
 		}
-		s.deliver(id, resp)
+		s.Deliver(id, resp)
 	case pb.FrameExchange:
 		req := &pb.HTTPRequest{}
 		if err := proto.Unmarshal(payload, req); err != nil {
@@ -136,7 +136,7 @@ func (s *callSocket) handle(kind pb.FrameKind, id uint64, payload []byte) bool {
 		switch {
 		case s.host == nil:
 			s.reply(id, &pb.HTTPResponse{Error: &pb.Error{Code: pb.ErrorCode_ERROR_CODE_PERMISSION_DENIED, Message: "this engine serves no host transport"}})
-		case s.host.Serial() && s.waiters() <= 1:
+		case s.host.Serial() && s.Len() <= 1:
 			// The only call in flight, in the only step: nothing else can
 			// arrive on the socket before this exchange is answered.
 			s.reply(id, s.host.Do(s.exchanges, req))
@@ -168,7 +168,7 @@ func (s *callSocket) reply(id uint64, resp *pb.HTTPResponse) {
 // broke fails the waiting calls and kills the process: a socket that broke
 // cannot be replaced while it lives, and the next call starts a new one.
 func (s *callSocket) broke(err error) {
-	if s.failed() != nil {
+	if s.Err() != nil {
 		return // closed on purpose, or already broken
 	}
 	s.fail(err)
@@ -177,7 +177,7 @@ func (s *callSocket) broke(err error) {
 	}
 }
 
-func (s *callSocket) broken() bool { return s.failed() != nil }
+func (s *callSocket) broken() bool { return s.Err() != nil }
 
 func (s *callSocket) close() { s.fail(errors.New("call socket closed")) }
 
@@ -194,17 +194,17 @@ func (s *callSocket) closeConnection(cctx context.Context, req *pb.CloseConnecti
 }
 
 func (s *callSocket) exchange(cctx context.Context, kind pb.FrameKind, m proto.Message) (*pb.CallResponse, error) {
-	id, ch, err := s.add()
+	id, ch, err := s.Add()
 	if err != nil {
 		return nil, err
 	}
 	if err := s.fc.Write(kind, id, m); err != nil {
 		if errors.Is(err, pb.ErrFrameTooLarge) {
-			s.forget(id)
+			s.Forget(id)
 			return nil, fmt.Errorf("call arguments over the %d MB a plugin may receive", pb.MaxFrame>>20)
 		}
 		s.broke(err)
-		return nil, s.failed()
+		return nil, s.Err()
 	}
 	return s.await(cctx, id, ch, func() error { return s.fc.Write(pb.FrameCancel, id, nil) }, s.reader)
 }

@@ -53,13 +53,13 @@ func (s *callStream) read() {
 			s.fail(fmt.Errorf("%w: %w", errStreamClosed, err))
 			return
 		}
-		s.deliver(resp.Id, resp)
+		s.Deliver(resp.Id, resp)
 	}
 }
 
 // broken reports whether the stream failed; calls waiting on it have
 // failed with it.
-func (s *callStream) broken() bool { return s.failed() != nil }
+func (s *callStream) broken() bool { return s.Err() != nil }
 
 func (s *callStream) close() { s.fail(errors.New("call stream closed")) }
 
@@ -79,13 +79,13 @@ func (s *callStream) send(req *pb.CallRequest) error {
 // stays open for the others.
 func (s *callStream) call(cctx context.Context, req *pb.CallRequest) (*pb.CallResponse, error) {
 	req.TimeoutMs = timeoutMs(cctx)
-	id, ch, err := s.add()
+	id, ch, err := s.Add()
 	if err != nil {
 		return nil, err
 	}
 	req.Id = id
 	if err := s.send(req); err != nil {
-		return nil, s.failed()
+		return nil, s.Err()
 	}
 	return s.await(cctx, id, ch, func() error { return s.send(&pb.CallRequest{Id: id, Cancel: true}) }, nil)
 }

@@ -153,8 +153,8 @@ func testCallsAtOnce(t *testing.T, mode string) {
 	} else {
 		w = gp.socket.waitlist
 	}
-	if w.err != nil || len(w.waiting) != 0 {
-		t.Fatalf("%s after the cancel: %v, %d waiting", mode, w.err, len(w.waiting))
+	if w.Err() != nil || w.Len() != 0 {
+		t.Fatalf("%s after the cancel: %v, %d waiting", mode, w.Err(), w.Len())
 	}
 }
 

@@ -2,7 +2,6 @@ package pluginmgr
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	pb "github.com/tokenflow/tokenflow/sdk/proto/tokenflow/plugin/v1"
@@ -11,84 +10,20 @@ import (
 // waitlist pairs a plugin's answers with the calls waiting for them, by
 // id, for the transports that multiplex calls: the Calls stream and the
 // call socket. Once failed, it fails every waiting call and every later one
-// with the same error.
+// with the same error, and closes the transport.
 type waitlist struct {
-	mu      sync.Mutex
-	nextID  uint64
-	waiting map[uint64]chan *pb.CallResponse
-	err     error
-	// onFail runs once, with mu held, when the list fails: it closes the
-	// transport.
+	pb.Pending[*pb.CallResponse]
+	// onFail runs once, when the list fails: it closes the transport.
 	onFail func()
 }
 
-func newWaitlist(onFail func()) *waitlist {
-	return &waitlist{waiting: map[uint64]chan *pb.CallResponse{}, onFail: onFail}
-}
-
-// add registers a call and returns its id and the channel its answer
-// arrives on.
-func (w *waitlist) add() (uint64, chan *pb.CallResponse, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.err != nil {
-		return 0, nil, w.err
-	}
-	w.nextID++
-	ch := make(chan *pb.CallResponse, 1)
-	w.waiting[w.nextID] = ch
-	return w.nextID, ch, nil
-}
-
-// deliver hands an answer to its call; the answer to a call given up on
-// is dropped.
-func (w *waitlist) deliver(id uint64, resp *pb.CallResponse) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if ch := w.waiting[id]; ch != nil {
-		delete(w.waiting, id)
-		ch <- resp // buffered: never blocks
-	}
-}
-
-// forget drops a call given up on and reports whether the list still
-// works (so a cancel is worth sending).
-func (w *waitlist) forget(id uint64) bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	delete(w.waiting, id)
-	return w.err == nil
-}
+func newWaitlist(onFail func()) *waitlist { return &waitlist{onFail: onFail} }
 
 // fail breaks the list with err (the first error wins).
 func (w *waitlist) fail(err error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.err != nil {
-		return
-	}
-	w.err = err
-	if w.onFail != nil {
+	if w.Fail(err) && w.onFail != nil {
 		w.onFail()
 	}
-	for id, ch := range w.waiting {
-		close(ch)
-		delete(w.waiting, id)
-	}
-}
-
-// waiters is the number of calls waiting for an answer.
-func (w *waitlist) waiters() int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return len(w.waiting)
-}
-
-// failed returns the error the list failed with (nil: it works).
-func (w *waitlist) failed() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.err
 }
 
 // await waits for call id's answer until cctx ends. A call given up on is
@@ -110,14 +45,14 @@ func (w *waitlist) await(cctx context.Context, id uint64, ch chan *pb.CallRespon
 		select {
 		case resp, ok := <-ch:
 			if !ok {
-				return nil, w.failed()
+				return nil, w.Err()
 			}
 			if err := expired(cctx); err != nil {
 				return nil, err
 			}
 			return resp, nil
 		case <-cctx.Done():
-			if w.forget(id) {
+			if w.Forget(id) {
 				// A transport that cannot take the cancel is broken and
 				// fails on its own.
 				cancel()

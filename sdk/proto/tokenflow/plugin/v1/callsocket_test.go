@@ -79,3 +79,27 @@ func TestFrameCutShortIsAnError(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestPendingDeliversByIDAndFailsTheRest(t *testing.T) {
+	var p Pending[string]
+	id1, ch1, _ := p.Add()
+	id2, ch2, _ := p.Add()
+	p.Deliver(id2, "two")
+	p.Deliver(99, "nobody's") // dropped
+	if got := <-ch2; got != "two" || p.Len() != 1 {
+		t.Fatalf("got %q, %d waiting", got, p.Len())
+	}
+	broken := errors.New("broken")
+	if !p.Fail(broken) || p.Fail(errors.New("later")) {
+		t.Fatal("the first failure must win, once")
+	}
+	if _, ok := <-ch1; ok {
+		t.Fatal("a waiting request was not failed")
+	}
+	if _, _, err := p.Add(); err != broken {
+		t.Fatalf("Add after the failure: %v", err)
+	}
+	if p.Forget(id1) {
+		t.Fatal("Forget reports a failed transport as working")
+	}
+}
