@@ -98,7 +98,7 @@ func TestUnknownOpListsOps(t *testing.T) {
 	src := `k = connect("testkit", url = "http://127.0.0.1:1")
 k.ecko(text = "x")`
 	_, err := runFlow(t, src, engine.Options{})
-	wantErr(t, err, "flow.star:2:2", `testkit has no op "ecko"`, "did you mean echo?", "its ops are: crash, create, echo, fetch, hang, log_secret")
+	wantErr(t, err, "flow.star:2:2", `testkit has no op "ecko"`, "did you mean echo?", "its ops are: applied, crash, create, echo, fetch, hang, item, log_secret")
 }
 
 func TestArgumentChecksPrintTheSignature(t *testing.T) {

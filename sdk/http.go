@@ -210,9 +210,7 @@ func (t *callTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	preq.Session, _ = req.Context().Value(sessionKey{}).(bool)
 	preq.Notes, _ = req.Context().Value(notesKey{}).(map[string]string)
-	for name, values := range req.Header {
-		preq.Headers = append(preq.Headers, &pb.Header{Name: name, Values: values})
-	}
+	preq.Headers = headersToProto(req.Header)
 	if req.Host != "" && req.Host != req.URL.Host {
 		preq.Headers = append(preq.Headers, &pb.Header{Name: "Host", Values: []string{req.Host}})
 	}
@@ -220,6 +218,20 @@ func (t *callTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	return responseFromProto(presp, req)
+}
+
+func headersToProto(h http.Header) []*pb.Header {
+	out := make([]*pb.Header, 0, len(h))
+	for name, values := range h {
+		out = append(out, &pb.Header{Name: name, Values: values})
+	}
+	return out
+}
+
+// responseFromProto is the host's answer to req as net/http's response,
+// or the error it reports (held by a dry-run, no response to be had).
+func responseFromProto(presp *pb.HTTPResponse, req *http.Request) (*http.Response, error) {
 	if presp.Held {
 		return nil, errHeld
 	}

@@ -3,6 +3,7 @@ package sdk
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"regexp"
 )
 
@@ -77,6 +78,11 @@ type Field struct {
 	// Endpoint marks a connection field holding another base URL the
 	// plugin may reach (the engine allowlists its host beside url's).
 	Endpoint bool
+	// Wire, on a result of an op declared with Get, is where the value is
+	// in the vendor's JSON answer: a member name ("releaseName"), or names
+	// joined by dots for nested objects ("data.name"). Empty: the field's
+	// own name.
+	Wire string
 }
 
 // IsSecret reports whether the field's value is a credential.
@@ -102,6 +108,20 @@ type Op struct {
 	// engine sends the op again. Use Resend for ops that are safe to repeat.
 	// Without Reconcile, resuming such a step stops and asks the operator.
 	Reconcile func(ctx context.Context, c *Call) (result any, applied bool, err error)
+	// Get declares a read op that is one GET of this path and nothing else,
+	// instead of a Handler: "/api/realms/{realm_id}", each {name} an
+	// argument (every parameter appears once; path-escaped, query-escaped
+	// after a '?'), sent to the connection's url with the Plugin's Auth.
+	// The answer, a JSON object, gives the results (see Field.Wire); a
+	// non-2xx answer is the op's error (FromResponse), a 401 on an
+	// expired login logs in again once (Auth.Expired).
+	//
+	// What it buys: after the first such call on a connection the engine
+	// sends the GET itself, with the request the plugin made, instead of
+	// calling the plugin; an op then costs about what the request does.
+	// Ops that compute anything (convert a time, page through a list, pick
+	// from several requests) keep a Handler.
+	Get string
 
 	// declErr is what ReadOp or WriteOp could not derive; Validate reports it.
 	declErr error
@@ -126,6 +146,46 @@ type Plugin struct {
 	// connection, so a login session the plugin opened can be ended. It must
 	// only send requests marked with MarkSession.
 	CloseSession func(ctx context.Context, c *Call) error
+	// Auth authenticates the requests of ops declared with Get (nil: they
+	// carry no credential). Handlers may use it too, so every request of
+	// the plugin is authenticated one way.
+	Auth *Auth
+}
+
+// Auth is how a plugin puts a connection's credential on a request.
+type Auth struct {
+	// Apply puts the credential on req, logging in first when the
+	// connection's session holds none yet (Session.Once).
+	Apply func(ctx context.Context, c *Call, req *http.Request) error
+	// Expired is called when a request Apply authenticated was answered
+	// 401. It forgets the credential, so the next Apply logs in again, and
+	// reports whether that can help: false for a token the flow gave,
+	// which the request is then refused with. Nil: a 401 is an error.
+	Expired func(c *Call) bool
+}
+
+// Send sends req with the credential Apply puts on it; a 401 that Expired
+// says a new login can cure is retried once, with a new request from
+// build. build is called for every attempt, since a request's body can be
+// read only once.
+func (a *Auth) Send(ctx context.Context, c *Call, build func() (*http.Request, error)) (*http.Response, []byte, error) {
+	for attempt := 0; ; attempt++ {
+		req, err := build()
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := a.Apply(ctx, c, req); err != nil {
+			return nil, nil, err
+		}
+		resp, data, err := c.Send(req)
+		if err != nil {
+			return nil, nil, err
+		}
+		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 && a.Expired != nil && a.Expired(c) {
+			continue
+		}
+		return resp, data, nil
+	}
 }
 
 var snakeCase = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
@@ -166,7 +226,10 @@ func (p *Plugin) Validate() error {
 		if op.Effect != Read && op.Effect != Write {
 			return fmt.Errorf("op %q: effect must be sdk.Read or sdk.Write", op.Name)
 		}
-		if op.Handler == nil {
+		if err := op.validateGet(); err != nil {
+			return err
+		}
+		if op.Handler == nil && op.Get == "" {
 			return fmt.Errorf("op %q has no handler", op.Name)
 		}
 		if err := validateFields("op "+op.Name+" params", op.Params); err != nil {

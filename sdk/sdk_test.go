@@ -38,6 +38,35 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+func TestValidateGet(t *testing.T) {
+	good := func() *Plugin {
+		return &Plugin{Name: "acme", Connection: []Field{{Name: "url", Type: String, Required: true}},
+			Ops: []Op{{Name: "get_thing", Effect: Read, Get: "/things/{id}",
+				Params:  []Field{{Name: "id", Type: String, Required: true}},
+				Results: []Field{{Name: "display_name", Type: String, Wire: "displayName"}}}}}
+	}
+	if err := good().Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for want, mutate := range map[string]func(p *Plugin){
+		"both Get and a Handler":             func(p *Plugin) { p.Ops[0].Handler = handler },
+		"a write needs a Handler":            func(p *Plugin) { p.Ops[0].Effect = Write },
+		"nothing to reconcile":               func(p *Plugin) { p.Ops[0].Reconcile = Resend },
+		"parameter id is not in the path":    func(p *Plugin) { p.Ops[0].Get = "/things" },
+		"{other} names no parameter":         func(p *Plugin) { p.Ops[0].Get = "/things/{id}/{other}" },
+		"must not go in a URL":               func(p *Plugin) { p.Ops[0].Params[0].Type = Secret },
+		"cannot go in Get's path":            func(p *Plugin) { p.Ops[0].Params[0].Type = List },
+		"needs Required or a Default":        func(p *Plugin) { p.Ops[0].Params[0].Required = false },
+		"which only an op declared with Get": func(p *Plugin) { p.Ops[0].Get, p.Ops[0].Params, p.Ops[0].Handler = "", nil, handler },
+	} {
+		p := good()
+		mutate(p)
+		if err := p.Validate(); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("want error containing %q, got %v", want, err)
+		}
+	}
+}
+
 func TestFromResponse(t *testing.T) {
 	for _, tc := range []struct {
 		status int

@@ -172,10 +172,11 @@ type server struct {
 
 	mu       sync.Mutex
 	sessions map[string]*Session
+	reads    map[string][]*pb.Field // result fields of ops declared with Get (readResults)
 }
 
 func newServer(p *Plugin, logger hclog.Logger) *server {
-	return &server{plugin: p, logger: logger, sessions: map[string]*Session{}}
+	return &server{plugin: p, logger: logger, sessions: map[string]*Session{}, reads: map[string][]*pb.Field{}}
 }
 
 func (s *server) Describe(ctx context.Context, _ *pb.DescribeRequest) (*pb.DescribeResponse, error) {
@@ -268,18 +269,30 @@ func (s *server) call(ctx context.Context, req *pb.CallRequest, host exchanger) 
 		}
 		return &pb.CallResponse{ResultJson: b}
 	}
+	if op.Get != "" {
+		result, session, err := s.read(ctx, call, op, req.ArgsJson, req.ReadAnswer)
+		if err != nil {
+			return failed(err)
+		}
+		return &pb.CallResponse{ResultJson: result, ReadSession: session}
+	}
 	result, err := op.Handler(ctx, call)
 	if err != nil {
-		if IsHeld(err) {
-			return &pb.CallResponse{Held: true}
-		}
-		return &pb.CallResponse{Error: errorToProto(err)}
+		return failed(err)
 	}
 	b, err := marshalResult(result)
 	if err != nil {
 		return &pb.CallResponse{Error: errorToProto(Errorf(CodeInternal, "encode result of %s: %v", req.Op, err))}
 	}
 	return &pb.CallResponse{ResultJson: b}
+}
+
+// failed answers a call whose op failed, or was held by a dry-run.
+func failed(err error) *pb.CallResponse {
+	if IsHeld(err) {
+		return &pb.CallResponse{Held: true}
+	}
+	return &pb.CallResponse{Error: errorToProto(err)}
 }
 
 func (s *server) CloseConnection(ctx context.Context, req *pb.CloseConnectionRequest) (*pb.CloseConnectionResponse, error) {
@@ -326,7 +339,7 @@ func schemaToProto(p *Plugin) (*pb.Schema, error) {
 		if op.Effect == Write {
 			effect = pb.Effect_EFFECT_WRITE
 		}
-		out.Ops = append(out.Ops, &pb.Op{Name: op.Name, Doc: op.Doc, Effect: effect, Params: params, Results: results, Reconcilable: op.Reconcile != nil})
+		out.Ops = append(out.Ops, &pb.Op{Name: op.Name, Doc: op.Doc, Effect: effect, Params: params, Results: results, Reconcilable: op.Reconcile != nil, Get: op.Get})
 	}
 	return out, nil
 }
@@ -334,7 +347,7 @@ func schemaToProto(p *Plugin) (*pb.Schema, error) {
 func fieldsToProto(fields []Field) ([]*pb.Field, error) {
 	var out []*pb.Field
 	for _, f := range fields {
-		pf := &pb.Field{Name: f.Name, Type: pb.Type(f.Type), Elem: pb.Type(f.Elem), Required: f.Required, Secret: f.IsSecret(), Doc: f.Doc, Endpoint: f.Endpoint}
+		pf := &pb.Field{Name: f.Name, Type: pb.Type(f.Type), Elem: pb.Type(f.Elem), Required: f.Required, Secret: f.IsSecret(), Doc: f.Doc, Endpoint: f.Endpoint, Wire: f.Wire}
 		if f.Default != nil {
 			b, err := json.Marshal(f.Default)
 			if err != nil {

@@ -12,6 +12,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -19,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/tokenflow/tokenflow/sdk"
@@ -65,6 +67,7 @@ func plugin(name string) *sdk.Plugin {
 			{Name: "url", Type: sdk.String, Required: true},
 			{Name: "password", Type: sdk.Secret},
 		},
+		Auth: auth,
 		Ops: []sdk.Op{
 			{
 				Name: "echo", Doc: "return the arguments", Effect: sdk.Read,
@@ -118,6 +121,21 @@ func plugin(name string) *sdk.Plugin {
 				},
 			},
 			{
+				// A declared read: after its first call on a connection
+				// the engine sends it itself (engine/pluginmgr/read.go).
+				Name: "item", Doc: "GET the connection's /items/{id}", Effect: sdk.Read,
+				Params:  []sdk.Field{{Name: "id", Type: sdk.String, Required: true}},
+				Results: []sdk.Field{{Name: "name", Type: sdk.String, Wire: "data.name"}, {Name: "size", Type: sdk.Int}},
+				Get:     "/items/{id}",
+			},
+			{
+				Name: "applied", Doc: "how many requests the plugin has authenticated", Effect: sdk.Read,
+				Results: []sdk.Field{{Name: "count", Type: sdk.Int}},
+				Handler: func(ctx context.Context, c *sdk.Call) (any, error) {
+					return map[string]any{"count": applied.Load()}, nil
+				},
+			},
+			{
 				Name: "log_secret", Doc: "log the connection password to stderr", Effect: sdk.Read,
 				Handler: func(ctx context.Context, c *sdk.Call) (any, error) {
 					c.Logger.Error("leaking on purpose", "password", c.Conn.String("password"))
@@ -141,4 +159,40 @@ func plugin(name string) *sdk.Plugin {
 			},
 		},
 	}
+}
+
+// applied counts the requests the plugin authenticated (for the "applied"
+// op): a declared read the engine sends itself authenticates none.
+var applied atomic.Int64
+
+// auth logs in with POST url/login (the answer's "token" is the session's
+// Bearer token) and logs in again once on a 401.
+var auth = &sdk.Auth{
+	Apply: func(ctx context.Context, c *sdk.Call, req *http.Request) error {
+		applied.Add(1)
+		tok, err := c.Session().Once("token", func() (any, error) {
+			login, err := sdk.NewJSONRequest(ctx, http.MethodPost, c.Conn.String("url"), "/login", map[string]string{"password": c.Conn.String("password")})
+			if err != nil {
+				return nil, err
+			}
+			resp, data, err := c.Send(sdk.MarkSession(login))
+			if err != nil {
+				return nil, err
+			}
+			var answer struct{ Token string }
+			if resp.StatusCode != http.StatusOK || json.Unmarshal(data, &answer) != nil {
+				return nil, sdk.FromResponse("login", resp, data)
+			}
+			return answer.Token, nil
+		})
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+tok.(string))
+		return nil
+	},
+	Expired: func(c *sdk.Call) bool {
+		c.Session().Delete("token")
+		return true
+	},
 }

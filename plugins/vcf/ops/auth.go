@@ -2,7 +2,6 @@ package ops
 
 import (
 	"context"
-	"net/http"
 	"time"
 
 	"github.com/tokenflow/tokenflow/sdk"
@@ -37,24 +36,12 @@ func versionOp() sdk.Op {
 		Doc:    "Return the VCF Operations release (GET /api/versions/current)",
 		Effect: sdk.Read,
 		Results: []sdk.Field{
-			{Name: "release_name", Type: sdk.String},
+			{Name: "release_name", Type: sdk.String, Wire: "releaseName"},
 			{Name: "major", Type: sdk.Int},
 			{Name: "minor", Type: sdk.Int},
-			{Name: "minor_minor", Type: sdk.Int},
+			{Name: "minor_minor", Type: sdk.Int, Wire: "minorMinor"},
 			{Name: "patch", Type: sdk.Int},
 		},
-		Handler: func(ctx context.Context, c *sdk.Call) (any, error) {
-			var v struct {
-				ReleaseName string `json:"releaseName"`
-				Major       int    `json:"major"`
-				Minor       int    `json:"minor"`
-				MinorMinor  int    `json:"minorMinor"`
-				Patch       int    `json:"patch"`
-			}
-			if err := do(ctx, c, "get version", http.MethodGet, "/suite-api/api/versions/current", nil, &v); err != nil {
-				return nil, err
-			}
-			return map[string]any{"release_name": v.ReleaseName, "major": v.Major, "minor": v.Minor, "minor_minor": v.MinorMinor, "patch": v.Patch}, nil
-		},
+		Get: "/suite-api/api/versions/current",
 	}
 }

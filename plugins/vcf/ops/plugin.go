@@ -49,5 +49,6 @@ func Plugin() *sdk.Plugin {
 			getAccessTokenOp(),
 		},
 		CloseSession: closeSession,
+		Auth:         auth,
 	}
 }

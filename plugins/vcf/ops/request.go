@@ -18,26 +18,9 @@ var requestSpec = sdk.RequestSpec{
 		if r.Body != nil {
 			body = r.Body
 		}
-		for attempt := 0; ; attempt++ {
-			tok, err := token(ctx, c)
-			if err != nil {
-				return nil, nil, err
-			}
-			req, err := sdk.NewJSONRequest(ctx, r.Method, c.Conn.String("url"), r.PathQuery(), body)
-			if err != nil {
-				return nil, nil, err
-			}
-			req.Header.Set("Authorization", tok.scheme+" "+tok.token)
-			resp, data, err := c.Send(req)
-			if err != nil {
-				return nil, nil, err
-			}
-			if resp.StatusCode == http.StatusUnauthorized && tok.acquired && attempt == 0 {
-				c.Session().Delete(sessionKey)
-				continue
-			}
-			return resp, data, nil
-		}
+		return auth.Send(ctx, c, func() (*http.Request, error) {
+			return sdk.NewJSONRequest(ctx, r.Method, c.Conn.String("url"), r.PathQuery(), body)
+		})
 	},
 }
 

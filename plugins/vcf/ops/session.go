@@ -95,38 +95,44 @@ func newRequest(ctx context.Context, c *sdk.Call, method, path string, body any)
 	return sdk.NewJSONRequest(ctx, method, c.Conn.String("url"), path, body)
 }
 
-// do sends an authenticated IAM request and decodes a 2xx JSON answer into
-// out (when not nil). A 401 on a token this plugin acquired means it
-// expired: log in once more and retry once, never more.
-func do(ctx context.Context, c *sdk.Call, what, method, path string, body, out any, want ...int) error {
-	for attempt := 0; ; attempt++ {
+// auth puts the connection's credential on every request (see token). A
+// 401 on a token this plugin acquired means it expired: the next request
+// logs in once more. A token the flow gave is refused as it is.
+var auth = &sdk.Auth{
+	Apply: func(ctx context.Context, c *sdk.Call, req *http.Request) error {
 		tok, err := token(ctx, c)
 		if err != nil {
 			return err
 		}
-		req, err := newRequest(ctx, c, method, path, body)
-		if err != nil {
-			return err
-		}
 		req.Header.Set("Authorization", tok.scheme+" "+tok.token)
-		resp, data, err := c.Send(req)
-		if err != nil {
-			return err
-		}
-		if resp.StatusCode == http.StatusUnauthorized && tok.acquired && attempt == 0 {
-			c.Session().Delete(sessionKey)
-			continue
-		}
-		if !statusIn(resp.StatusCode, want) {
-			return sdk.FromResponse(what, resp, data)
-		}
-		if out != nil && len(bytes.TrimSpace(data)) > 0 {
-			if err := json.Unmarshal(data, out); err != nil {
-				return sdk.Errorf(sdk.CodeInternal, "%s: decode response: %v", what, err)
-			}
-		}
 		return nil
+	},
+	Expired: func(c *sdk.Call) bool {
+		v, ok := c.Session().Get(sessionKey)
+		if !ok || !v.(*opsToken).acquired {
+			return false
+		}
+		c.Session().Delete(sessionKey)
+		return true
+	},
+}
+
+// do sends an authenticated IAM request and decodes a 2xx JSON answer into
+// out (when not nil).
+func do(ctx context.Context, c *sdk.Call, what, method, path string, body, out any, want ...int) error {
+	resp, data, err := auth.Send(ctx, c, func() (*http.Request, error) { return newRequest(ctx, c, method, path, body) })
+	if err != nil {
+		return err
 	}
+	if !statusIn(resp.StatusCode, want) {
+		return sdk.FromResponse(what, resp, data)
+	}
+	if out != nil && len(bytes.TrimSpace(data)) > 0 {
+		if err := json.Unmarshal(data, out); err != nil {
+			return sdk.Errorf(sdk.CodeInternal, "%s: decode response: %v", what, err)
+		}
+	}
+	return nil
 }
 
 func statusIn(code int, want []int) bool {

@@ -20,7 +20,7 @@ DESCRIPTOR = _descriptor.FileDescriptor(
   name='plugin.proto',
   package='tokenflow.plugin.v1',
   syntax='proto3',
-  serialized_pb=_b('\n\x0cplugin.proto\x12\x13tokenflow.plugin.v1\"\xbe\x01\n\x05\x46ield\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\'\n\x04type\x18\x02 \x01(\x0e\x32\x19.tokenflow.plugin.v1.Type\x12\x10\n\x08required\x18\x03 \x01(\x08\x12\x14\n\x0c\x64\x65\x66\x61ult_json\x18\x04 \x01(\t\x12\x0e\n\x06secret\x18\x05 \x01(\x08\x12\x0b\n\x03\x64oc\x18\x06 \x01(\t\x12\'\n\x04\x65lem\x18\x07 \x01(\x0e\x32\x19.tokenflow.plugin.v1.Type\x12\x10\n\x08\x65ndpoint\x18\x08 \x01(\x08\"\xbb\x01\n\x02Op\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03\x64oc\x18\x02 \x01(\t\x12+\n\x06\x65\x66\x66\x65\x63t\x18\x03 \x01(\x0e\x32\x1b.tokenflow.plugin.v1.Effect\x12*\n\x06params\x18\x04 \x03(\x0b\x32\x1a.tokenflow.plugin.v1.Field\x12+\n\x07results\x18\x05 \x03(\x0b\x32\x1a.tokenflow.plugin.v1.Field\x12\x14\n\x0creconcilable\x18\x06 \x01(\x08\"\xa4\x01\n\x06Schema\x12\x18\n\x10protocol_version\x18\x01 \x01(\r\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x0b\n\x03\x64oc\x18\x04 \x01(\t\x12.\n\nconnection\x18\x05 \x03(\x0b\x32\x1a.tokenflow.plugin.v1.Field\x12$\n\x03ops\x18\x06 \x03(\x0b\x32\x17.tokenflow.plugin.v1.Op\"\x11\n\x0f\x44\x65scribeRequest\"v\n\x10\x44\x65scribeResponse\x12+\n\x06schema\x18\x01 \x01(\x0b\x32\x1b.tokenflow.plugin.v1.Schema\x12\x35\n\x0c\x63\x61pabilities\x18\x02 \x03(\x0e\x32\x1f.tokenflow.plugin.v1.Capability\"\xde\x01\n\x0b\x43\x61llRequest\x12\n\n\x02op\x18\x01 \x01(\t\x12\x15\n\rconnection_id\x18\x02 \x01(\t\x12\x17\n\x0f\x63onnection_json\x18\x03 \x01(\x0c\x12\x11\n\targs_json\x18\x04 \x01(\x0c\x12\'\n\x04mode\x18\x05 \x01(\x0e\x32\x19.tokenflow.plugin.v1.Mode\x12\x0f\n\x07step_id\x18\x06 \x01(\t\x12\x16\n\x0ehost_broker_id\x18\x07 \x01(\r\x12\n\n\x02id\x18\x08 \x01(\x04\x12\x0e\n\x06\x63\x61ncel\x18\t \x01(\x08\x12\x12\n\ntimeout_ms\x18\n \x01(\x03\"\x80\x01\n\x05\x45rror\x12,\n\x04\x63ode\x18\x01 \x01(\x0e\x32\x1e.tokenflow.plugin.v1.ErrorCode\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x11\n\tretryable\x18\x03 \x01(\x08\x12\x16\n\x0eretry_after_ms\x18\x04 \x01(\x03\x12\r\n\x05param\x18\x05 \x01(\t\"}\n\x0c\x43\x61llResponse\x12\x13\n\x0bresult_json\x18\x01 \x01(\x0c\x12)\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x1a.tokenflow.plugin.v1.Error\x12\x0c\n\x04held\x18\x03 \x01(\x08\x12\x13\n\x0bnot_applied\x18\x04 \x01(\x08\x12\n\n\x02id\x18\x05 \x01(\x04\"\x9a\x01\n\x16\x43loseConnectionRequest\x12\x15\n\rconnection_id\x18\x01 \x01(\t\x12\x17\n\x0f\x63onnection_json\x18\x02 \x01(\x0c\x12\'\n\x04mode\x18\x03 \x01(\x0e\x32\x19.tokenflow.plugin.v1.Mode\x12\x0f\n\x07step_id\x18\x04 \x01(\t\x12\x16\n\x0ehost_broker_id\x18\x05 \x01(\r\"\x19\n\x17\x43loseConnectionResponse\"&\n\x06Header\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06values\x18\x02 \x03(\t\"\xfe\x01\n\x0bHTTPRequest\x12\n\n\x02id\x18\x01 \x01(\x04\x12\x0f\n\x07step_id\x18\x02 \x01(\t\x12\x0e\n\x06method\x18\x03 \x01(\t\x12\x0b\n\x03url\x18\x04 \x01(\t\x12,\n\x07headers\x18\x05 \x03(\x0b\x32\x1b.tokenflow.plugin.v1.Header\x12\x0c\n\x04\x62ody\x18\x06 \x01(\x0c\x12\x0f\n\x07session\x18\x07 \x01(\x08\x12:\n\x05notes\x18\x08 \x03(\x0b\x32+.tokenflow.plugin.v1.HTTPRequest.NotesEntry\x1a,\n\nNotesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x9f\x01\n\x0cHTTPResponse\x12\n\n\x02id\x18\x01 \x01(\x04\x12\x0e\n\x06status\x18\x02 \x01(\x05\x12,\n\x07headers\x18\x03 \x03(\x0b\x32\x1b.tokenflow.plugin.v1.Header\x12\x0c\n\x04\x62ody\x18\x04 \x01(\x0c\x12)\n\x05\x65rror\x18\x05 \x01(\x0b\x32\x1a.tokenflow.plugin.v1.Error\x12\x0c\n\x04held\x18\x06 \x01(\x08*\xb2\x01\n\x04Type\x12\x14\n\x10TYPE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bTYPE_STRING\x10\x01\x12\x0c\n\x08TYPE_INT\x10\x02\x12\x0e\n\nTYPE_FLOAT\x10\x03\x12\r\n\tTYPE_BOOL\x10\x04\x12\x12\n\x0eTYPE_TIMESTAMP\x10\x05\x12\x11\n\rTYPE_DURATION\x10\x06\x12\r\n\tTYPE_LIST\x10\x07\x12\x0f\n\x0bTYPE_OBJECT\x10\x08\x12\x0f\n\x0bTYPE_SECRET\x10\t*C\n\x06\x45\x66\x66\x65\x63t\x12\x16\n\x12\x45\x46\x46\x45\x43T_UNSPECIFIED\x10\x00\x12\x0f\n\x0b\x45\x46\x46\x45\x43T_READ\x10\x01\x12\x10\n\x0c\x45\x46\x46\x45\x43T_WRITE\x10\x02*R\n\x04Mode\x12\x14\n\x10MODE_UNSPECIFIED\x10\x00\x12\x0e\n\nMODE_APPLY\x10\x01\x12\x10\n\x0cMODE_DRY_RUN\x10\x02\x12\x12\n\x0eMODE_RECONCILE\x10\x03*\x8f\x02\n\tErrorCode\x12\x1a\n\x16\x45RROR_CODE_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x45RROR_CODE_INVALID_ARGUMENT\x10\x01\x12\x1e\n\x1a\x45RROR_CODE_UNAUTHENTICATED\x10\x02\x12 \n\x1c\x45RROR_CODE_PERMISSION_DENIED\x10\x03\x12\x18\n\x14\x45RROR_CODE_NOT_FOUND\x10\x04\x12\x17\n\x13\x45RROR_CODE_CONFLICT\x10\x05\x12\x1b\n\x17\x45RROR_CODE_RATE_LIMITED\x10\x06\x12\x1a\n\x16\x45RROR_CODE_UNAVAILABLE\x10\x07\x12\x17\n\x13\x45RROR_CODE_INTERNAL\x10\x08*D\n\nCapability\x12\x1a\n\x16\x43\x41PABILITY_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x43\x41PABILITY_CALL_STREAM\x10\x01\x32\xee\x02\n\x06Plugin\x12W\n\x08\x44\x65scribe\x12$.tokenflow.plugin.v1.DescribeRequest\x1a%.tokenflow.plugin.v1.DescribeResponse\x12K\n\x04\x43\x61ll\x12 .tokenflow.plugin.v1.CallRequest\x1a!.tokenflow.plugin.v1.CallResponse\x12P\n\x05\x43\x61lls\x12 .tokenflow.plugin.v1.CallRequest\x1a!.tokenflow.plugin.v1.CallResponse(\x01\x30\x01\x12l\n\x0f\x43loseConnection\x12+.tokenflow.plugin.v1.CloseConnectionRequest\x1a,.tokenflow.plugin.v1.CloseConnectionResponse2\\\n\x04Host\x12T\n\tRoundTrip\x12 .tokenflow.plugin.v1.HTTPRequest\x1a!.tokenflow.plugin.v1.HTTPResponse(\x01\x30\x01\x42GZEgithub.com/tokenflow/tokenflow/sdk/proto/tokenflow/plugin/v1;pluginv1b\x06proto3')
+  serialized_pb=_b('\n\x0cplugin.proto\x12\x13tokenflow.plugin.v1\"\xcc\x01\n\x05\x46ield\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\'\n\x04type\x18\x02 \x01(\x0e\x32\x19.tokenflow.plugin.v1.Type\x12\x10\n\x08required\x18\x03 \x01(\x08\x12\x14\n\x0c\x64\x65\x66\x61ult_json\x18\x04 \x01(\t\x12\x0e\n\x06secret\x18\x05 \x01(\x08\x12\x0b\n\x03\x64oc\x18\x06 \x01(\t\x12\'\n\x04\x65lem\x18\x07 \x01(\x0e\x32\x19.tokenflow.plugin.v1.Type\x12\x10\n\x08\x65ndpoint\x18\x08 \x01(\x08\x12\x0c\n\x04wire\x18\t \x01(\t\"\xc8\x01\n\x02Op\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03\x64oc\x18\x02 \x01(\t\x12+\n\x06\x65\x66\x66\x65\x63t\x18\x03 \x01(\x0e\x32\x1b.tokenflow.plugin.v1.Effect\x12*\n\x06params\x18\x04 \x03(\x0b\x32\x1a.tokenflow.plugin.v1.Field\x12+\n\x07results\x18\x05 \x03(\x0b\x32\x1a.tokenflow.plugin.v1.Field\x12\x14\n\x0creconcilable\x18\x06 \x01(\x08\x12\x0b\n\x03get\x18\x07 \x01(\t\"\xa4\x01\n\x06Schema\x12\x18\n\x10protocol_version\x18\x01 \x01(\r\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x0b\n\x03\x64oc\x18\x04 \x01(\t\x12.\n\nconnection\x18\x05 \x03(\x0b\x32\x1a.tokenflow.plugin.v1.Field\x12$\n\x03ops\x18\x06 \x03(\x0b\x32\x17.tokenflow.plugin.v1.Op\"\x11\n\x0f\x44\x65scribeRequest\"v\n\x10\x44\x65scribeResponse\x12+\n\x06schema\x18\x01 \x01(\x0b\x32\x1b.tokenflow.plugin.v1.Schema\x12\x35\n\x0c\x63\x61pabilities\x18\x02 \x03(\x0e\x32\x1f.tokenflow.plugin.v1.Capability\"\x96\x02\n\x0b\x43\x61llRequest\x12\n\n\x02op\x18\x01 \x01(\t\x12\x15\n\rconnection_id\x18\x02 \x01(\t\x12\x17\n\x0f\x63onnection_json\x18\x03 \x01(\x0c\x12\x11\n\targs_json\x18\x04 \x01(\x0c\x12\'\n\x04mode\x18\x05 \x01(\x0e\x32\x19.tokenflow.plugin.v1.Mode\x12\x0f\n\x07step_id\x18\x06 \x01(\t\x12\x16\n\x0ehost_broker_id\x18\x07 \x01(\r\x12\n\n\x02id\x18\x08 \x01(\x04\x12\x0e\n\x06\x63\x61ncel\x18\t \x01(\x08\x12\x12\n\ntimeout_ms\x18\n \x01(\x03\x12\x36\n\x0bread_answer\x18\x0b \x01(\x0b\x32!.tokenflow.plugin.v1.HTTPResponse\"\x80\x01\n\x05\x45rror\x12,\n\x04\x63ode\x18\x01 \x01(\x0e\x32\x1e.tokenflow.plugin.v1.ErrorCode\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x11\n\tretryable\x18\x03 \x01(\x08\x12\x16\n\x0eretry_after_ms\x18\x04 \x01(\x03\x12\r\n\x05param\x18\x05 \x01(\t\"\xb5\x01\n\x0c\x43\x61llResponse\x12\x13\n\x0bresult_json\x18\x01 \x01(\x0c\x12)\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x1a.tokenflow.plugin.v1.Error\x12\x0c\n\x04held\x18\x03 \x01(\x08\x12\x13\n\x0bnot_applied\x18\x04 \x01(\x08\x12\n\n\x02id\x18\x05 \x01(\x04\x12\x36\n\x0cread_session\x18\x06 \x01(\x0b\x32 .tokenflow.plugin.v1.ReadSession\"M\n\x0bReadSession\x12\x10\n\x08\x62\x61se_url\x18\x01 \x01(\t\x12,\n\x07headers\x18\x02 \x03(\x0b\x32\x1b.tokenflow.plugin.v1.Header\"\x9a\x01\n\x16\x43loseConnectionRequest\x12\x15\n\rconnection_id\x18\x01 \x01(\t\x12\x17\n\x0f\x63onnection_json\x18\x02 \x01(\x0c\x12\'\n\x04mode\x18\x03 \x01(\x0e\x32\x19.tokenflow.plugin.v1.Mode\x12\x0f\n\x07step_id\x18\x04 \x01(\t\x12\x16\n\x0ehost_broker_id\x18\x05 \x01(\r\"\x19\n\x17\x43loseConnectionResponse\"&\n\x06Header\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06values\x18\x02 \x03(\t\"\xfe\x01\n\x0bHTTPRequest\x12\n\n\x02id\x18\x01 \x01(\x04\x12\x0f\n\x07step_id\x18\x02 \x01(\t\x12\x0e\n\x06method\x18\x03 \x01(\t\x12\x0b\n\x03url\x18\x04 \x01(\t\x12,\n\x07headers\x18\x05 \x03(\x0b\x32\x1b.tokenflow.plugin.v1.Header\x12\x0c\n\x04\x62ody\x18\x06 \x01(\x0c\x12\x0f\n\x07session\x18\x07 \x01(\x08\x12:\n\x05notes\x18\x08 \x03(\x0b\x32+.tokenflow.plugin.v1.HTTPRequest.NotesEntry\x1a,\n\nNotesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x9f\x01\n\x0cHTTPResponse\x12\n\n\x02id\x18\x01 \x01(\x04\x12\x0e\n\x06status\x18\x02 \x01(\x05\x12,\n\x07headers\x18\x03 \x03(\x0b\x32\x1b.tokenflow.plugin.v1.Header\x12\x0c\n\x04\x62ody\x18\x04 \x01(\x0c\x12)\n\x05\x65rror\x18\x05 \x01(\x0b\x32\x1a.tokenflow.plugin.v1.Error\x12\x0c\n\x04held\x18\x06 \x01(\x08*\xb2\x01\n\x04Type\x12\x14\n\x10TYPE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bTYPE_STRING\x10\x01\x12\x0c\n\x08TYPE_INT\x10\x02\x12\x0e\n\nTYPE_FLOAT\x10\x03\x12\r\n\tTYPE_BOOL\x10\x04\x12\x12\n\x0eTYPE_TIMESTAMP\x10\x05\x12\x11\n\rTYPE_DURATION\x10\x06\x12\r\n\tTYPE_LIST\x10\x07\x12\x0f\n\x0bTYPE_OBJECT\x10\x08\x12\x0f\n\x0bTYPE_SECRET\x10\t*C\n\x06\x45\x66\x66\x65\x63t\x12\x16\n\x12\x45\x46\x46\x45\x43T_UNSPECIFIED\x10\x00\x12\x0f\n\x0b\x45\x46\x46\x45\x43T_READ\x10\x01\x12\x10\n\x0c\x45\x46\x46\x45\x43T_WRITE\x10\x02*R\n\x04Mode\x12\x14\n\x10MODE_UNSPECIFIED\x10\x00\x12\x0e\n\nMODE_APPLY\x10\x01\x12\x10\n\x0cMODE_DRY_RUN\x10\x02\x12\x12\n\x0eMODE_RECONCILE\x10\x03*\x8f\x02\n\tErrorCode\x12\x1a\n\x16\x45RROR_CODE_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x45RROR_CODE_INVALID_ARGUMENT\x10\x01\x12\x1e\n\x1a\x45RROR_CODE_UNAUTHENTICATED\x10\x02\x12 \n\x1c\x45RROR_CODE_PERMISSION_DENIED\x10\x03\x12\x18\n\x14\x45RROR_CODE_NOT_FOUND\x10\x04\x12\x17\n\x13\x45RROR_CODE_CONFLICT\x10\x05\x12\x1b\n\x17\x45RROR_CODE_RATE_LIMITED\x10\x06\x12\x1a\n\x16\x45RROR_CODE_UNAVAILABLE\x10\x07\x12\x17\n\x13\x45RROR_CODE_INTERNAL\x10\x08*`\n\nCapability\x12\x1a\n\x16\x43\x41PABILITY_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x43\x41PABILITY_CALL_STREAM\x10\x01\x12\x1a\n\x16\x43\x41PABILITY_CALL_SOCKET\x10\x02\x32\xee\x02\n\x06Plugin\x12W\n\x08\x44\x65scribe\x12$.tokenflow.plugin.v1.DescribeRequest\x1a%.tokenflow.plugin.v1.DescribeResponse\x12K\n\x04\x43\x61ll\x12 .tokenflow.plugin.v1.CallRequest\x1a!.tokenflow.plugin.v1.CallResponse\x12P\n\x05\x43\x61lls\x12 .tokenflow.plugin.v1.CallRequest\x1a!.tokenflow.plugin.v1.CallResponse(\x01\x30\x01\x12l\n\x0f\x43loseConnection\x12+.tokenflow.plugin.v1.CloseConnectionRequest\x1a,.tokenflow.plugin.v1.CloseConnectionResponse2\\\n\x04Host\x12T\n\tRoundTrip\x12 .tokenflow.plugin.v1.HTTPRequest\x1a!.tokenflow.plugin.v1.HTTPResponse(\x01\x30\x01\x42GZEgithub.com/tokenflow/tokenflow/sdk/proto/tokenflow/plugin/v1;pluginv1b\x06proto3')
 )
 
 _TYPE = _descriptor.EnumDescriptor(
@@ -72,8 +72,8 @@ _TYPE = _descriptor.EnumDescriptor(
   ],
   containing_type=None,
   options=None,
-  serialized_start=1853,
-  serialized_end=2031,
+  serialized_start=2072,
+  serialized_end=2250,
 )
 _sym_db.RegisterEnumDescriptor(_TYPE)
 
@@ -99,8 +99,8 @@ _EFFECT = _descriptor.EnumDescriptor(
   ],
   containing_type=None,
   options=None,
-  serialized_start=2033,
-  serialized_end=2100,
+  serialized_start=2252,
+  serialized_end=2319,
 )
 _sym_db.RegisterEnumDescriptor(_EFFECT)
 
@@ -130,8 +130,8 @@ _MODE = _descriptor.EnumDescriptor(
   ],
   containing_type=None,
   options=None,
-  serialized_start=2102,
-  serialized_end=2184,
+  serialized_start=2321,
+  serialized_end=2403,
 )
 _sym_db.RegisterEnumDescriptor(_MODE)
 
@@ -181,8 +181,8 @@ _ERRORCODE = _descriptor.EnumDescriptor(
   ],
   containing_type=None,
   options=None,
-  serialized_start=2187,
-  serialized_end=2458,
+  serialized_start=2406,
+  serialized_end=2677,
 )
 _sym_db.RegisterEnumDescriptor(_ERRORCODE)
 
@@ -201,11 +201,15 @@ _CAPABILITY = _descriptor.EnumDescriptor(
       name='CAPABILITY_CALL_STREAM', index=1, number=1,
       options=None,
       type=None),
+    _descriptor.EnumValueDescriptor(
+      name='CAPABILITY_CALL_SOCKET', index=2, number=2,
+      options=None,
+      type=None),
   ],
   containing_type=None,
   options=None,
-  serialized_start=2460,
-  serialized_end=2528,
+  serialized_start=2679,
+  serialized_end=2775,
 )
 _sym_db.RegisterEnumDescriptor(_CAPABILITY)
 
@@ -238,6 +242,7 @@ ERROR_CODE_UNAVAILABLE = 7
 ERROR_CODE_INTERNAL = 8
 CAPABILITY_UNSPECIFIED = 0
 CAPABILITY_CALL_STREAM = 1
+CAPABILITY_CALL_SOCKET = 2
 
 
 
@@ -304,6 +309,13 @@ _FIELD = _descriptor.Descriptor(
       message_type=None, enum_type=None, containing_type=None,
       is_extension=False, extension_scope=None,
       options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='wire', full_name='tokenflow.plugin.v1.Field.wire', index=8,
+      number=9, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
   ],
   extensions=[
   ],
@@ -317,7 +329,7 @@ _FIELD = _descriptor.Descriptor(
   oneofs=[
   ],
   serialized_start=38,
-  serialized_end=228,
+  serialized_end=242,
 )
 
 
@@ -370,6 +382,13 @@ _OP = _descriptor.Descriptor(
       message_type=None, enum_type=None, containing_type=None,
       is_extension=False, extension_scope=None,
       options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='get', full_name='tokenflow.plugin.v1.Op.get', index=6,
+      number=7, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
   ],
   extensions=[
   ],
@@ -382,8 +401,8 @@ _OP = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=231,
-  serialized_end=418,
+  serialized_start=245,
+  serialized_end=445,
 )
 
 
@@ -448,8 +467,8 @@ _SCHEMA = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=421,
-  serialized_end=585,
+  serialized_start=448,
+  serialized_end=612,
 )
 
 
@@ -472,8 +491,8 @@ _DESCRIBEREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=587,
-  serialized_end=604,
+  serialized_start=614,
+  serialized_end=631,
 )
 
 
@@ -510,8 +529,8 @@ _DESCRIBERESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=606,
-  serialized_end=724,
+  serialized_start=633,
+  serialized_end=751,
 )
 
 
@@ -592,6 +611,13 @@ _CALLREQUEST = _descriptor.Descriptor(
       message_type=None, enum_type=None, containing_type=None,
       is_extension=False, extension_scope=None,
       options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='read_answer', full_name='tokenflow.plugin.v1.CallRequest.read_answer', index=10,
+      number=11, type=11, cpp_type=10, label=1,
+      has_default_value=False, default_value=None,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
   ],
   extensions=[
   ],
@@ -604,8 +630,8 @@ _CALLREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=727,
-  serialized_end=949,
+  serialized_start=754,
+  serialized_end=1032,
 )
 
 
@@ -663,8 +689,8 @@ _ERROR = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=952,
-  serialized_end=1080,
+  serialized_start=1035,
+  serialized_end=1163,
 )
 
 
@@ -710,6 +736,13 @@ _CALLRESPONSE = _descriptor.Descriptor(
       message_type=None, enum_type=None, containing_type=None,
       is_extension=False, extension_scope=None,
       options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='read_session', full_name='tokenflow.plugin.v1.CallResponse.read_session', index=5,
+      number=6, type=11, cpp_type=10, label=1,
+      has_default_value=False, default_value=None,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
   ],
   extensions=[
   ],
@@ -722,8 +755,46 @@ _CALLRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1082,
-  serialized_end=1207,
+  serialized_start=1166,
+  serialized_end=1347,
+)
+
+
+_READSESSION = _descriptor.Descriptor(
+  name='ReadSession',
+  full_name='tokenflow.plugin.v1.ReadSession',
+  filename=None,
+  file=DESCRIPTOR,
+  containing_type=None,
+  fields=[
+    _descriptor.FieldDescriptor(
+      name='base_url', full_name='tokenflow.plugin.v1.ReadSession.base_url', index=0,
+      number=1, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='headers', full_name='tokenflow.plugin.v1.ReadSession.headers', index=1,
+      number=2, type=11, cpp_type=10, label=3,
+      has_default_value=False, default_value=[],
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+  ],
+  extensions=[
+  ],
+  nested_types=[],
+  enum_types=[
+  ],
+  options=None,
+  is_extendable=False,
+  syntax='proto3',
+  extension_ranges=[],
+  oneofs=[
+  ],
+  serialized_start=1349,
+  serialized_end=1426,
 )
 
 
@@ -781,8 +852,8 @@ _CLOSECONNECTIONREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1210,
-  serialized_end=1364,
+  serialized_start=1429,
+  serialized_end=1583,
 )
 
 
@@ -805,8 +876,8 @@ _CLOSECONNECTIONRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1366,
-  serialized_end=1391,
+  serialized_start=1585,
+  serialized_end=1610,
 )
 
 
@@ -843,8 +914,8 @@ _HEADER = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1393,
-  serialized_end=1431,
+  serialized_start=1612,
+  serialized_end=1650,
 )
 
 
@@ -881,8 +952,8 @@ _HTTPREQUEST_NOTESENTRY = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1644,
-  serialized_end=1688,
+  serialized_start=1863,
+  serialized_end=1907,
 )
 
 _HTTPREQUEST = _descriptor.Descriptor(
@@ -960,8 +1031,8 @@ _HTTPREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1434,
-  serialized_end=1688,
+  serialized_start=1653,
+  serialized_end=1907,
 )
 
 
@@ -1026,8 +1097,8 @@ _HTTPRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1691,
-  serialized_end=1850,
+  serialized_start=1910,
+  serialized_end=2069,
 )
 
 _FIELD.fields_by_name['type'].enum_type = _TYPE
@@ -1040,8 +1111,11 @@ _SCHEMA.fields_by_name['ops'].message_type = _OP
 _DESCRIBERESPONSE.fields_by_name['schema'].message_type = _SCHEMA
 _DESCRIBERESPONSE.fields_by_name['capabilities'].enum_type = _CAPABILITY
 _CALLREQUEST.fields_by_name['mode'].enum_type = _MODE
+_CALLREQUEST.fields_by_name['read_answer'].message_type = _HTTPRESPONSE
 _ERROR.fields_by_name['code'].enum_type = _ERRORCODE
 _CALLRESPONSE.fields_by_name['error'].message_type = _ERROR
+_CALLRESPONSE.fields_by_name['read_session'].message_type = _READSESSION
+_READSESSION.fields_by_name['headers'].message_type = _HEADER
 _CLOSECONNECTIONREQUEST.fields_by_name['mode'].enum_type = _MODE
 _HTTPREQUEST_NOTESENTRY.containing_type = _HTTPREQUEST
 _HTTPREQUEST.fields_by_name['headers'].message_type = _HEADER
@@ -1056,6 +1130,7 @@ DESCRIPTOR.message_types_by_name['DescribeResponse'] = _DESCRIBERESPONSE
 DESCRIPTOR.message_types_by_name['CallRequest'] = _CALLREQUEST
 DESCRIPTOR.message_types_by_name['Error'] = _ERROR
 DESCRIPTOR.message_types_by_name['CallResponse'] = _CALLRESPONSE
+DESCRIPTOR.message_types_by_name['ReadSession'] = _READSESSION
 DESCRIPTOR.message_types_by_name['CloseConnectionRequest'] = _CLOSECONNECTIONREQUEST
 DESCRIPTOR.message_types_by_name['CloseConnectionResponse'] = _CLOSECONNECTIONRESPONSE
 DESCRIPTOR.message_types_by_name['Header'] = _HEADER
@@ -1124,6 +1199,13 @@ CallResponse = _reflection.GeneratedProtocolMessageType('CallResponse', (_messag
   ))
 _sym_db.RegisterMessage(CallResponse)
 
+ReadSession = _reflection.GeneratedProtocolMessageType('ReadSession', (_message.Message,), dict(
+  DESCRIPTOR = _READSESSION,
+  __module__ = 'plugin_pb2'
+  # @@protoc_insertion_point(class_scope:tokenflow.plugin.v1.ReadSession)
+  ))
+_sym_db.RegisterMessage(ReadSession)
+
 CloseConnectionRequest = _reflection.GeneratedProtocolMessageType('CloseConnectionRequest', (_message.Message,), dict(
   DESCRIPTOR = _CLOSECONNECTIONREQUEST,
   __module__ = 'plugin_pb2'
@@ -1179,8 +1261,8 @@ _PLUGIN = _descriptor.ServiceDescriptor(
   file=DESCRIPTOR,
   index=0,
   options=None,
-  serialized_start=2531,
-  serialized_end=2897,
+  serialized_start=2778,
+  serialized_end=3144,
   methods=[
   _descriptor.MethodDescriptor(
     name='Describe',
@@ -1230,8 +1312,8 @@ _HOST = _descriptor.ServiceDescriptor(
   file=DESCRIPTOR,
   index=1,
   options=None,
-  serialized_start=2899,
-  serialized_end=2991,
+  serialized_start=3146,
+  serialized_end=3238,
   methods=[
   _descriptor.MethodDescriptor(
     name='RoundTrip',

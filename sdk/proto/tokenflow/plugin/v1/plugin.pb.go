@@ -343,7 +343,12 @@ type Field struct {
 	// endpoint marks a connection field holding a base URL the plugin may
 	// reach besides url (an identity provider on another host, say); the
 	// engine adds its host to the connection's allowlist.
-	Endpoint      bool `protobuf:"varint,8,opt,name=endpoint,proto3" json:"endpoint,omitempty"`
+	Endpoint bool `protobuf:"varint,8,opt,name=endpoint,proto3" json:"endpoint,omitempty"`
+	// wire, on a result field of an op with a declared read (Op.get), is
+	// where its value is in the vendor's JSON answer: a member name, or
+	// names joined by dots for nested objects ("data.releaseName"). Empty
+	// means the field's own name.
+	Wire          string `protobuf:"bytes,9,opt,name=wire,proto3" json:"wire,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -434,6 +439,13 @@ func (x *Field) GetEndpoint() bool {
 	return false
 }
 
+func (x *Field) GetWire() string {
+	if x != nil {
+		return x.Wire
+	}
+	return ""
+}
+
 type Op struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Name    string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -442,7 +454,14 @@ type Op struct {
 	Params  []*Field               `protobuf:"bytes,4,rep,name=params,proto3" json:"params,omitempty"`
 	Results []*Field               `protobuf:"bytes,5,rep,name=results,proto3" json:"results,omitempty"`
 	// reconcilable: the op can answer MODE_RECONCILE calls.
-	Reconcilable  bool `protobuf:"varint,6,opt,name=reconcilable,proto3" json:"reconcilable,omitempty"`
+	Reconcilable bool `protobuf:"varint,6,opt,name=reconcilable,proto3" json:"reconcilable,omitempty"`
+	// get declares a read op that is one GET of this path and nothing else
+	// (see ReadSession): "/api/realms/{realm_id}", each {name} the
+	// argument of that name (path-escaped, query-escaped after a '?'; every
+	// argument appears once), the answer a JSON object whose members give the
+	// results (Field.wire). FillPath and ProjectAnswer (route.go in this
+	// package) are the rules, shared by both sides.
+	Get           string `protobuf:"bytes,7,opt,name=get,proto3" json:"get,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -517,6 +536,13 @@ func (x *Op) GetReconcilable() bool {
 		return x.Reconcilable
 	}
 	return false
+}
+
+func (x *Op) GetGet() string {
+	if x != nil {
+		return x.Get
+	}
+	return ""
 }
 
 type Schema struct {
@@ -703,9 +729,16 @@ type CallRequest struct {
 	StepId         string `protobuf:"bytes,6,opt,name=step_id,json=stepId,proto3" json:"step_id,omitempty"`                      // journal step; echoed on every HTTPRequest of the call
 	HostBrokerId   uint32 `protobuf:"varint,7,opt,name=host_broker_id,json=hostBrokerId,proto3" json:"host_broker_id,omitempty"` // where the Host service listens
 	// The fields below are used on the Calls stream only.
-	Id            uint64 `protobuf:"varint,8,opt,name=id,proto3" json:"id,omitempty"`                                 // chosen by the engine, unique per stream
-	Cancel        bool   `protobuf:"varint,9,opt,name=cancel,proto3" json:"cancel,omitempty"`                         // the engine gave up on call id: stop it (an answer is ignored)
-	TimeoutMs     int64  `protobuf:"varint,10,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"` // the call's deadline, as grpc-timeout gives a unary Call
+	Id        uint64 `protobuf:"varint,8,opt,name=id,proto3" json:"id,omitempty"`                                 // chosen by the engine, unique per stream
+	Cancel    bool   `protobuf:"varint,9,opt,name=cancel,proto3" json:"cancel,omitempty"`                         // the engine gave up on call id: stop it (an answer is ignored)
+	TimeoutMs int64  `protobuf:"varint,10,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"` // the call's deadline, as grpc-timeout gives a unary Call
+	// read_answer is set on a call of an op with a declared read (Op.get)
+	// when the engine sent that GET itself, with the connection's
+	// ReadSession, and the vendor did not answer 2xx (an expired login, a
+	// missing object): the plugin takes it as the answer to the call's first
+	// request, which it must not send again, and makes the op's answer (an
+	// error, or a login and a second request).
+	ReadAnswer    *HTTPResponse `protobuf:"bytes,11,opt,name=read_answer,json=readAnswer,proto3" json:"read_answer,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -810,6 +843,13 @@ func (x *CallRequest) GetTimeoutMs() int64 {
 	return 0
 }
 
+func (x *CallRequest) GetReadAnswer() *HTTPResponse {
+	if x != nil {
+		return x.ReadAnswer
+	}
+	return nil
+}
+
 type Error struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Code          ErrorCode              `protobuf:"varint,1,opt,name=code,proto3,enum=tokenflow.plugin.v1.ErrorCode" json:"code,omitempty"`
@@ -896,8 +936,16 @@ type CallResponse struct {
 	// not_applied answers MODE_RECONCILE: the earlier call did not take
 	// effect, so the engine may send it again. When false, result_json is the
 	// op's result as if the earlier call had returned.
-	NotApplied    bool   `protobuf:"varint,4,opt,name=not_applied,json=notApplied,proto3" json:"not_applied,omitempty"`
-	Id            uint64 `protobuf:"varint,5,opt,name=id,proto3" json:"id,omitempty"` // on the Calls stream: the CallRequest answered
+	NotApplied bool   `protobuf:"varint,4,opt,name=not_applied,json=notApplied,proto3" json:"not_applied,omitempty"`
+	Id         uint64 `protobuf:"varint,5,opt,name=id,proto3" json:"id,omitempty"` // on the Calls stream: the CallRequest answered
+	// read_session answers a call of an op with a declared read (Op.get)
+	// whose GET the vendor answered 2xx: how that request was made, so the
+	// engine may send the connection's next declared reads itself without a
+	// call. The engine keeps it in memory for this plugin process and
+	// connection, drops it when the connection closes or a read it sent is
+	// not answered 2xx (the call then carries read_answer), and never writes
+	// it anywhere.
+	ReadSession   *ReadSession `protobuf:"bytes,6,opt,name=read_session,json=readSession,proto3" json:"read_session,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -967,6 +1015,68 @@ func (x *CallResponse) GetId() uint64 {
 	return 0
 }
 
+func (x *CallResponse) GetReadSession() *ReadSession {
+	if x != nil {
+		return x.ReadSession
+	}
+	return nil
+}
+
+// ReadSession is how a connection's declared reads are sent: the request
+// is GET base_url + the filled path, with exactly these headers (the
+// connection's credential among them).
+type ReadSession struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	BaseUrl       string                 `protobuf:"bytes,1,opt,name=base_url,json=baseUrl,proto3" json:"base_url,omitempty"`
+	Headers       []*Header              `protobuf:"bytes,2,rep,name=headers,proto3" json:"headers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadSession) Reset() {
+	*x = ReadSession{}
+	mi := &file_tokenflow_plugin_v1_plugin_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadSession) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadSession) ProtoMessage() {}
+
+func (x *ReadSession) ProtoReflect() protoreflect.Message {
+	mi := &file_tokenflow_plugin_v1_plugin_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadSession.ProtoReflect.Descriptor instead.
+func (*ReadSession) Descriptor() ([]byte, []int) {
+	return file_tokenflow_plugin_v1_plugin_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ReadSession) GetBaseUrl() string {
+	if x != nil {
+		return x.BaseUrl
+	}
+	return ""
+}
+
+func (x *ReadSession) GetHeaders() []*Header {
+	if x != nil {
+		return x.Headers
+	}
+	return nil
+}
+
 type CloseConnectionRequest struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	ConnectionId   string                 `protobuf:"bytes,1,opt,name=connection_id,json=connectionId,proto3" json:"connection_id,omitempty"`
@@ -980,7 +1090,7 @@ type CloseConnectionRequest struct {
 
 func (x *CloseConnectionRequest) Reset() {
 	*x = CloseConnectionRequest{}
-	mi := &file_tokenflow_plugin_v1_plugin_proto_msgTypes[8]
+	mi := &file_tokenflow_plugin_v1_plugin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -992,7 +1102,7 @@ func (x *CloseConnectionRequest) String() string {
 func (*CloseConnectionRequest) ProtoMessage() {}
 
 func (x *CloseConnectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenflow_plugin_v1_plugin_proto_msgTypes[8]
+	mi := &file_tokenflow_plugin_v1_plugin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1005,7 +1115,7 @@ func (x *CloseConnectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseConnectionRequest.ProtoReflect.Descriptor instead.
 func (*CloseConnectionRequest) Descriptor() ([]byte, []int) {
-	return file_tokenflow_plugin_v1_plugin_proto_rawDescGZIP(), []int{8}
+	return file_tokenflow_plugin_v1_plugin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CloseConnectionRequest) GetConnectionId() string {
@@ -1051,7 +1161,7 @@ type CloseConnectionResponse struct {
 
 func (x *CloseConnectionResponse) Reset() {
 	*x = CloseConnectionResponse{}
-	mi := &file_tokenflow_plugin_v1_plugin_proto_msgTypes[9]
+	mi := &file_tokenflow_plugin_v1_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1063,7 +1173,7 @@ func (x *CloseConnectionResponse) String() string {
 func (*CloseConnectionResponse) ProtoMessage() {}
 
 func (x *CloseConnectionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenflow_plugin_v1_plugin_proto_msgTypes[9]
+	mi := &file_tokenflow_plugin_v1_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1076,7 +1186,7 @@ func (x *CloseConnectionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseConnectionResponse.ProtoReflect.Descriptor instead.
 func (*CloseConnectionResponse) Descriptor() ([]byte, []int) {
-	return file_tokenflow_plugin_v1_plugin_proto_rawDescGZIP(), []int{9}
+	return file_tokenflow_plugin_v1_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 type Header struct {
@@ -1089,7 +1199,7 @@ type Header struct {
 
 func (x *Header) Reset() {
 	*x = Header{}
-	mi := &file_tokenflow_plugin_v1_plugin_proto_msgTypes[10]
+	mi := &file_tokenflow_plugin_v1_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1101,7 +1211,7 @@ func (x *Header) String() string {
 func (*Header) ProtoMessage() {}
 
 func (x *Header) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenflow_plugin_v1_plugin_proto_msgTypes[10]
+	mi := &file_tokenflow_plugin_v1_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1114,7 +1224,7 @@ func (x *Header) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Header.ProtoReflect.Descriptor instead.
 func (*Header) Descriptor() ([]byte, []int) {
-	return file_tokenflow_plugin_v1_plugin_proto_rawDescGZIP(), []int{10}
+	return file_tokenflow_plugin_v1_plugin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Header) GetName() string {
@@ -1151,7 +1261,7 @@ type HTTPRequest struct {
 
 func (x *HTTPRequest) Reset() {
 	*x = HTTPRequest{}
-	mi := &file_tokenflow_plugin_v1_plugin_proto_msgTypes[11]
+	mi := &file_tokenflow_plugin_v1_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1163,7 +1273,7 @@ func (x *HTTPRequest) String() string {
 func (*HTTPRequest) ProtoMessage() {}
 
 func (x *HTTPRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenflow_plugin_v1_plugin_proto_msgTypes[11]
+	mi := &file_tokenflow_plugin_v1_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1176,7 +1286,7 @@ func (x *HTTPRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPRequest.ProtoReflect.Descriptor instead.
 func (*HTTPRequest) Descriptor() ([]byte, []int) {
-	return file_tokenflow_plugin_v1_plugin_proto_rawDescGZIP(), []int{11}
+	return file_tokenflow_plugin_v1_plugin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *HTTPRequest) GetId() uint64 {
@@ -1252,7 +1362,7 @@ type HTTPResponse struct {
 
 func (x *HTTPResponse) Reset() {
 	*x = HTTPResponse{}
-	mi := &file_tokenflow_plugin_v1_plugin_proto_msgTypes[12]
+	mi := &file_tokenflow_plugin_v1_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1264,7 +1374,7 @@ func (x *HTTPResponse) String() string {
 func (*HTTPResponse) ProtoMessage() {}
 
 func (x *HTTPResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tokenflow_plugin_v1_plugin_proto_msgTypes[12]
+	mi := &file_tokenflow_plugin_v1_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1277,7 +1387,7 @@ func (x *HTTPResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPResponse.ProtoReflect.Descriptor instead.
 func (*HTTPResponse) Descriptor() ([]byte, []int) {
-	return file_tokenflow_plugin_v1_plugin_proto_rawDescGZIP(), []int{12}
+	return file_tokenflow_plugin_v1_plugin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *HTTPResponse) GetId() uint64 {
@@ -1326,7 +1436,7 @@ var File_tokenflow_plugin_v1_plugin_proto protoreflect.FileDescriptor
 
 const file_tokenflow_plugin_v1_plugin_proto_rawDesc = "" +
 	"\n" +
-	" tokenflow/plugin/v1/plugin.proto\x12\x13tokenflow.plugin.v1\"\xfe\x01\n" +
+	" tokenflow/plugin/v1/plugin.proto\x12\x13tokenflow.plugin.v1\"\x92\x02\n" +
 	"\x05Field\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12-\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x19.tokenflow.plugin.v1.TypeR\x04type\x12\x1a\n" +
@@ -1335,14 +1445,16 @@ const file_tokenflow_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x06secret\x18\x05 \x01(\bR\x06secret\x12\x10\n" +
 	"\x03doc\x18\x06 \x01(\tR\x03doc\x12-\n" +
 	"\x04elem\x18\a \x01(\x0e2\x19.tokenflow.plugin.v1.TypeR\x04elem\x12\x1a\n" +
-	"\bendpoint\x18\b \x01(\bR\bendpoint\"\xed\x01\n" +
+	"\bendpoint\x18\b \x01(\bR\bendpoint\x12\x12\n" +
+	"\x04wire\x18\t \x01(\tR\x04wire\"\xff\x01\n" +
 	"\x02Op\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n" +
 	"\x03doc\x18\x02 \x01(\tR\x03doc\x123\n" +
 	"\x06effect\x18\x03 \x01(\x0e2\x1b.tokenflow.plugin.v1.EffectR\x06effect\x122\n" +
 	"\x06params\x18\x04 \x03(\v2\x1a.tokenflow.plugin.v1.FieldR\x06params\x124\n" +
 	"\aresults\x18\x05 \x03(\v2\x1a.tokenflow.plugin.v1.FieldR\aresults\x12\"\n" +
-	"\freconcilable\x18\x06 \x01(\bR\freconcilable\"\xda\x01\n" +
+	"\freconcilable\x18\x06 \x01(\bR\freconcilable\x12\x10\n" +
+	"\x03get\x18\a \x01(\tR\x03get\"\xda\x01\n" +
 	"\x06Schema\x12)\n" +
 	"\x10protocol_version\x18\x01 \x01(\rR\x0fprotocolVersion\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
@@ -1355,7 +1467,7 @@ const file_tokenflow_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x0fDescribeRequest\"\x8c\x01\n" +
 	"\x10DescribeResponse\x123\n" +
 	"\x06schema\x18\x01 \x01(\v2\x1b.tokenflow.plugin.v1.SchemaR\x06schema\x12C\n" +
-	"\fcapabilities\x18\x02 \x03(\x0e2\x1f.tokenflow.plugin.v1.CapabilityR\fcapabilities\"\xbd\x02\n" +
+	"\fcapabilities\x18\x02 \x03(\x0e2\x1f.tokenflow.plugin.v1.CapabilityR\fcapabilities\"\x81\x03\n" +
 	"\vCallRequest\x12\x0e\n" +
 	"\x02op\x18\x01 \x01(\tR\x02op\x12#\n" +
 	"\rconnection_id\x18\x02 \x01(\tR\fconnectionId\x12'\n" +
@@ -1368,13 +1480,15 @@ const file_tokenflow_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x06cancel\x18\t \x01(\bR\x06cancel\x12\x1d\n" +
 	"\n" +
 	"timeout_ms\x18\n" +
-	" \x01(\x03R\ttimeoutMs\"\xaf\x01\n" +
+	" \x01(\x03R\ttimeoutMs\x12B\n" +
+	"\vread_answer\x18\v \x01(\v2!.tokenflow.plugin.v1.HTTPResponseR\n" +
+	"readAnswer\"\xaf\x01\n" +
 	"\x05Error\x122\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x1e.tokenflow.plugin.v1.ErrorCodeR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x1c\n" +
 	"\tretryable\x18\x03 \x01(\bR\tretryable\x12$\n" +
 	"\x0eretry_after_ms\x18\x04 \x01(\x03R\fretryAfterMs\x12\x14\n" +
-	"\x05param\x18\x05 \x01(\tR\x05param\"\xa6\x01\n" +
+	"\x05param\x18\x05 \x01(\tR\x05param\"\xeb\x01\n" +
 	"\fCallResponse\x12\x1f\n" +
 	"\vresult_json\x18\x01 \x01(\fR\n" +
 	"resultJson\x120\n" +
@@ -1382,7 +1496,11 @@ const file_tokenflow_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x04held\x18\x03 \x01(\bR\x04held\x12\x1f\n" +
 	"\vnot_applied\x18\x04 \x01(\bR\n" +
 	"notApplied\x12\x0e\n" +
-	"\x02id\x18\x05 \x01(\x04R\x02id\"\xd4\x01\n" +
+	"\x02id\x18\x05 \x01(\x04R\x02id\x12C\n" +
+	"\fread_session\x18\x06 \x01(\v2 .tokenflow.plugin.v1.ReadSessionR\vreadSession\"_\n" +
+	"\vReadSession\x12\x19\n" +
+	"\bbase_url\x18\x01 \x01(\tR\abaseUrl\x125\n" +
+	"\aheaders\x18\x02 \x03(\v2\x1b.tokenflow.plugin.v1.HeaderR\aheaders\"\xd4\x01\n" +
 	"\x16CloseConnectionRequest\x12#\n" +
 	"\rconnection_id\x18\x01 \x01(\tR\fconnectionId\x12'\n" +
 	"\x0fconnection_json\x18\x02 \x01(\fR\x0econnectionJson\x12-\n" +
@@ -1471,7 +1589,7 @@ func file_tokenflow_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_tokenflow_plugin_v1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_tokenflow_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_tokenflow_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_tokenflow_plugin_v1_plugin_proto_goTypes = []any{
 	(Type)(0),                       // 0: tokenflow.plugin.v1.Type
 	(Effect)(0),                     // 1: tokenflow.plugin.v1.Effect
@@ -1486,12 +1604,13 @@ var file_tokenflow_plugin_v1_plugin_proto_goTypes = []any{
 	(*CallRequest)(nil),             // 10: tokenflow.plugin.v1.CallRequest
 	(*Error)(nil),                   // 11: tokenflow.plugin.v1.Error
 	(*CallResponse)(nil),            // 12: tokenflow.plugin.v1.CallResponse
-	(*CloseConnectionRequest)(nil),  // 13: tokenflow.plugin.v1.CloseConnectionRequest
-	(*CloseConnectionResponse)(nil), // 14: tokenflow.plugin.v1.CloseConnectionResponse
-	(*Header)(nil),                  // 15: tokenflow.plugin.v1.Header
-	(*HTTPRequest)(nil),             // 16: tokenflow.plugin.v1.HTTPRequest
-	(*HTTPResponse)(nil),            // 17: tokenflow.plugin.v1.HTTPResponse
-	nil,                             // 18: tokenflow.plugin.v1.HTTPRequest.NotesEntry
+	(*ReadSession)(nil),             // 13: tokenflow.plugin.v1.ReadSession
+	(*CloseConnectionRequest)(nil),  // 14: tokenflow.plugin.v1.CloseConnectionRequest
+	(*CloseConnectionResponse)(nil), // 15: tokenflow.plugin.v1.CloseConnectionResponse
+	(*Header)(nil),                  // 16: tokenflow.plugin.v1.Header
+	(*HTTPRequest)(nil),             // 17: tokenflow.plugin.v1.HTTPRequest
+	(*HTTPResponse)(nil),            // 18: tokenflow.plugin.v1.HTTPResponse
+	nil,                             // 19: tokenflow.plugin.v1.HTTPRequest.NotesEntry
 }
 var file_tokenflow_plugin_v1_plugin_proto_depIdxs = []int32{
 	0,  // 0: tokenflow.plugin.v1.Field.type:type_name -> tokenflow.plugin.v1.Type
@@ -1504,28 +1623,31 @@ var file_tokenflow_plugin_v1_plugin_proto_depIdxs = []int32{
 	7,  // 7: tokenflow.plugin.v1.DescribeResponse.schema:type_name -> tokenflow.plugin.v1.Schema
 	4,  // 8: tokenflow.plugin.v1.DescribeResponse.capabilities:type_name -> tokenflow.plugin.v1.Capability
 	2,  // 9: tokenflow.plugin.v1.CallRequest.mode:type_name -> tokenflow.plugin.v1.Mode
-	3,  // 10: tokenflow.plugin.v1.Error.code:type_name -> tokenflow.plugin.v1.ErrorCode
-	11, // 11: tokenflow.plugin.v1.CallResponse.error:type_name -> tokenflow.plugin.v1.Error
-	2,  // 12: tokenflow.plugin.v1.CloseConnectionRequest.mode:type_name -> tokenflow.plugin.v1.Mode
-	15, // 13: tokenflow.plugin.v1.HTTPRequest.headers:type_name -> tokenflow.plugin.v1.Header
-	18, // 14: tokenflow.plugin.v1.HTTPRequest.notes:type_name -> tokenflow.plugin.v1.HTTPRequest.NotesEntry
-	15, // 15: tokenflow.plugin.v1.HTTPResponse.headers:type_name -> tokenflow.plugin.v1.Header
-	11, // 16: tokenflow.plugin.v1.HTTPResponse.error:type_name -> tokenflow.plugin.v1.Error
-	8,  // 17: tokenflow.plugin.v1.Plugin.Describe:input_type -> tokenflow.plugin.v1.DescribeRequest
-	10, // 18: tokenflow.plugin.v1.Plugin.Call:input_type -> tokenflow.plugin.v1.CallRequest
-	10, // 19: tokenflow.plugin.v1.Plugin.Calls:input_type -> tokenflow.plugin.v1.CallRequest
-	13, // 20: tokenflow.plugin.v1.Plugin.CloseConnection:input_type -> tokenflow.plugin.v1.CloseConnectionRequest
-	16, // 21: tokenflow.plugin.v1.Host.RoundTrip:input_type -> tokenflow.plugin.v1.HTTPRequest
-	9,  // 22: tokenflow.plugin.v1.Plugin.Describe:output_type -> tokenflow.plugin.v1.DescribeResponse
-	12, // 23: tokenflow.plugin.v1.Plugin.Call:output_type -> tokenflow.plugin.v1.CallResponse
-	12, // 24: tokenflow.plugin.v1.Plugin.Calls:output_type -> tokenflow.plugin.v1.CallResponse
-	14, // 25: tokenflow.plugin.v1.Plugin.CloseConnection:output_type -> tokenflow.plugin.v1.CloseConnectionResponse
-	17, // 26: tokenflow.plugin.v1.Host.RoundTrip:output_type -> tokenflow.plugin.v1.HTTPResponse
-	22, // [22:27] is the sub-list for method output_type
-	17, // [17:22] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	18, // 10: tokenflow.plugin.v1.CallRequest.read_answer:type_name -> tokenflow.plugin.v1.HTTPResponse
+	3,  // 11: tokenflow.plugin.v1.Error.code:type_name -> tokenflow.plugin.v1.ErrorCode
+	11, // 12: tokenflow.plugin.v1.CallResponse.error:type_name -> tokenflow.plugin.v1.Error
+	13, // 13: tokenflow.plugin.v1.CallResponse.read_session:type_name -> tokenflow.plugin.v1.ReadSession
+	16, // 14: tokenflow.plugin.v1.ReadSession.headers:type_name -> tokenflow.plugin.v1.Header
+	2,  // 15: tokenflow.plugin.v1.CloseConnectionRequest.mode:type_name -> tokenflow.plugin.v1.Mode
+	16, // 16: tokenflow.plugin.v1.HTTPRequest.headers:type_name -> tokenflow.plugin.v1.Header
+	19, // 17: tokenflow.plugin.v1.HTTPRequest.notes:type_name -> tokenflow.plugin.v1.HTTPRequest.NotesEntry
+	16, // 18: tokenflow.plugin.v1.HTTPResponse.headers:type_name -> tokenflow.plugin.v1.Header
+	11, // 19: tokenflow.plugin.v1.HTTPResponse.error:type_name -> tokenflow.plugin.v1.Error
+	8,  // 20: tokenflow.plugin.v1.Plugin.Describe:input_type -> tokenflow.plugin.v1.DescribeRequest
+	10, // 21: tokenflow.plugin.v1.Plugin.Call:input_type -> tokenflow.plugin.v1.CallRequest
+	10, // 22: tokenflow.plugin.v1.Plugin.Calls:input_type -> tokenflow.plugin.v1.CallRequest
+	14, // 23: tokenflow.plugin.v1.Plugin.CloseConnection:input_type -> tokenflow.plugin.v1.CloseConnectionRequest
+	17, // 24: tokenflow.plugin.v1.Host.RoundTrip:input_type -> tokenflow.plugin.v1.HTTPRequest
+	9,  // 25: tokenflow.plugin.v1.Plugin.Describe:output_type -> tokenflow.plugin.v1.DescribeResponse
+	12, // 26: tokenflow.plugin.v1.Plugin.Call:output_type -> tokenflow.plugin.v1.CallResponse
+	12, // 27: tokenflow.plugin.v1.Plugin.Calls:output_type -> tokenflow.plugin.v1.CallResponse
+	15, // 28: tokenflow.plugin.v1.Plugin.CloseConnection:output_type -> tokenflow.plugin.v1.CloseConnectionResponse
+	18, // 29: tokenflow.plugin.v1.Host.RoundTrip:output_type -> tokenflow.plugin.v1.HTTPResponse
+	25, // [25:30] is the sub-list for method output_type
+	20, // [20:25] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_tokenflow_plugin_v1_plugin_proto_init() }
@@ -1539,7 +1661,7 @@ func file_tokenflow_plugin_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tokenflow_plugin_v1_plugin_proto_rawDesc), len(file_tokenflow_plugin_v1_plugin_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   14,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
