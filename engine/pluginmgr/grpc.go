@@ -68,6 +68,12 @@ type grpcPlugin struct {
 	// callsMu: a stream that broke while the process lives (an answer
 	// over gRPC's message size, say) is replaced for the next call.
 	calls *callStream
+
+	// reads are the ops declared with a GET (pb.Op.get), by name; see
+	// sendRead.
+	reads        map[string]*pb.Op
+	readMu       sync.Mutex
+	readSessions map[string]*pb.ReadSession // by connection id
 }
 
 // handshakeResult is the end of go-plugin's start: the dispensed plugin
@@ -191,6 +197,7 @@ func (p *grpcPlugin) useDescribe(resp *pb.DescribeResponse) error {
 	p.described = resp
 	p.callStreamOK = advertises(resp, pb.Capability_CAPABILITY_CALL_STREAM)
 	p.callSocketOK = advertises(resp, pb.Capability_CAPABILITY_CALL_SOCKET)
+	p.reads = declaredReads(resp.Schema)
 	return nil
 }
 
@@ -217,6 +224,14 @@ func (p *grpcPlugin) Call(ctx context.Context, req *CallRequest) (*CallResult, e
 		Op: req.Op, ConnectionId: req.ConnectionID, ConnectionJson: req.Connection, ArgsJson: req.Args,
 		Mode: callMode(req), StepId: req.StepID,
 	}
+	read := p.reads[req.Op]
+	if read != nil && !req.Reconcile {
+		result, answer := p.sendRead(cctx, read, req)
+		if result != nil {
+			return &CallResult{Result: result}, nil
+		}
+		preq.ReadAnswer = answer
+	}
 	var resp *pb.CallResponse
 	var err error
 	if p.socket != nil {
@@ -234,11 +249,18 @@ func (p *grpcPlugin) Call(ctx context.Context, req *CallRequest) (*CallResult, e
 	out := &CallResult{Result: resp.ResultJson, Held: resp.Held, NotApplied: resp.NotApplied}
 	if resp.Error != nil {
 		out.Err = opErrorFromProto(resp.Error)
+	} else if read != nil && resp.ReadSession != nil {
+		p.readMu.Lock()
+		p.readSessions[req.ConnectionID] = resp.ReadSession
+		p.readMu.Unlock()
 	}
 	return out, nil
 }
 
 func (p *grpcPlugin) CloseConnection(ctx context.Context, req *CallRequest) error {
+	p.readMu.Lock()
+	delete(p.readSessions, req.ConnectionID)
+	p.readMu.Unlock()
 	cctx, cancel := p.deadline(ctx)
 	defer cancel()
 	preq := &pb.CloseConnectionRequest{

@@ -243,7 +243,8 @@ func (m *Manager) launch(ctx context.Context, vendor string) (*instance, error) 
 	}()
 	newPlugin := func() *grpcPlugin {
 		return &grpcPlugin{vendor: vendor, exited: inst.exited, kill: inst.kill, callTimeout: m.cfg.CallTimeout,
-			host: m.cfg.Host, hostTimeout: m.cfg.StartTimeout} // host: served at the first call
+			host: m.cfg.Host, hostTimeout: m.cfg.StartTimeout, // host: served at the first call
+			readSessions: map[string]*pb.ReadSession{}}
 	}
 	// An unchanged binary answers Describe as it did: the cached answer
 	// spares a round trip (and the plugin building its schema) on every
