@@ -4,11 +4,14 @@
 //
 //	make bench
 //
-// BenchmarkOpOverhead: one VCF op through the whole engine (Starlark ->
-// gRPC -> plugin -> host transport -> simulator on loopback, over TLS)
-// against the same request made directly with net/http on a warm
+// BenchmarkOpOverhead: one VCF op on a warm connection through the whole
+// engine against the same request made directly with net/http on a warm
 // connection (x-direct) and on a new connection per request (x-cold), with
-// the absolute times.
+// the absolute times. Two kinds of op: vcf.version, a read declared as one
+// GET, which the engine sends itself after its first call (Starlark ->
+// host transport -> simulator on loopback, over TLS; x-direct), and
+// vcf.get of the same path, a handler run by the plugin (Starlark -> call
+// socket -> plugin -> host transport -> simulator; x-direct-handler).
 //
 // BenchmarkFleet (fleet_test.go): cost per target of a fleet onboarding
 // against one single-target run of the same flow (x-single).
@@ -62,16 +65,23 @@ func newRig(b *testing.B) *rig {
 	flow := filepath.Join(dir, "loop.star")
 	os.WriteFile(flow, []byte(`vcf = connect("vcf", url = var("url"), ca_file = var("ca_file"), username = "admin", password = secret("env:P"))
 vcf.version()  # log in once, outside the measured loop
+handler = var("op", default = "") == "handler"
 for i in range(var("n", default = 0)):
-    vcf.version()
+    if handler:
+        vcf.get(path = "/suite-api/api/versions/current")
+    else:
+        vcf.version()
 `), 0o644)
 	return &rig{srv: srv, caFile: caFile, dir: flowtest.Plugins(b, "vcf"), flow: flow}
 }
 
-func (r *rig) runFlow(b *testing.B, n int) time.Duration {
+// runFlow runs n ops of the kind op names: "declared" (vcf.version, a
+// read declared as one GET, which the engine sends itself after the first)
+// or "handler" (vcf.get of the same path, a handler the plugin runs).
+func (r *rig) runFlow(b *testing.B, n int, op string) time.Duration {
 	start := time.Now()
 	_, err := engine.Run(context.Background(), r.flow, engine.Options{
-		Vars:       map[string]string{"url": r.srv.URL, "ca_file": r.caFile, "n": itoa(n)},
+		Vars:       map[string]string{"url": r.srv.URL, "ca_file": r.caFile, "n": itoa(n), "op": op},
 		Getenv:     func(string) (string, bool) { return sim.DefaultPassword, true },
 		PluginDirs: []string{r.dir},
 	})
@@ -150,25 +160,28 @@ func (r *rig) cold(b *testing.B, n int) time.Duration {
 func BenchmarkOpOverhead(b *testing.B) {
 	r := newRig(b)
 	const n = 400
-	r.runFlow(b, 0) // warm caches
+	r.runFlow(b, 0, "") // warm caches
 	b.ResetTimer()
-	var engineTotal, directTotal, coldTotal time.Duration
+	var declaredTotal, handlerTotal, directTotal, coldTotal time.Duration
 	for i := 0; i < b.N; i++ {
 		// The per-op engine cost is the difference between a run with n
 		// ops and a run with none: plugin start and login cancel out.
-		base := r.runFlow(b, 0)
-		full := r.runFlow(b, n)
-		engineTotal += full - base
+		base := r.runFlow(b, 0, "")
+		declaredTotal += r.runFlow(b, n, "declared") - base
+		handlerTotal += r.runFlow(b, n, "handler") - base
 		directTotal += r.direct(b, n)
 		coldTotal += r.cold(b, n/10)
 	}
 	perCold := float64(coldTotal.Nanoseconds()) / float64(b.N*(n/10))
-	perEngine := float64(engineTotal.Nanoseconds()) / float64(b.N*n)
+	perDeclared := float64(declaredTotal.Nanoseconds()) / float64(b.N*n)
+	perHandler := float64(handlerTotal.Nanoseconds()) / float64(b.N*n)
 	perDirect := float64(directTotal.Nanoseconds()) / float64(b.N*n)
-	b.ReportMetric(perEngine/1e3, "µs/engine-op")
+	b.ReportMetric(perDeclared/1e3, "µs/engine-op")
+	b.ReportMetric(perHandler/1e3, "µs/handler-op")
 	b.ReportMetric(perDirect/1e3, "µs/direct-op")
-	b.ReportMetric(perEngine/perDirect, "x-direct")
-	b.ReportMetric(perEngine/perCold, "x-cold")
+	b.ReportMetric(perDeclared/perDirect, "x-direct")
+	b.ReportMetric(perHandler/perDirect, "x-direct-handler")
+	b.ReportMetric(perDeclared/perCold, "x-cold")
 }
 
 func BenchmarkPluginColdStart(b *testing.B) {
