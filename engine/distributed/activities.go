@@ -173,8 +173,8 @@ func (a *activities) reconcile(ctx context.Context, in opInput, op *schema.Op, c
 func (a *activities) finish(ctx context.Context, in opInput, op *schema.Op, argsHash string, cr *pluginmgr.CallResult) (*opOutput, error) {
 	red := a.rt.Redactor()
 	call := in.Conn.Vendor + "." + in.Op
-	if cr.Err != nil && op.Effect == schema.Write && cr.Err.Retryable {
-		return nil, retryWrite(call, red, cr.Err)
+	if cr.Err != nil && cr.Err.Retryable {
+		return nil, retryable(call, op.Effect == schema.Write, red, cr.Err)
 	}
 	if cr.Err != nil {
 		msg := red.String(cr.Err.Error())

@@ -137,12 +137,43 @@ func (a *activities) dryRun(ctx context.Context, in opInput, op *schema.Op, conn
 	return out, nil
 }
 
-// retryWrite is the error of a write the vendor refused with a retryable
-// error: its intent stays journaled, so the next attempt reconciles before
-// sending again, and Temporal's bounded retry policy decides how often.
-func retryWrite(call string, red *redact.Redactor, e *pluginmgr.OpError) error {
-	return temporal.NewApplicationErrorWithOptions(fmt.Sprintf("%s: %s", call, red.String(e.Error())), "retryable-write",
-		temporal.ApplicationErrorOptions{NextRetryDelay: e.RetryAfter})
+// retryable is the error of an op the vendor refused with a retryable
+// error (429, 5xx, a dropped connection) past the host transport's own
+// retries: Temporal's bounded retry policy tries the activity again. A
+// write's intent stays journaled, so its next attempt reconciles before
+// sending again. The details carry the op's error (masked), which a read
+// gives the flow once the attempts are spent (readGaveUp); a write's
+// parks the run.
+func retryable(call string, write bool, red *redact.Redactor, e *pluginmgr.OpError) error {
+	kind := errRetryableRead
+	if write {
+		kind = errRetryableWrite
+	}
+	masked := *e
+	masked.Message = red.String(e.Message)
+	return temporal.NewApplicationErrorWithOptions(fmt.Sprintf("%s: %s", call, red.String(e.Error())), kind,
+		temporal.ApplicationErrorOptions{NextRetryDelay: e.RetryAfter, Details: []any{masked}})
+}
+
+// The types of retryable's errors.
+const (
+	errRetryableRead  = "retryable-read"
+	errRetryableWrite = "retryable-write"
+)
+
+// readGaveUp returns the op error of a read whose activity spent its
+// attempts on a retryable error, so the flow fails with the vendor's words
+// as a local run does, not with Temporal's.
+func readGaveUp(err error) (*pluginmgr.OpError, bool) {
+	var ae *temporal.ApplicationError
+	if !errors.As(err, &ae) || ae.Type() != errRetryableRead || !ae.HasDetails() {
+		return nil, false
+	}
+	var e pluginmgr.OpError
+	if ae.Details(&e) != nil {
+		return nil, false
+	}
+	return &e, true
 }
 
 // opHeartbeat is how long an op activity may go without a heartbeat before

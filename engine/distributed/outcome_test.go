@@ -126,6 +126,73 @@ func TestWriteParked(t *testing.T) {
 	}
 }
 
+// TestReadRetriedByTemporal: a read the vendor refuses with a retryable
+// error beyond the host transport's own retries is tried again by Temporal
+// (as a write is), so a vendor that recovers within the activity's
+// attempts does not fail the run.
+func TestReadRetriedByTemporal(t *testing.T) {
+	cl := newCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	realms := "/suite-api/api/fleet-management/iam/ssorealms"
+	// The host transport sends a read four times; the fifth request is the
+	// activity's second attempt.
+	cl.sim.Faults().Add(simkit.Fault{Method: http.MethodGet, PathPrefix: realms, Status: http.StatusServiceUnavailable, Times: 4})
+	in, err := distributed.Bundle(flowtest.Flow("vcf", "onboard.star"), "", cl.vars(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := distributed.Submit(ctx, cl.c, in, distributed.SubmitOptions{TaskQueue: cl.queue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := distributed.Wait(ctx, run); err != nil {
+		msg, _ := distributed.Failure(err)
+		t.Fatalf("the run failed although the vendor answered the read's second attempt: %s", msg)
+	}
+	if n := cl.sim.Recorder().Count(http.MethodGet, realms); n < 5 {
+		t.Errorf("the vendor saw %d realm lookups, want the four refused and at least one more", n)
+	}
+}
+
+// TestReadFailingForGoodFailsTheRunWithTheVendorsWords: once Temporal's
+// attempts are spent, the read's error is the flow's, worded as a local
+// run words it (not a Temporal activity error), and the run is not parked.
+func TestReadFailingForGoodFailsTheRunWithTheVendorsWords(t *testing.T) {
+	cl := newCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	realms := "/suite-api/api/fleet-management/iam/ssorealms"
+	cl.sim.Faults().Add(simkit.Fault{Method: http.MethodGet, PathPrefix: realms, Status: http.StatusServiceUnavailable, Body: `{"message":"realm service restarting"}`})
+	in, err := distributed.Bundle(flowtest.Flow("vcf", "onboard.star"), "", cl.vars(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := distributed.Submit(ctx, cl.c, in, distributed.SubmitOptions{TaskQueue: cl.queue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = distributed.Wait(ctx, run)
+	if err == nil {
+		t.Fatal("the run succeeded although the vendor refused every realm lookup")
+	}
+	msg, parked := distributed.Failure(err)
+	if parked {
+		t.Errorf("a failed read parked the run: %s", msg)
+	}
+	for _, want := range []string{"vcf.find_realm", "HTTP 503", "realm service restarting", "(unavailable)"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("failure %q lacks %q", msg, want)
+		}
+	}
+	if strings.Contains(msg, "activity error") || strings.Contains(msg, "retryable-") {
+		t.Errorf("failure %q is Temporal's wording, not the op's", msg)
+	}
+	if n := cl.sim.Recorder().Count(http.MethodGet, realms); n != 5*4 {
+		t.Errorf("the vendor saw %d realm lookups, want 5 attempts of 4", n)
+	}
+}
+
 // TestWorkflowIDFor: one id per flow and target, whatever the vars; other
 // targets, URLs and dry-runs get other ids.
 func TestWorkflowIDFor(t *testing.T) {

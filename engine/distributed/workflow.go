@@ -163,6 +163,9 @@ func (p *wfPlugin) Call(_ context.Context, req *pluginmgr.CallRequest) (*pluginm
 	id := p.w.opActivityID(req.StepID, req.Op, p.conn, req.Connection, req.Args)
 	var out opOutput
 	if err := workflow.ExecuteActivity(opOptions(p.w.opsOptions(id, p.vendor)), activityOp, in).Get(p.w.ctx, &out); err != nil {
+		if e, ok := readGaveUp(err); ok {
+			return &pluginmgr.CallResult{Err: e}, nil
+		}
 		return nil, p.failed(req, p.w.noWorker(err, p.vendor))
 	}
 	return p.result(req, &out), nil
