@@ -53,6 +53,9 @@ func (r *run) journalBegin(src []byte) error {
 		return err
 	}
 	r.resume = steps
+	if r.clock, err = r.journal.ClockReadings(r.ctx, rec.ID); err != nil {
+		return r.journalErr(err)
+	}
 	r.sources = rec.Sources
 	r.pluginHashes = rec.Plugins
 	if r.pluginHashes == nil {
@@ -192,6 +195,27 @@ func (r *run) resumeStep(seq int, c *connection, op *schema.Op, call, stepID str
 		return v, true, r.journalErr(r.journal.StepFinished(r.ctx, r.id, seq, r.red.String(string(res.Result)), res.Result, state.StepDone, ""))
 	}
 	return nil, false, nil // it failed before: send it again
+}
+
+// now is time.now() in a flow. A journaled run records each reading (it
+// rides the next commit, as a read step's record does), and a resumed run
+// reads the interrupted run's readings again, in order, before it reads
+// the clock: at the steps it replays the flow takes the same branches and
+// sends the same arguments, however long after the interruption it runs.
+func (r *run) now() (time.Time, error) {
+	r.clockMu.Lock()
+	defer r.clockMu.Unlock()
+	r.clockSeq++
+	t := r.opts.Now()
+	if r.clockSeq <= len(r.clock) {
+		return r.clock[r.clockSeq-1].In(t.Location()), nil
+	}
+	if r.journal != nil {
+		if err := r.journal.ClockReading(r.ctx, r.id, r.clockSeq, t); err != nil {
+			return time.Time{}, r.journalErr(err)
+		}
+	}
+	return t, nil
 }
 
 // failpoint crashes the process at a step boundary, for crash tests:

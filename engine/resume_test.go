@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -109,18 +110,37 @@ fail("stop")
 	wantErr(t, err, "resume refused:", "helper.star changed since run "+id)
 }
 
-// The same code can still do something else: here the step's arguments come
-// from the clock.
-func TestResumeRefusesAFlowThatNowDoesOtherwise(t *testing.T) {
+// A resumed run reads the clock as the interrupted run did: the step whose
+// arguments came from time.now() replays (it did not, when the clock was
+// not journaled: "the flow no longer does what run ... did"), and a
+// reading the interrupted run never made is the clock's.
+func TestResumeReadsTheClockAsTheRunDid(t *testing.T) {
 	it := newItems(t)
 	e := newResumeEnv(t, map[string]string{"flow.star": `k = connect("testkit", url = "` + it.URL + `")
-k.echo(text = str(time.now().unix))
-fail("stop")
+t1 = time.now()
+k.echo(text = str(t1.unix))
+k.fetch(url = var("probe"))
+t2 = time.now()
+output("t1", t1.unix)
+output("t2", t2.unix)
 `})
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	id := e.failedRun(t, engine.Options{Now: func() time.Time { return t0 }})
-	_, err := e.run(engine.Options{Resume: id, Now: func() time.Time { return t0.Add(time.Hour) }})
-	wantErr(t, err, "flow.star:2:", "testkit.echo: resume refused: the flow no longer does what run "+id+" did at step 1")
+	// The probe's host is not the connection's: the step fails.
+	id := e.failedRun(t, engine.Options{Now: func() time.Time { return t0 }, Vars: map[string]string{"probe": "http://192.0.2.1/"}})
+	res, err := e.run(engine.Options{Resume: id, Now: func() time.Time { return t0.Add(time.Hour) }, Vars: map[string]string{"probe": it.URL + "/items"}})
+	if err != nil {
+		t.Fatalf("resume: %v", err)
+	}
+	if res.Steps[0].Status != "replayed" {
+		t.Errorf("step 1 is %q, want replayed", res.Steps[0].Status)
+	}
+	out := map[string]any{}
+	for _, o := range res.Outputs {
+		out[o.Name] = o.Value
+	}
+	if fmt.Sprint(out["t1"]) != fmt.Sprint(t0.Unix()) || fmt.Sprint(out["t2"]) != fmt.Sprint(t0.Add(time.Hour).Unix()) {
+		t.Errorf("outputs %v: want t1 the interrupted run's reading (%d), t2 the clock's (%d)", out, t0.Unix(), t0.Add(time.Hour).Unix())
+	}
 }
 
 // A write cut off in flight (the process killed while the vendor answered)

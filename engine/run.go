@@ -102,6 +102,12 @@ type run struct {
 	pluginHashes   map[string]string
 	checkedPlugins map[string]bool
 
+	// clock holds the readings of time.now() made by the run being
+	// resumed (see now); clockSeq counts this run's readings.
+	clockMu  sync.Mutex
+	clock    []time.Time
+	clockSeq int
+
 	mu        sync.Mutex
 	steps     []StepRecord
 	stepCount map[string]int
@@ -352,7 +358,7 @@ func (r *run) newThread(name string) *starlark.Thread {
 	thread.OnMaxSteps = func(t *starlark.Thread) {
 		t.Cancel(fmt.Sprintf("flow exceeded its step limit of %d execution steps (an endless loop?)", r.opts.MaxSteps))
 	}
-	starlarktime.SetNow(thread, func() (time.Time, error) { return r.opts.Now(), nil })
+	starlarktime.SetNow(thread, r.now)
 	r.track(thread)
 	return thread
 }

@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"time"
 
 	"github.com/tokenflow/tokenflow/engine/store"
 )
@@ -27,6 +28,12 @@ type Journal interface {
 	RunsByID(ctx context.Context, ids []string) (map[string]Run, error)
 	Steps(ctx context.Context, runID string, reveal bool) ([]Step, error)
 	TokensOfRun(ctx context.Context, runID string) ([]store.Token, error)
+	// ClockReading records the run's seq-th reading of the clock (from 1).
+	// Like a read step's record it may ride the next commit: a reading is
+	// durable with whatever was computed from it and written next.
+	ClockReading(ctx context.Context, runID string, seq int, at time.Time) error
+	// ClockReadings returns the run's readings of the clock in order.
+	ClockReadings(ctx context.Context, runID string) ([]time.Time, error)
 }
 
 // Backend is a whole state: the journal and the token store, in one

@@ -297,3 +297,34 @@ func (db *DB) Steps(ctx context.Context, runID string, reveal bool) ([]Step, err
 	}
 	return out, rows.Err()
 }
+
+// ClockReading records a reading of the run's clock; it rides the next
+// commit, as a read step's record does.
+func (db *DB) ClockReading(ctx context.Context, runID string, seq int, at time.Time) error {
+	return db.execDeferred(ctx, `INSERT INTO clock (run_id, seq, unix_nano) VALUES (?, ?, ?) ON CONFLICT (run_id, seq) DO NOTHING`,
+		runID, seq, at.UnixNano())
+}
+
+// ClockReadings returns the run's readings of its clock, in order.
+func (db *DB) ClockReadings(ctx context.Context, runID string) ([]time.Time, error) {
+	if err := db.flushDeferred(ctx); err != nil {
+		return nil, err
+	}
+	rows, err := db.sql.QueryContext(ctx, `SELECT unix_nano FROM clock WHERE run_id = ? ORDER BY seq`, runID)
+	if err != nil {
+		return nil, classify(db.path, err)
+	}
+	defer rows.Close()
+	var out []time.Time
+	for rows.Next() {
+		var ns int64
+		if err := rows.Scan(&ns); err != nil {
+			return nil, classify(db.path, err)
+		}
+		out = append(out, time.Unix(0, ns))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, classify(db.path, err)
+	}
+	return out, nil
+}

@@ -77,6 +77,15 @@ var migrations = []string{
 	// serialised by a file lock (targetlock.go): nothing to store. The
 	// number keeps the two schemas' versions in step.
 	`SELECT 1`,
+	// 4: the run's readings of the clock (time.now() in a flow), in order,
+	// so a resumed run reads the same times at the same points and takes
+	// the branches, and sends the arguments, the interrupted one did.
+	`CREATE TABLE clock (
+		run_id TEXT NOT NULL REFERENCES runs(id),
+		seq INTEGER NOT NULL,
+		unix_nano INTEGER NOT NULL,
+		PRIMARY KEY (run_id, seq)
+	);`,
 }
 
 func (db *DB) migrate(ctx context.Context) error {

@@ -46,6 +46,31 @@ func Run(t *testing.T, newBackend func(t *testing.T) state.Backend) {
 		}
 	})
 
+	t.Run("clock readings come back in order, to the nanosecond, once each", func(t *testing.T) {
+		j := newBackend(t)
+		must(t, j.BeginRun(ctx, state.Run{ID: "r1", FlowPath: "/flows/a.star", StartedAt: start}))
+		must(t, j.BeginRun(ctx, state.Run{ID: "r2", FlowPath: "/flows/a.star", StartedAt: start}))
+		readings := []time.Time{start.Add(123456789), start.Add(time.Hour), start.Add(-time.Minute)}
+		for i, at := range readings {
+			must(t, j.ClockReading(ctx, "r1", i+1, at))
+		}
+		// A resumed run that reads again does not replace a reading.
+		must(t, j.ClockReading(ctx, "r1", 1, start.Add(24*time.Hour)))
+		must(t, j.ClockReading(ctx, "r2", 1, start))
+		got, err := j.ClockReadings(ctx, "r1")
+		if err != nil || len(got) != len(readings) {
+			t.Fatalf("readings %v %v", got, err)
+		}
+		for i := range readings {
+			if !got[i].Equal(readings[i]) {
+				t.Errorf("reading %d is %v, want %v", i+1, got[i], readings[i])
+			}
+		}
+		if got, err := j.ClockReadings(ctx, "nope"); err != nil || len(got) != 0 {
+			t.Errorf("readings of an unknown run: %v %v", got, err)
+		}
+	})
+
 	t.Run("steps keep secrets sealed until revealed", func(t *testing.T) {
 		j := newBackend(t)
 		must(t, j.BeginRun(ctx, state.Run{ID: "r1", StartedAt: start}))

@@ -228,3 +228,27 @@ func (db *DB) open(sealed *string) ([]byte, error) {
 	b, err := db.keys.Open(*sealed)
 	return b, db.wrap(err)
 }
+
+// ClockReading records a reading of the run's clock.
+func (db *DB) ClockReading(ctx context.Context, runID string, seq int, at time.Time) error {
+	return db.exec(ctx, `INSERT INTO clock (run_id, seq, unix_nano) VALUES ($1, $2, $3) ON CONFLICT (run_id, seq) DO NOTHING`,
+		runID, seq, at.UnixNano())
+}
+
+// ClockReadings returns the run's readings of its clock, in order.
+func (db *DB) ClockReadings(ctx context.Context, runID string) ([]time.Time, error) {
+	rows, err := db.pool.Query(ctx, `SELECT unix_nano FROM clock WHERE run_id = $1 ORDER BY seq`, runID)
+	if err != nil {
+		return nil, db.wrap(err)
+	}
+	defer rows.Close()
+	var out []time.Time
+	for rows.Next() {
+		var ns int64
+		if err := rows.Scan(&ns); err != nil {
+			return nil, db.wrap(err)
+		}
+		out = append(out, time.Unix(0, ns))
+	}
+	return out, db.wrap(rows.Err())
+}

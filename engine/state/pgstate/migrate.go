@@ -85,6 +85,13 @@ var migrations = []string{
 		token TEXT NOT NULL,
 		expires_at TIMESTAMPTZ NOT NULL
 	);`,
+	// 4: the run's readings of the clock, as engine/state's 4.
+	`CREATE TABLE clock (
+		run_id TEXT NOT NULL REFERENCES runs(id),
+		seq INTEGER NOT NULL,
+		unix_nano BIGINT NOT NULL,
+		PRIMARY KEY (run_id, seq)
+	);`,
 }
 
 // migrate applies the missing migrations in one transaction, under an
