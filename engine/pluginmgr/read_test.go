@@ -14,13 +14,13 @@ import (
 )
 
 // vendorHost plays a vendor behind the host transport: POST /login gives a
-// new token (t1, t2, ...), GET /items/{id} needs the current one, and
-// /items/missing is not found. It logs every request as "METHOD path
+// new token (t1, t2, ...), GET /items/{id} needs one that has not expired,
+// and /items/missing is not found. It logs every request as "METHOD path
 // token".
 type vendorHost struct {
 	pb.UnimplementedHostServer
 	mu     sync.Mutex
-	token  string
+	valid  map[string]bool
 	logins int
 	log    []string
 }
@@ -45,9 +45,13 @@ func (h *vendorHost) Do(_ context.Context, req *pb.HTTPRequest) *pb.HTTPResponse
 	switch {
 	case req.Method == "POST" && u.Path == "/login":
 		h.logins++
-		h.token = fmt.Sprintf("t%d", h.logins)
-		return answer(200, `{"token":"`+h.token+`"}`)
-	case h.token == "" || auth != "Bearer "+h.token:
+		token := fmt.Sprintf("t%d", h.logins)
+		if h.valid == nil {
+			h.valid = map[string]bool{}
+		}
+		h.valid[token] = true
+		return answer(200, `{"token":"`+token+`"}`)
+	case !strings.HasPrefix(auth, "Bearer ") || !h.valid[strings.TrimPrefix(auth, "Bearer ")]:
 		return answer(401, `{"message":"token expired"}`)
 	case u.Path == "/items/missing":
 		return answer(404, `{"message":"no such item"}`)
@@ -80,10 +84,11 @@ func (h *vendorHost) since(n int) []string {
 	return append([]string(nil), h.log[n:]...)
 }
 
+// expire ends every token given so far.
 func (h *vendorHost) expire() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.token = ""
+	h.valid = nil
 }
 
 func TestDeclaredReadsAreSentByTheEngine(t *testing.T) {
@@ -190,4 +195,48 @@ func testDeclaredReads(t *testing.T, mode string) {
 	}
 	item("i")
 	expect(n, "POST /login", "GET /items/i t3")
+}
+
+// TestDeclaredReadsOnManyConnectionsAtOnce: a fleet's targets share one
+// plugin process; each connection's reads use its own session, whoever
+// sends them, with calls of all connections in flight at once.
+func TestDeclaredReadsOnManyConnectionsAtOnce(t *testing.T) {
+	host := &vendorHost{}
+	m := newManager(t, Config{Host: host})
+	ctx := context.Background()
+	p, err := m.Get(ctx, "mgrkit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := []byte(`{"url":"http://vendor.test","password":"pw"}`)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8*20)
+	for c := 0; c < 8; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 20; i++ {
+				id := fmt.Sprintf("c%d-%d", c, i)
+				res, err := p.Call(ctx, &CallRequest{Op: "item", ConnectionID: fmt.Sprintf("conn-%d", c), Connection: conn, Args: []byte(`{"id":"` + id + `"}`), StepID: "s1"})
+				switch {
+				case err != nil:
+					errs <- err
+				case res.Err != nil:
+					errs <- res.Err
+				case string(res.Result) != `{"name":"n-`+id+`","size":3}`:
+					errs <- fmt.Errorf("item %s: %s", id, res.Result)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	// One login per connection: each connection's reads after its first
+	// used its own session.
+	if host.logins != 8 {
+		t.Errorf("%d logins for 8 connections", host.logins)
+	}
 }
