@@ -158,8 +158,10 @@ func TestReadRetriedByTemporal(t *testing.T) {
 // TestReadFailingForGoodFailsTheRunWithTheVendorsWords: once Temporal's
 // attempts are spent, the read's error is the flow's, worded as a local
 // run words it (not a Temporal activity error), and the run is not parked.
+// With the payload codec, as the CLI runs: the op error travels in the
+// failure's details, which are encrypted too.
 func TestReadFailingForGoodFailsTheRunWithTheVendorsWords(t *testing.T) {
-	cl := newCluster(t)
+	cl := newClusterWith(t, true)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	realms := "/suite-api/api/fleet-management/iam/ssorealms"
