@@ -23,7 +23,7 @@ func schemaFromProto(s *pb.Schema) (*schema.Schema, error) {
 		}
 		out.Ops = append(out.Ops, &schema.Op{
 			Vendor: s.Name, Name: op.Name, Doc: op.Doc, Effect: effect,
-			Params: fieldsFromProto(op.Params), Results: fieldsFromProto(op.Results), Reconcilable: op.Reconcilable,
+			Params: fieldsFromProto(op.Params), Results: fieldsFromProto(op.Results), Reconcilable: op.Reconcilable, Get: op.Get,
 		})
 	}
 	return out, nil

@@ -108,6 +108,10 @@ type Op struct {
 	// Reconcilable: after a crash, the plugin can tell whether an earlier
 	// call took effect.
 	Reconcilable bool `json:"reconcilable,omitempty"`
+	// Get is the path of a read declared as one GET (the contract's
+	// Op.get): after its first call on a connection the engine sends it
+	// without calling the plugin.
+	Get string `json:"get,omitempty"`
 }
 
 // Schema is everything a plugin declared.

@@ -211,6 +211,9 @@ func pluginsDescribe(ctx context.Context, f *Factory, target string, asJSON bool
 	}
 	w := f.IO.Out
 	fmt.Fprintf(w, "%s\n\n  %s\n  effect: %s\n", op.Signature(), op.Doc, op.Effect)
+	if op.Get != "" {
+		fmt.Fprintf(w, "  declared read: GET %s (after its first call on a connection, tokenflow sends it without the plugin)\n", op.Get)
+	}
 	printFields := func(title string, fields []schema.Field) {
 		if len(fields) == 0 {
 			return
