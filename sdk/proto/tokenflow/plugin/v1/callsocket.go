@@ -71,6 +71,7 @@ const FrameWriteBound = 30 * time.Second
 // concurrent use; one goroutine reads at a time.
 type FrameConn struct {
 	conn net.Conn
+	rw   io.ReadWriter // conn's descriptor read and written directly (rawio_linux.go)
 	r    *bufio.Reader
 	// The frame being read: a read interrupted by a deadline resumes
 	// where it stopped.
@@ -87,7 +88,8 @@ type FrameConn struct {
 
 // NewFrameConn wraps a call socket.
 func NewFrameConn(conn net.Conn) *FrameConn {
-	return &FrameConn{conn: conn, r: bufio.NewReaderSize(conn, 64<<10)}
+	rw := newRawIO(conn)
+	return &FrameConn{conn: conn, rw: rw, r: bufio.NewReaderSize(rw, 64<<10)}
 }
 
 // ErrFrameTooLarge is returned for a frame over MaxFrame.
@@ -118,7 +120,7 @@ func (f *FrameConn) Write(kind FrameKind, id uint64, m proto.Message) error {
 	buf[4] = byte(kind)
 	binary.BigEndian.PutUint64(buf[5:13], id)
 	f.conn.SetWriteDeadline(time.Now().Add(FrameWriteBound))
-	if _, err := f.conn.Write(buf); err != nil {
+	if _, err := f.rw.Write(buf); err != nil {
 		f.werr = fmt.Errorf("call socket: %w", err)
 		f.conn.Close()
 		return f.werr
