@@ -9,7 +9,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/tokenflow/tokenflow/engine"
+	"github.com/tokenflow/tokenflow/engine/redact"
 	"github.com/tokenflow/tokenflow/internal/flowtest"
 )
 
@@ -71,8 +73,8 @@ output("minor_minor", first.minor_minor)
 // declared read (vcf.version) five times: the plugin sends the first, the
 // engine the others with the plugin's request; a login that expires
 // midway is renewed by the plugin without sending the refused GET twice;
-// the results are the same whoever sent the request, and the cassette of
-// the run replays and holds no OpsToken.
+// the results are the same whoever sent the request, and neither the
+// cassette of the run (which replays) nor its trace log holds an OpsToken.
 func TestVersionReadsAfterTheFirstAreTheEnginesAndSurviveAnExpiredLogin(t *testing.T) {
 	e := newEnv(t)
 	x := &expiring{next: e.sim.Handler()}
@@ -83,9 +85,18 @@ func TestVersionReadsAfterTheFirstAreTheEnginesAndSurviveAnExpiredLogin(t *testi
 		t.Fatal(err)
 	}
 	cassette := filepath.Join(t.TempDir(), "versions.yaml")
-	res, err := flowtest.Run(t, flow, engine.Options{Vars: e.vars, Getenv: e.getenv, Store: e.store, Record: cassette}, "vcf")
+	// The run logs at trace level, through the redactor as the CLI does.
+	var log bytes.Buffer
+	red := redact.New()
+	logOut := red.Writer(&log)
+	res, err := flowtest.Run(t, flow, engine.Options{Vars: e.vars, Getenv: e.getenv, Store: e.store, Record: cassette,
+		Redactor: red, Log: logOut, Logger: hclog.New(&hclog.LoggerOptions{Output: logOut, Level: hclog.Trace})}, "vcf")
+	logOut.Close()
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "/suite-api/api/versions/current") {
+		t.Fatalf("the trace log shows no exchange:\n%s", log.String())
 	}
 	out := flowtest.Outputs(res)
 	if out["release"] == "" || out["release"] == nil || out["minor_minor"] == nil {
@@ -113,6 +124,9 @@ func TestVersionReadsAfterTheFirstAreTheEnginesAndSurviveAnExpiredLogin(t *testi
 	for _, tok := range x.tokens {
 		if bytes.Contains(data, []byte(tok)) {
 			t.Fatal("the cassette holds an OpsToken")
+		}
+		if strings.Contains(log.String(), tok) {
+			t.Fatal("the trace log holds an OpsToken")
 		}
 	}
 	srv.Close()
