@@ -2,10 +2,14 @@
 //
 // A plugin is a separately built binary launched by the engine with
 // hashicorp/go-plugin (gRPC only). The engine calls the Plugin service; the
-// plugin reaches the network only through the Host service, which the engine
-// serves on the go-plugin broker (the broker id travels in every CallRequest).
-// The host side owns TLS, allowlists, retries, dry-run, record/replay and
-// redaction, so a plugin only builds requests and parses responses.
+// plugin reaches the network only through the engine's host transport: the
+// Host service, which the engine serves on the go-plugin broker (the broker
+// id travels in every CallRequest), or, for a plugin that lists
+// CAPABILITY_CALL_SOCKET, frames on the call socket (callsocket.go). The
+// host side owns TLS, allowlists, retries, dry-run, record/replay and
+// redaction, so a plugin only builds requests and parses responses. A read
+// op declared as one GET (Op.get) is sent by the engine itself once the
+// plugin has shown it how (ReadSession; route.go holds the rules).
 //
 // Plugin authors using Go never see these messages: the sdk package converts
 // them. Authors in other languages implement this file directly.
