@@ -59,41 +59,20 @@ func (s *server) read(ctx context.Context, c *Call, op *Op, argsJSON []byte, ans
 		return nil, nil, Errorf(CodeInternal, "%s: %v", op.Name, err)
 	}
 	base := strings.TrimRight(c.Conn.String("url"), "/")
-	auth := s.plugin.Auth
-	for attempt := 0; ; attempt++ {
-		req, err := NewJSONRequest(ctx, http.MethodGet, base, path, nil)
-		if err != nil {
-			return nil, nil, err
-		}
-		if auth != nil {
-			if err := auth.Apply(ctx, c, req); err != nil {
-				return nil, nil, err
-			}
-		}
-		var resp *http.Response
-		var data []byte
-		if answer != nil && attempt == 0 {
-			if resp, err = responseFromProto(answer, req); err == nil {
-				data = answer.Body
-			}
-		} else {
-			resp, data, err = c.Send(req)
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 && auth != nil && auth.Expired != nil && auth.Expired(c) {
-			continue
-		}
-		if resp.StatusCode < 200 || resp.StatusCode > 299 {
-			return nil, nil, FromResponse(op.Name, resp, data)
-		}
-		result, err := pb.ProjectAnswer(data, s.readResults(op))
-		if err != nil {
-			return nil, nil, Errorf(CodeInternal, "%s: GET %s: %v", op.Name, path, err)
-		}
-		return result, &pb.ReadSession{BaseUrl: base, Headers: headersToProto(req.Header)}, nil
+	req, resp, data, err := s.plugin.Auth.exchange(ctx, c, func() (*http.Request, error) {
+		return NewJSONRequest(ctx, http.MethodGet, base, path, nil)
+	}, answer)
+	if err != nil {
+		return nil, nil, err
 	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, nil, FromResponse(op.Name, resp, data)
+	}
+	result, err := pb.ProjectAnswer(data, s.readResults(op))
+	if err != nil {
+		return nil, nil, Errorf(CodeInternal, "%s: GET %s: %v", op.Name, path, err)
+	}
+	return result, &pb.ReadSession{BaseUrl: base, Headers: headersToProto(req.Header)}, nil
 }
 
 // readResults is op's result fields in the contract's form, which

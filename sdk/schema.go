@@ -3,7 +3,6 @@ package sdk
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"regexp"
 )
 
@@ -150,42 +149,6 @@ type Plugin struct {
 	// carry no credential). Handlers may use it too, so every request of
 	// the plugin is authenticated one way.
 	Auth *Auth
-}
-
-// Auth is how a plugin puts a connection's credential on a request.
-type Auth struct {
-	// Apply puts the credential on req, logging in first when the
-	// connection's session holds none yet (Session.Once).
-	Apply func(ctx context.Context, c *Call, req *http.Request) error
-	// Expired is called when a request Apply authenticated was answered
-	// 401. It forgets the credential, so the next Apply logs in again, and
-	// reports whether that can help: false for a token the flow gave,
-	// which the request is then refused with. Nil: a 401 is an error.
-	Expired func(c *Call) bool
-}
-
-// Send sends req with the credential Apply puts on it; a 401 that Expired
-// says a new login can cure is retried once, with a new request from
-// build. build is called for every attempt, since a request's body can be
-// read only once.
-func (a *Auth) Send(ctx context.Context, c *Call, build func() (*http.Request, error)) (*http.Response, []byte, error) {
-	for attempt := 0; ; attempt++ {
-		req, err := build()
-		if err != nil {
-			return nil, nil, err
-		}
-		if err := a.Apply(ctx, c, req); err != nil {
-			return nil, nil, err
-		}
-		resp, data, err := c.Send(req)
-		if err != nil {
-			return nil, nil, err
-		}
-		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 && a.Expired != nil && a.Expired(c) {
-			continue
-		}
-		return resp, data, nil
-	}
 }
 
 var snakeCase = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
