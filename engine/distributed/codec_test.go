@@ -14,7 +14,6 @@ import (
 
 	"github.com/tokenflow/tokenflow/engine/distributed"
 	"github.com/tokenflow/tokenflow/engine/state"
-	"github.com/tokenflow/tokenflow/internal/flowtest"
 )
 
 func codecFor(t *testing.T) (*state.Keyring, func([]*commonpb.Payload) ([]*commonpb.Payload, error), func([]*commonpb.Payload) ([]*commonpb.Payload, error), string) {
@@ -98,14 +97,7 @@ func TestHistoryEncrypted(t *testing.T) {
 			cl := newClusterWith(t, codec)
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
-			in, err := distributed.Bundle(flowtest.Flow("vcf", "onboard.star"), "", cl.vars(), "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			run, err := distributed.Submit(ctx, cl.c, in, distributed.SubmitOptions{TaskQueue: cl.queue})
-			if err != nil {
-				t.Fatal(err)
-			}
+			run := cl.submitOnboard(ctx, t)
 			res, err := distributed.Wait(ctx, run)
 			if err != nil {
 				t.Fatalf("the worker did not run the flow: %v", err)

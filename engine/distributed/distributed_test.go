@@ -127,6 +127,21 @@ func (cl *cluster) vars() map[string]string {
 		"client_id": "ci-bot", "token_name": "ci-bot-main"}
 }
 
+// submitOnboard submits flows/vcf/onboard.star with the cluster's vars to
+// its task queue.
+func (cl *cluster) submitOnboard(ctx context.Context, t *testing.T) client.WorkflowRun {
+	t.Helper()
+	in, err := distributed.Bundle(flowtest.Flow("vcf", "onboard.star"), "", cl.vars(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := distributed.Submit(ctx, cl.c, in, distributed.SubmitOptions{TaskQueue: cl.queue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return run
+}
+
 func (cl *cluster) history(t *testing.T, id, runID string) *historypb.History {
 	t.Helper()
 	h := &historypb.History{}

@@ -78,16 +78,9 @@ func TestWriteParked(t *testing.T) {
 	realm := "9e4b2f7c-0d31-4a58-b6e2-3c7a9d1f5b02"
 	tokens := "/suite-api/api/fleet-management/iam/ssorealms/" + realm + "/api-tokens"
 	cl.sim.Faults().Add(simkit.Fault{Method: http.MethodPost, PathPrefix: tokens, Status: http.StatusServiceUnavailable})
-	in, err := distributed.Bundle(flowtest.Flow("vcf", "onboard.star"), "", cl.vars(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	run, err := distributed.Submit(ctx, cl.c, in, distributed.SubmitOptions{TaskQueue: cl.queue})
-	if err != nil {
-		t.Fatal(err)
-	}
+	run := cl.submitOnboard(ctx, t)
 	start := time.Now()
-	_, err = distributed.Wait(ctx, run)
+	_, err := distributed.Wait(ctx, run)
 	if err == nil {
 		t.Fatal("the run succeeded although the vendor refused every token request")
 	}
@@ -138,14 +131,7 @@ func TestReadRetriedByTemporal(t *testing.T) {
 	// The host transport sends a read four times; the fifth request is the
 	// activity's second attempt.
 	cl.sim.Faults().Add(simkit.Fault{Method: http.MethodGet, PathPrefix: realms, Status: http.StatusServiceUnavailable, Times: 4})
-	in, err := distributed.Bundle(flowtest.Flow("vcf", "onboard.star"), "", cl.vars(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	run, err := distributed.Submit(ctx, cl.c, in, distributed.SubmitOptions{TaskQueue: cl.queue})
-	if err != nil {
-		t.Fatal(err)
-	}
+	run := cl.submitOnboard(ctx, t)
 	if _, err := distributed.Wait(ctx, run); err != nil {
 		msg, _ := distributed.Failure(err)
 		t.Fatalf("the run failed although the vendor answered the read's second attempt: %s", msg)
@@ -166,15 +152,8 @@ func TestReadFailingForGoodFailsTheRunWithTheVendorsWords(t *testing.T) {
 	defer cancel()
 	realms := "/suite-api/api/fleet-management/iam/ssorealms"
 	cl.sim.Faults().Add(simkit.Fault{Method: http.MethodGet, PathPrefix: realms, Status: http.StatusServiceUnavailable, Body: `{"message":"realm service restarting"}`})
-	in, err := distributed.Bundle(flowtest.Flow("vcf", "onboard.star"), "", cl.vars(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	run, err := distributed.Submit(ctx, cl.c, in, distributed.SubmitOptions{TaskQueue: cl.queue})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = distributed.Wait(ctx, run)
+	run := cl.submitOnboard(ctx, t)
+	_, err := distributed.Wait(ctx, run)
 	if err == nil {
 		t.Fatal("the run succeeded although the vendor refused every realm lookup")
 	}

@@ -97,15 +97,23 @@ func TestDeclaredReadsAreSentByTheEngine(t *testing.T) {
 	}
 }
 
-func testDeclaredReads(t *testing.T, mode string) {
+// withVendor starts the testkit plugin, its calls on transport mode and a
+// vendorHost behind its host transport.
+func withVendor(t *testing.T, mode string) (*vendorHost, Plugin) {
+	t.Helper()
 	host := &vendorHost{}
 	m := newManager(t, Config{Host: host})
-	ctx := context.Background()
-	p, err := m.Get(ctx, "mgrkit")
+	p, err := m.Get(context.Background(), "mgrkit")
 	if err != nil {
 		t.Fatal(err)
 	}
 	useTransport(t, m.current("mgrkit"), mode)
+	return host, p
+}
+
+func testDeclaredReads(t *testing.T, mode string) {
+	host, p := withVendor(t, mode)
+	ctx := context.Background()
 	conn := []byte(`{"url":"http://vendor.test/","password":"pw"}`)
 	call := func(op, args string) *CallResult {
 		t.Helper()
@@ -201,13 +209,8 @@ func testDeclaredReads(t *testing.T, mode string) {
 // plugin process; each connection's reads use its own session, whoever
 // sends them, with calls of all connections in flight at once.
 func TestDeclaredReadsOnManyConnectionsAtOnce(t *testing.T) {
-	host := &vendorHost{}
-	m := newManager(t, Config{Host: host})
+	host, p := withVendor(t, "socket")
 	ctx := context.Background()
-	p, err := m.Get(ctx, "mgrkit")
-	if err != nil {
-		t.Fatal(err)
-	}
 	conn := []byte(`{"url":"http://vendor.test","password":"pw"}`)
 	var wg sync.WaitGroup
 	errs := make(chan error, 8*20)
